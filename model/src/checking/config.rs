@@ -1,0 +1,258 @@
+//! What a model-checking run checks: the cluster, the workload, the faults, and the bounds and
+//! reductions that keep the state space finite (`specs/multipaxos.md`, "Bounds and reductions").
+
+use crate::bug::Bug;
+use crate::config::{ClientConfig, HeartbeatMode, ServerConfig};
+use crate::types::{Op, Value};
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// Limits on the configuration: beyond them no run completes on a 24 GiB machine, and a typo
+/// (`--servers 30`) should get a clear error instead of an endless run.
+pub const SERVERS_MAX: usize = 7;
+/// See [`SERVERS_MAX`].
+pub const CLIENTS_MAX: usize = 4;
+/// See [`SERVERS_MAX`].
+pub const OPS_PER_CLIENT_MAX: usize = 4;
+/// See [`SERVERS_MAX`].
+pub const MAX_ROUND_MAX: u32 = 6;
+/// See [`SERVERS_MAX`].
+pub const CLIENT_RETRIES_MAX: u32 = 3;
+
+/// The network semantics (stateright's three networks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkKind {
+    /// Messages race each other; each is delivered at most once.
+    UnorderedNonduplicating,
+    /// Messages race each other and may be delivered any number of times.
+    UnorderedDuplicating,
+    /// Per (sender, receiver) pair, messages arrive in the order sent.
+    Ordered,
+}
+
+impl NetworkKind {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            NetworkKind::UnorderedNonduplicating => "unordered-nonduplicating",
+            NetworkKind::UnorderedDuplicating => "unordered-duplicating",
+            NetworkKind::Ordered => "ordered",
+        }
+    }
+}
+
+impl fmt::Display for NetworkKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for NetworkKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.replace('_', "-").as_str() {
+            "unordered-nonduplicating" => Ok(NetworkKind::UnorderedNonduplicating),
+            "unordered-duplicating" => Ok(NetworkKind::UnorderedDuplicating),
+            "ordered" => Ok(NetworkKind::Ordered),
+            _ => Err(format!(
+                "unknown network '{s}' (known: unordered-nonduplicating, unordered-duplicating, ordered)"
+            )),
+        }
+    }
+}
+
+/// An invalid configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A count or bound outside what the model supports.
+    #[error("--{flag} must be between {min} and {max}, got {value}")]
+    OutOfRange {
+        /// The flag's name.
+        flag: &'static str,
+        /// Smallest accepted value.
+        min: u64,
+        /// Largest accepted value.
+        max: u64,
+        /// The value given.
+        value: u64,
+    },
+}
+
+/// A model-checking configuration. [`CheckConfig::default`] is what `make check` runs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct CheckConfig {
+    /// Number of servers.
+    pub servers: usize,
+    /// Number of clients.
+    pub clients: usize,
+    /// Commands each client submits, one at a time.
+    pub ops_per_client: usize,
+    /// Ballot rounds never exceed this.
+    pub max_round: u32,
+    /// Network semantics.
+    pub network: NetworkKind,
+    /// Whether messages can be lost.
+    pub lossy: bool,
+    /// Server crashes allowed in total (each followed, possibly, by a recovery).
+    pub crashes: usize,
+    /// Multi-Paxos Prepare-skip (false: Phase 1 before every new command).
+    pub prepare_skip: bool,
+    /// Reduction: only servers `0..campaigners` have election timers.
+    pub campaigners: usize,
+    /// Reduction off: leaders announce decisions to every server (`Decide`).
+    pub announce_decisions: bool,
+    /// Reduction off: one heartbeat per leadership (with retransmission and catch-up).
+    pub heartbeats: bool,
+    /// Bound: re-sends per client request (0: clients never retry).
+    pub client_retries: u32,
+    /// A deliberately broken protocol variant.
+    pub bug: Option<Bug>,
+}
+
+impl Default for CheckConfig {
+    fn default() -> Self {
+        CheckConfig {
+            servers: 3,
+            clients: 2,
+            ops_per_client: 1,
+            max_round: 1,
+            network: NetworkKind::UnorderedNonduplicating,
+            lossy: false,
+            crashes: 0,
+            prepare_skip: true,
+            campaigners: 2,
+            announce_decisions: false,
+            heartbeats: false,
+            client_retries: 0,
+            bug: None,
+        }
+    }
+}
+
+fn in_range(flag: &'static str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::OutOfRange {
+            flag,
+            min,
+            max,
+            value,
+        })
+    }
+}
+
+impl CheckConfig {
+    /// Checks every bound; the error names the flag.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        in_range("servers", self.servers as u64, 1, SERVERS_MAX as u64)?;
+        in_range("clients", self.clients as u64, 1, CLIENTS_MAX as u64)?;
+        in_range(
+            "ops-per-client",
+            self.ops_per_client as u64,
+            1,
+            OPS_PER_CLIENT_MAX as u64,
+        )?;
+        in_range("max-round", self.max_round as u64, 1, MAX_ROUND_MAX as u64)?;
+        in_range("crashes", self.crashes as u64, 0, self.servers as u64)?;
+        in_range(
+            "campaigners",
+            self.campaigners as u64,
+            1,
+            self.servers as u64,
+        )?;
+        in_range(
+            "client-retries",
+            self.client_retries as u64,
+            0,
+            CLIENT_RETRIES_MAX as u64,
+        )?;
+        Ok(())
+    }
+
+    /// The operation client `c` (0-based among clients) submits as its `k`-th command: writes
+    /// and reads alternate, starting with a write for even clients and a read for odd ones, and
+    /// every write has its own value.
+    pub fn op(&self, c: usize, k: usize) -> Op {
+        if (c + k) % 2 == 0 {
+            Op::Write(Value(1 + (c * self.ops_per_client + k) as u64))
+        } else {
+            Op::Read
+        }
+    }
+
+    /// Client `c`'s whole script.
+    pub fn script(&self, c: usize) -> Vec<Op> {
+        (0..self.ops_per_client).map(|k| self.op(c, k)).collect()
+    }
+
+    /// Server `i`'s step-function configuration, with this run's bounds and reductions.
+    pub fn server(&self, i: usize) -> ServerConfig {
+        let mut cfg = ServerConfig::cluster(self.servers);
+        cfg.prepare_skip = self.prepare_skip;
+        cfg.bug = self.bug;
+        cfg.may_campaign = i < self.campaigners;
+        cfg.max_round = Some(self.max_round);
+        cfg.announce_decisions = self.announce_decisions;
+        cfg.heartbeat = if self.heartbeats {
+            HeartbeatMode::Once
+        } else {
+            HeartbeatMode::Off
+        };
+        cfg.compact_every = 1;
+        cfg.pending_max = self.clients;
+        cfg
+    }
+
+    /// Client `c`'s step-function configuration (0-based among clients).
+    pub fn client(&self, c: usize) -> ClientConfig {
+        let mut cfg = ClientConfig::cluster(self.servers, c % self.servers, self.script(c));
+        cfg.retries_max = Some(self.client_retries);
+        cfg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_valid_and_bounds_are_enforced() {
+        assert_eq!(CheckConfig::default().validate(), Ok(()));
+        let zero = CheckConfig {
+            servers: 0,
+            ..CheckConfig::default()
+        };
+        assert_eq!(
+            zero.validate().unwrap_err().to_string(),
+            "--servers must be between 1 and 7, got 0"
+        );
+        let crashes = CheckConfig {
+            crashes: 4,
+            ..CheckConfig::default()
+        };
+        assert!(crashes.validate().is_err());
+    }
+
+    #[test]
+    fn scripts_alternate_writes_and_reads_with_distinct_values() {
+        let cfg = CheckConfig {
+            ops_per_client: 2,
+            ..CheckConfig::default()
+        };
+        assert_eq!(cfg.script(0), vec![Op::Write(Value(1)), Op::Read]);
+        assert_eq!(cfg.script(1), vec![Op::Read, Op::Write(Value(4))]);
+    }
+
+    #[test]
+    fn networks_parse_with_dashes_or_underscores() {
+        assert_eq!("ordered".parse(), Ok(NetworkKind::Ordered));
+        assert_eq!(
+            "unordered_duplicating".parse(),
+            Ok(NetworkKind::UnorderedDuplicating)
+        );
+        assert!("lossy".parse::<NetworkKind>().is_err());
+    }
+}

@@ -1,0 +1,120 @@
+//! The ghost record: auxiliary state the properties need but no server keeps
+//! (`specs/multipaxos.md`, "Properties").
+//!
+//! - What clients observed, for linearizability: an invocation when a client sends a request for
+//!   the first time (not a retry), a return when the client takes the reply (the same rule as the
+//!   client's own, [`client::takes_reply`]), so a duplicate reply the client ignores is never
+//!   recorded.
+//! - Every value ever decided for every slot, by any server, including servers that crashed
+//!   since: current server states alone can forget.
+//! - Crashes and recoveries, to bound them and to see a decision after a recovery.
+
+use crate::client;
+use crate::msg::Msg;
+use crate::types::{Ballot, ClientCommand, ClientId, Command, Op, OpResult, ServerId, Slot, Value};
+use stateright::actor::Envelope;
+use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The linearizability tester over the replicated register.
+pub type Tester = LinearizabilityTester<ClientId, Register<Value>>;
+
+/// Auxiliary state carried in stateright's `ActorModelState::history`.
+#[derive(Clone, Debug, PartialEq, Hash)]
+pub struct Ghost {
+    /// Client invocations and returns.
+    pub tester: Tester,
+    /// Per client, the command it awaits a reply for.
+    pub in_flight: BTreeMap<ClientId, ClientCommand>,
+    /// Per slot, every value any server ever decided for it (more than one: agreement broken).
+    pub decided: BTreeMap<Slot, BTreeSet<Command>>,
+    /// The ballot of the first decision, and whether another ballot decided something since.
+    pub first_deciding_ballot: Option<Ballot>,
+    /// A second ballot decided something: a new leader decided after an earlier one.
+    pub later_ballot_decided: bool,
+    /// Server crashes so far.
+    pub crashes: u32,
+    /// Servers that recovered at least once.
+    pub recovered: BTreeSet<ServerId>,
+}
+
+impl Default for Ghost {
+    fn default() -> Self {
+        Ghost {
+            tester: LinearizabilityTester::new(Register(Value::default())),
+            in_flight: BTreeMap::new(),
+            decided: BTreeMap::new(),
+            first_deciding_ballot: None,
+            later_ballot_decided: false,
+            crashes: 0,
+            recovered: BTreeSet::new(),
+        }
+    }
+}
+
+fn register_op(op: Op) -> RegisterOp<Value> {
+    match op {
+        Op::Write(v) => RegisterOp::Write(v),
+        Op::Read => RegisterOp::Read,
+    }
+}
+
+fn register_ret(result: OpResult) -> RegisterRet<Value> {
+    match result {
+        OpResult::WriteOk => RegisterRet::WriteOk,
+        OpResult::ReadOk(v) => RegisterRet::ReadOk(v),
+    }
+}
+
+impl Ghost {
+    /// `record_msg_out`: a client's first send of a request is its invocation.
+    pub fn on_send(_: &(), ghost: &Ghost, env: Envelope<&Msg>) -> Option<Ghost> {
+        let Msg::Request(command) = env.msg else {
+            return None;
+        };
+        if env.src != command.client.id() || ghost.in_flight.get(&command.client) == Some(command) {
+            return None; // Not from the client itself, or a retry.
+        }
+        let mut next = ghost.clone();
+        // An error marks the history invalid, which the `linearizable` property reports.
+        let _ = next
+            .tester
+            .on_invoke(command.client, register_op(command.op));
+        next.in_flight.insert(command.client, *command);
+        Some(next)
+    }
+
+    /// `record_msg_in`: a reply the client takes is the return of its invocation.
+    pub fn on_deliver(_: &(), ghost: &Ghost, env: Envelope<&Msg>) -> Option<Ghost> {
+        let Msg::Reply { request, result } = env.msg else {
+            return None;
+        };
+        let client = ClientId::from(env.dst);
+        if !client::takes_reply(ghost.in_flight.get(&client), *request) {
+            return None;
+        }
+        let mut next = ghost.clone();
+        let _ = next.tester.on_return(client, register_ret(*result));
+        next.in_flight.remove(&client);
+        Some(next)
+    }
+
+    /// Records decisions seen in a server's log.
+    pub fn record<'a>(
+        &mut self,
+        decisions: impl Iterator<Item = (&'a Slot, &'a crate::server::Decision)>,
+    ) {
+        for (slot, decision) in decisions {
+            self.decided
+                .entry(*slot)
+                .or_default()
+                .insert(decision.command);
+            match self.first_deciding_ballot {
+                None => self.first_deciding_ballot = Some(decision.ballot),
+                Some(first) if first != decision.ballot => self.later_ballot_decided = true,
+                Some(_) => {}
+            }
+        }
+    }
+}

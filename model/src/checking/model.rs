@@ -1,0 +1,185 @@
+//! The checked model: stateright's `ActorModel` of servers and clients, decorated with the ghost
+//! record and the fault bounds.
+//!
+//! [`PaxosModel`] has the very same states and actions as the `ActorModel` it wraps, so paths,
+//! the Explorer and its sequence diagrams are stateright's own. It adds two things after each
+//! step: the ghost record (every decision any server made, crash counts, recoveries), and it
+//! drops the actions that leave the bounds: crashing a client (a recovered client would re-send
+//! an old request and confuse the linearizability tester), and crashing a server once the crash
+//! budget is spent (or crash-recover cycles grow paths without end).
+
+use super::config::{CheckConfig, NetworkKind};
+use super::ghost::Ghost;
+use super::properties;
+use crate::actor::PaxosActor;
+use crate::msg::{Msg, Timer};
+use crate::types::{Op, ServerId};
+use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, LossyNetwork, Network};
+use stateright::{Model, Path, Property};
+use std::sync::Arc;
+
+/// A state of the checked system.
+pub type State = ActorModelState<PaxosActor, Ghost>;
+/// An action of the checked system.
+pub type Action = ActorModelAction<Msg, Timer, Op>;
+
+/// The Multi-Paxos system under check.
+pub struct PaxosModel {
+    /// What is checked.
+    pub cfg: CheckConfig,
+    inner: ActorModel<PaxosActor, (), Ghost>,
+}
+
+impl PaxosModel {
+    /// Builds the model of a valid configuration.
+    pub fn new(cfg: CheckConfig) -> PaxosModel {
+        let servers = (0..cfg.servers).map(|i| PaxosActor::Server(cfg.server(i)));
+        let clients = (0..cfg.clients).map(|c| PaxosActor::Client(cfg.client(c)));
+        let network = match cfg.network {
+            NetworkKind::UnorderedNonduplicating => Network::new_unordered_nonduplicating([]),
+            NetworkKind::UnorderedDuplicating => Network::new_unordered_duplicating([]),
+            NetworkKind::Ordered => Network::new_ordered([]),
+        };
+        let inner = ActorModel::new((), Ghost::default())
+            .actors(servers)
+            .actors(clients)
+            .init_network(network)
+            .lossy_network(if cfg.lossy {
+                LossyNetwork::Yes
+            } else {
+                LossyNetwork::No
+            })
+            .max_crashes(cfg.crashes)
+            .record_msg_out(Ghost::on_send)
+            .record_msg_in(Ghost::on_deliver);
+        PaxosModel { cfg, inner }
+    }
+
+    /// The wrapped stateright actor model.
+    pub fn actor_model(&self) -> &ActorModel<PaxosActor, (), Ghost> {
+        &self.inner
+    }
+
+    /// The client configurations' scripts, by actor index.
+    pub(crate) fn script(&self, actor: usize) -> &[Op] {
+        match &self.inner.actors[actor] {
+            PaxosActor::Client(cfg) => &cfg.script,
+            PaxosActor::Server(_) => &[],
+        }
+    }
+
+    /// Whether actor `index` is a server.
+    fn is_server(&self, index: usize) -> bool {
+        index < self.cfg.servers
+    }
+
+    /// Records in the ghost the decisions in `actor`'s log (only the acting actor changes).
+    fn observe(&self, state: &mut State, actor: usize) {
+        let server = Arc::clone(&state.actor_states[actor]);
+        if let Some(server) = server.as_server() {
+            state.history.record(server.log.iter());
+        }
+    }
+}
+
+/// The actor an action steps.
+fn acting(action: &Action) -> usize {
+    match action {
+        ActorModelAction::Deliver { dst, .. } => usize::from(*dst),
+        ActorModelAction::Drop(env) => usize::from(env.dst),
+        ActorModelAction::Timeout(id, _)
+        | ActorModelAction::Crash(id)
+        | ActorModelAction::Recover(id) => usize::from(*id),
+        ActorModelAction::SelectRandom { actor, .. } => usize::from(*actor),
+    }
+}
+
+impl Model for PaxosModel {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        let mut states = self.inner.init_states();
+        for state in &mut states {
+            for actor in 0..self.cfg.servers {
+                self.observe(state, actor);
+            }
+        }
+        states
+    }
+
+    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        self.inner.actions(state, actions);
+        let crash_budget_left = (state.history.crashes as usize) < self.cfg.crashes;
+        actions.retain(|action| match action {
+            ActorModelAction::Crash(id) => crash_budget_left && self.is_server(usize::from(*id)),
+            _ => true,
+        });
+    }
+
+    fn next_state(&self, last: &State, action: Action) -> Option<State> {
+        let actor = acting(&action);
+        let mut next = match &action {
+            ActorModelAction::Crash(_) => {
+                let mut next = self.inner.next_state(last, action)?;
+                next.history.crashes += 1;
+                next
+            }
+            ActorModelAction::Recover(id) => {
+                let mut next = self.inner.next_state(last, action.clone())?;
+                next.history.recovered.insert(ServerId::from(*id));
+                next
+            }
+            _ => self.inner.next_state(last, action)?,
+        };
+        if self.is_server(actor) {
+            self.observe(&mut next, actor);
+        }
+        if let Network::UnorderedDuplicating(_, last_delivered) = &mut next.network {
+            // stateright remembers the last envelope delivered so that a delivery that changes
+            // nothing still yields a new state. Nothing reads it (actions come from the set of
+            // envelopes), so it only multiplies states: forget it.
+            *last_delivered = None;
+        }
+        Some(next)
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        self.inner.format_action(action)
+    }
+
+    fn format_step(&self, last: &State, action: Action) -> Option<String> {
+        self.inner.format_step(last, action)
+    }
+
+    fn as_svg(&self, path: Path<State, Action>) -> Option<String> {
+        self.inner.as_svg(path)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        properties::all(&self.cfg)
+    }
+}
+
+/// A state's server states (crashed ones included: their last state before the crash).
+pub(crate) fn servers<'a>(
+    model: &PaxosModel,
+    state: &'a State,
+) -> impl Iterator<Item = &'a crate::server::ServerState> {
+    state.actor_states[..model.cfg.servers]
+        .iter()
+        .filter_map(|s| s.as_server())
+}
+
+/// A state's client states with their actor indices.
+pub(crate) fn clients<'a>(
+    model: &PaxosModel,
+    state: &'a State,
+) -> impl Iterator<Item = (usize, &'a crate::client::ClientState)> {
+    state
+        .actor_states
+        .iter()
+        .enumerate()
+        .skip(model.cfg.servers)
+        .filter_map(|(i, s)| s.as_client().map(|c| (i, c)))
+}

@@ -1,0 +1,294 @@
+//! Running a checker on a [`PaxosModel`]: progress while it runs, then an [`Outcome`] with the
+//! state counts, each property's status, and every counterexample replayed and formatted.
+
+use super::config::CheckConfig;
+use super::model::{Action, PaxosModel, State};
+use super::properties::is_safety;
+use serde::Serialize;
+use stateright::{Checker, Expectation, HasDiscoveries, Model, Path, UniformChooser};
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Write;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+/// Which stateright checker explores the state space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckerKind {
+    /// Breadth-first: exhaustive, shortest counterexamples (single-threaded), memory-hungry.
+    Bfs,
+    /// Depth-first: exhaustive, 2 to 3 times faster, little memory.
+    Dfs,
+    /// Random walks until the timeout: never complete.
+    Simulation,
+}
+
+impl CheckerKind {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckerKind::Bfs => "bfs",
+            CheckerKind::Dfs => "dfs",
+            CheckerKind::Simulation => "simulation",
+        }
+    }
+}
+
+impl fmt::Display for CheckerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for CheckerKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "bfs" => Ok(CheckerKind::Bfs),
+            "dfs" => Ok(CheckerKind::Dfs),
+            "simulation" => Ok(CheckerKind::Simulation),
+            _ => Err(format!(
+                "unknown checker '{s}' (known: bfs, dfs, simulation)"
+            )),
+        }
+    }
+}
+
+/// How to run the checker.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunOptions {
+    /// Which checker.
+    pub checker: CheckerKind,
+    /// Checker threads.
+    pub threads: usize,
+    /// Stop after this long (the run is then incomplete).
+    pub timeout: Option<Duration>,
+    /// BFS only: do not explore states deeper than this (the run is then incomplete if reached).
+    pub max_depth: Option<usize>,
+    /// Seed of the simulation checker's random walks.
+    pub seed: u64,
+    /// Print progress to stderr every second.
+    #[serde(skip)]
+    pub progress: bool,
+}
+
+/// A property's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Status {
+    /// An always-property held in every state explored.
+    #[serde(rename = "holds")]
+    Holds,
+    /// An always-property failed in some state.
+    #[serde(rename = "violated")]
+    Violated,
+    /// A sometimes-property was reached.
+    #[serde(rename = "found")]
+    Found,
+    /// A sometimes-property was not reached.
+    #[serde(rename = "not found")]
+    NotFound,
+}
+
+/// One property's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct PropertyOutcome {
+    /// Stable name.
+    pub name: &'static str,
+    /// `always` or `sometimes`.
+    pub expectation: &'static str,
+    /// Result.
+    pub status: Status,
+    /// For a violation (or an example): the actions from the initial state, formatted.
+    pub counterexample: Option<Vec<String>>,
+    /// The same path as stateright Explorer action indices (`/#/steps/<path>`).
+    pub explorer_path: Option<String>,
+}
+
+/// The result of a run, as printed by `paxos-model check --json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    /// The model configuration and run options.
+    pub config: ConfigReport,
+    /// Which checker ran.
+    pub checker: &'static str,
+    /// Whether every reachable state (within the model's bounds) was explored.
+    pub complete: bool,
+    /// Distinct states.
+    pub unique_states: usize,
+    /// States generated, repeats included.
+    pub total_states: usize,
+    /// Deepest path explored (the initial state has depth 1).
+    pub max_depth: usize,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Every property, in declaration order.
+    pub properties: Vec<PropertyOutcome>,
+}
+
+/// Every setting of a run, flattened for JSON.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConfigReport {
+    /// The model.
+    #[serde(flatten)]
+    pub model: CheckConfig,
+    /// The checker.
+    #[serde(flatten)]
+    pub run: RunOptions,
+}
+
+impl Outcome {
+    /// Exit status 0: every always-property holds and, in a complete run, every
+    /// sometimes-property was found.
+    pub fn passed(&self) -> bool {
+        self.properties.iter().all(|p| match p.status {
+            Status::Holds | Status::Found => true,
+            Status::Violated => false,
+            Status::NotFound => !self.complete,
+        })
+    }
+
+    /// The outcome of the property called `name`.
+    pub fn property(&self, name: &str) -> Option<&PropertyOutcome> {
+        self.properties.iter().find(|p| p.name == name)
+    }
+}
+
+/// Checks `cfg` with `options`.
+pub fn check(cfg: CheckConfig, options: RunOptions) -> Outcome {
+    let model = PaxosModel::new(cfg.clone());
+    let mut builder = model
+        .checker()
+        .threads(options.threads)
+        .finish_when(HasDiscoveries::AnyFailures);
+    if let Some(timeout) = options.timeout {
+        builder = builder.timeout(timeout);
+    }
+    if let Some(depth) = options.max_depth {
+        builder = builder.target_max_depth(depth);
+    }
+    let start = Instant::now();
+    match options.checker {
+        CheckerKind::Bfs => finish(builder.spawn_bfs(), cfg, options, start),
+        CheckerKind::Dfs => finish(builder.spawn_dfs(), cfg, options, start),
+        CheckerKind::Simulation => {
+            let seed = options.seed;
+            finish(
+                builder.spawn_simulation(seed, UniformChooser),
+                cfg,
+                options,
+                start,
+            )
+        }
+    }
+}
+
+/// Waits for `checker`, printing progress, and builds the outcome.
+fn finish(
+    checker: impl Checker<PaxosModel>,
+    cfg: CheckConfig,
+    options: RunOptions,
+    start: Instant,
+) -> Outcome {
+    let mut last_report = start;
+    while !checker.is_done() {
+        std::thread::sleep(Duration::from_millis(5));
+        if options.progress && last_report.elapsed() >= Duration::from_secs(1) {
+            last_report = Instant::now();
+            let secs = start.elapsed().as_secs_f64();
+            eprintln!(
+                "[{secs:6.1}s] {} states, {} unique, depth {}, {:.0} states/s",
+                checker.state_count(),
+                checker.unique_state_count(),
+                checker.max_depth(),
+                checker.state_count() as f64 / secs
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+    let checker = checker.join();
+    let seconds = start.elapsed().as_secs_f64();
+    let model = checker.model();
+    let discoveries = checker.discoveries();
+
+    let timed_out = options.timeout.is_some_and(|t| start.elapsed() >= t);
+    let depth_cut = options.max_depth.is_some_and(|d| checker.max_depth() >= d);
+    let stopped_early = model
+        .properties()
+        .iter()
+        .any(|p| is_safety(p) && discoveries.contains_key(p.name));
+    let complete =
+        options.checker != CheckerKind::Simulation && !timed_out && !depth_cut && !stopped_early;
+
+    let properties = outcomes(model, &discoveries);
+    Outcome {
+        config: ConfigReport {
+            model: cfg,
+            run: options.clone(),
+        },
+        checker: options.checker.name(),
+        complete,
+        unique_states: checker.unique_state_count(),
+        total_states: checker.state_count(),
+        max_depth: checker.max_depth(),
+        seconds,
+        properties,
+    }
+}
+
+/// Each property's status, with its path replayed from the initial state.
+fn outcomes(
+    model: &PaxosModel,
+    discoveries: &HashMap<&'static str, Path<State, Action>>,
+) -> Vec<PropertyOutcome> {
+    model
+        .properties()
+        .iter()
+        .map(|property| {
+            let always = property.expectation == Expectation::Always;
+            let found = discoveries.get(property.name);
+            let status = match (always, found.is_some()) {
+                (true, true) => Status::Violated,
+                (true, false) => Status::Holds,
+                (false, true) => Status::Found,
+                (false, false) => Status::NotFound,
+            };
+            let replayed = found.map(|path| replay(model, path, property.condition, always));
+            PropertyOutcome {
+                name: property.name,
+                expectation: if always { "always" } else { "sometimes" },
+                status,
+                counterexample: replayed
+                    .as_ref()
+                    .map(|(actions, _)| actions.iter().map(|a| model.format_action(a)).collect()),
+                explorer_path: replayed.map(|(_, encoded)| encoded),
+            }
+        })
+        .collect()
+}
+
+/// Replays a discovery's actions from the initial state (stateright's simulation checker can
+/// report a path that does not replay) and checks that its last state shows the discovery.
+/// Panics if it does not: a counterexample that cannot be reproduced must never be printed.
+fn replay(
+    model: &PaxosModel,
+    path: &Path<State, Action>,
+    condition: fn(&PaxosModel, &State) -> bool,
+    always: bool,
+) -> (Vec<Action>, String) {
+    let states_and_actions = path.clone().into_vec();
+    let init = states_and_actions[0].0.clone();
+    let actions: Vec<Action> = states_and_actions
+        .into_iter()
+        .filter_map(|(_, action)| action)
+        .collect();
+    let replayed = Path::from_actions(model, init, actions.iter())
+        .expect("a discovery's actions replay from the initial state");
+    let holds = condition(model, replayed.last_state());
+    assert_eq!(
+        holds, !always,
+        "the replayed discovery's last state does not show it"
+    );
+    let encoded = replayed.encode(model);
+    (actions, encoded)
+}

@@ -1,0 +1,133 @@
+//! How the step functions are configured: for a real cluster, or bounded for model checking.
+//!
+//! [`ServerConfig::cluster`] and [`ClientConfig::cluster`] are what a real deployment (the
+//! threaded runtime) uses: unbounded ballots, every server may campaign, decisions announced to
+//! every server, periodic heartbeats. The bounds and reductions that make model checking finite
+//! can only be set from inside this crate (`pub(crate)`), by [`crate::checking`], so no real
+//! cluster can ever run with them (`specs/multipaxos.md`, "Bounds and reductions").
+
+use crate::bug::Bug;
+use std::ops::Range;
+use std::time::Duration;
+
+/// Real-time durations. The model ignores them (any set timer may fire at any moment).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Timing {
+    /// A follower campaigns after hearing nothing from a leader for a duration drawn from this.
+    pub election_timeout: Range<Duration>,
+    /// A leader sends heartbeats (and re-sends unanswered `Accept`s) this often.
+    pub heartbeat_interval: Duration,
+    /// A client re-sends its request after a duration drawn from this.
+    pub client_retry: Range<Duration>,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            election_timeout: Duration::from_millis(150)..Duration::from_millis(300),
+            heartbeat_interval: Duration::from_millis(40),
+            client_retry: Duration::from_millis(200)..Duration::from_millis(400),
+        }
+    }
+}
+
+/// How a leader's heartbeat timer behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeartbeatMode {
+    /// No heartbeats at all (a model reduction).
+    Off,
+    /// One heartbeat per leadership (a model reduction that still explores catch-up).
+    Once,
+    /// A heartbeat every `heartbeat_interval` (real clusters).
+    Periodic,
+}
+
+/// A server's configuration. Built with [`ServerConfig::cluster`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ServerConfig {
+    /// Number of servers in the cluster (servers are actors `0..servers`).
+    pub servers: usize,
+    /// Run Phase 2 alone for new commands while leading (Multi-Paxos). When false, the leader
+    /// runs Phase 1 again before every new command (classic per-instance Paxos).
+    pub prepare_skip: bool,
+    /// Real-time durations.
+    pub timing: Timing,
+    /// A deliberately broken variant of the protocol ([`Bug`]), for demonstrations and tests.
+    pub bug: Option<Bug>,
+    /// Reduction: whether this server has an election timer at all.
+    pub(crate) may_campaign: bool,
+    /// Bound: ballots never go above this round.
+    pub(crate) max_round: Option<u32>,
+    /// Reduction: whether a leader announces each decision to every server (`Decide`). Without
+    /// it, servers learn decided slots only through Phase 1 and snapshots.
+    pub(crate) announce_decisions: bool,
+    /// Reduction: leader heartbeats (and with them retransmission and catch-up).
+    pub(crate) heartbeat: HeartbeatMode,
+    /// Apply this many slots between two compactions of the durable log (at least 1). A
+    /// larger value saves fewer times; a smaller one keeps the durable state smaller.
+    pub compact_every: u64,
+    /// Limit: client requests a server queues while it campaigns.
+    pub pending_max: usize,
+}
+
+impl ServerConfig {
+    /// The configuration of a real cluster of `servers` servers: no model-checking bound.
+    pub fn cluster(servers: usize) -> ServerConfig {
+        ServerConfig {
+            servers,
+            prepare_skip: true,
+            timing: Timing::default(),
+            bug: None,
+            may_campaign: true,
+            max_round: None,
+            announce_decisions: true,
+            heartbeat: HeartbeatMode::Periodic,
+            compact_every: 64,
+            pending_max: 1024,
+        }
+    }
+
+    /// Whether `bug` is switched on.
+    pub(crate) fn has(&self, bug: Bug) -> bool {
+        self.bug == Some(bug)
+    }
+
+    /// Whether this configuration carries a model-checking bound or reduction.
+    pub fn is_bounded(&self) -> bool {
+        let real = ServerConfig::cluster(self.servers);
+        !self.may_campaign
+            || self.max_round.is_some()
+            || self.announce_decisions != real.announce_decisions
+            || self.heartbeat != real.heartbeat
+    }
+}
+
+/// A client's configuration. Built with [`ClientConfig::cluster`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClientConfig {
+    /// Number of servers (servers are actors `0..servers`).
+    pub servers: usize,
+    /// The server the client asks first.
+    pub first_server: usize,
+    /// The operations the client submits, in order, each after the previous one returned. Empty
+    /// when a driver submits them one by one (the runtime's blocking client handle).
+    pub script: Vec<crate::types::Op>,
+    /// Real-time durations.
+    pub timing: Timing,
+    /// Bound: how many times one request may be re-sent. `None` for real clients.
+    pub(crate) retries_max: Option<u32>,
+}
+
+impl ClientConfig {
+    /// A real client of a cluster of `servers` servers that asks `first_server` first and
+    /// retries without limit.
+    pub fn cluster(servers: usize, first_server: usize, script: Vec<crate::types::Op>) -> Self {
+        ClientConfig {
+            servers,
+            first_server,
+            script,
+            timing: Timing::default(),
+            retries_max: None,
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! What a server persists: its acceptor's promise and accepted entries, and the snapshot that
+//! replaces the entries it has compacted (`specs/multipaxos.md`, "Durable state").
+//!
+//! This is the actor's stateright `Storage`. A step that changes it emits `Out::save` *before*
+//! any message that depends on it (see [`crate::actor::Effects`]), and a recovering server starts
+//! from it alone: everything else a server holds is volatile.
+
+use crate::state_machine::Snapshot;
+use crate::types::{Ballot, Command, Slot};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An acceptor's vote for `command` in a slot, cast in `ballot`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AcceptedEntry {
+    /// The ballot of the `Accept` that carried it.
+    pub ballot: Ballot,
+    /// The value accepted.
+    pub command: Command,
+}
+
+/// A server's durable state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Durable {
+    /// The highest ballot this acceptor promised: it rejects anything lower.
+    pub promised: Ballot,
+    /// Accepted entries of the slots not yet compacted into `snapshot`.
+    pub accepted: BTreeMap<Slot, AcceptedEntry>,
+    /// The state machine up to `snapshot.next_slot`: every slot below it was decided, applied,
+    /// and its accepted entry dropped.
+    pub snapshot: Snapshot,
+}
+
+impl Durable {
+    /// Accepted entries from `first_slot` on, as sent in a `Promise`.
+    pub fn accepted_from(&self, first_slot: Slot) -> Vec<(Slot, AcceptedEntry)> {
+        self.accepted
+            .range(first_slot..)
+            .map(|(slot, entry)| (*slot, *entry))
+            .collect()
+    }
+}

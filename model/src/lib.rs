@@ -1,0 +1,33 @@
+//! # Multi-Paxos, model-checked
+//!
+//! A Multi-Paxos whose step functions are checked exhaustively by stateright and then run for
+//! real by the threaded runtime (`paxos-impl`), unchanged.
+//!
+//! `n` servers are proposers, acceptors and learners at once; clients submit register
+//! commands. A server whose election timer fires runs Phase 1 for a higher ballot over every slot
+//! it has not applied yet; with a majority of promises it re-proposes, slot by slot, the
+//! highest-ballot value it learned (a no-op where there is none), then serves new commands with
+//! Phase 2 alone (Prepare-skip). Decided slots are applied in order to a register; client
+//! sessions make each command run at most once. An acceptor persists its promise and accepted
+//! entries before any reply that depends on them.
+//!
+//! The protocol is written down in `specs/multipaxos.md`; each handler cites its section.
+//!
+//! - [`types`], [`msg`], [`durable`], [`state_machine`]: the vocabulary.
+//! - [`server`]: the server's step functions; [`client`]: the client's.
+//! - [`actor`]: the stateright [`actor::PaxosActor`] whose handlers are those step functions.
+//! - [`config`]: step-function configuration (real clusters; bounds only for checking).
+//! - [`bug`]: known-bad variants, off unless selected.
+//! - [`checking`]: the checked model, its properties and the checker runner.
+#![deny(missing_docs)]
+
+pub mod actor;
+pub mod bug;
+pub mod checking;
+pub mod client;
+pub mod config;
+pub mod durable;
+pub mod msg;
+pub mod server;
+pub mod state_machine;
+pub mod types;

@@ -1,0 +1,388 @@
+//! `paxos-model`: model-check the Multi-Paxos, serve stateright's Explorer, list known bugs.
+
+use clap::{Args, Parser, Subcommand};
+use paxos_model::bug::Bug;
+use paxos_model::checking::{
+    self, CheckConfig, CheckerKind, NetworkKind, Outcome, RunOptions, Status,
+};
+use stateright::Model;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Model-check a Multi-Paxos exhaustively with stateright, or explore its states in a browser.
+#[derive(Parser)]
+#[command(name = "paxos-model", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Model-check a configuration and report every property.
+    Check(CheckArgs),
+    /// Serve stateright's Explorer for a configuration (blocks until interrupted).
+    Explore(ExploreArgs),
+    /// List the known-bad protocol variants and the configuration that catches each.
+    Bugs {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The model: cluster, workload, faults, bounds and reductions.
+#[derive(Args, Clone)]
+struct ModelArgs {
+    /// Number of servers (1 to 7).
+    #[arg(long, default_value_t = 3)]
+    servers: usize,
+    /// Number of clients (1 to 4).
+    #[arg(long, default_value_t = 2)]
+    clients: usize,
+    /// Commands per client, submitted one at a time; writes and reads alternate (1 to 4).
+    #[arg(long, default_value_t = 1)]
+    ops_per_client: usize,
+    /// Highest ballot round a server may campaign with (1 to 6).
+    #[arg(long, default_value_t = 1)]
+    max_round: u32,
+    /// Network semantics: unordered-nonduplicating, unordered-duplicating or ordered.
+    #[arg(long, default_value = "unordered-nonduplicating")]
+    network: NetworkKind,
+    /// Messages may be lost.
+    #[arg(long)]
+    lossy: bool,
+    /// Server crashes allowed in total; a crashed server may recover from its durable state.
+    #[arg(long, default_value_t = 0)]
+    crashes: usize,
+    /// Run Phase 1 before every new command (classic per-instance Paxos) instead of Prepare-skip.
+    #[arg(long)]
+    no_prepare_skip: bool,
+    /// Reduction: only servers 0..K have election timers [default: min(2, servers)].
+    #[arg(long, value_name = "K")]
+    campaigners: Option<usize>,
+    /// Leaders announce each decision to every server (off by default: a reduction).
+    #[arg(long)]
+    announce_decisions: bool,
+    /// One leader heartbeat per leadership, with retransmission and catch-up (off by default).
+    #[arg(long)]
+    heartbeats: bool,
+    /// Times a client may re-send a request after a timeout (0 to 3).
+    #[arg(long, default_value_t = 0)]
+    client_retries: u32,
+    /// Turn on one known-bad protocol variant (see `paxos-model bugs`).
+    #[arg(long, value_name = "NAME")]
+    bug: Option<Bug>,
+}
+
+impl ModelArgs {
+    fn config(&self) -> CheckConfig {
+        CheckConfig {
+            servers: self.servers,
+            clients: self.clients,
+            ops_per_client: self.ops_per_client,
+            max_round: self.max_round,
+            network: self.network,
+            lossy: self.lossy,
+            crashes: self.crashes,
+            prepare_skip: !self.no_prepare_skip,
+            campaigners: self.campaigners.unwrap_or(self.servers.min(2)),
+            announce_decisions: self.announce_decisions,
+            heartbeats: self.heartbeats,
+            client_retries: self.client_retries,
+            bug: self.bug,
+        }
+    }
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Checker: bfs (shortest counterexamples), dfs (faster, little memory) or simulation.
+    #[arg(long, default_value = "bfs")]
+    checker: CheckerKind,
+    /// Checker threads [default: the number of CPUs].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Stop after this many seconds (the run is then reported incomplete) [simulation: 30].
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// BFS only: do not explore beyond this depth (the run may then be incomplete).
+    #[arg(long)]
+    max_depth: Option<usize>,
+    /// Seed of the simulation checker's random walks.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object on stdout instead of the report.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ExploreArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Address to serve the Explorer on.
+    #[arg(long, default_value = "localhost:3000")]
+    address: String,
+    /// Checker threads for "Run to completion" [default: the number of CPUs].
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// A one-line usage error: exit status 2.
+fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("paxos-model: error: {message}");
+    ExitCode::from(2)
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            print!("{e}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            return usage_error(first.trim_start_matches("error: "));
+        }
+    };
+    match cli.command {
+        Command::Check(args) => run_check(args),
+        Command::Explore(args) => run_explore(args),
+        Command::Bugs { json } => list_bugs(json),
+    }
+}
+
+fn run_check(args: CheckArgs) -> ExitCode {
+    let cfg = args.model.config();
+    if let Err(e) = cfg.validate() {
+        return usage_error(e);
+    }
+    if args.max_depth.is_some() && args.checker != CheckerKind::Bfs {
+        return usage_error(
+            "--max-depth works only with --checker bfs (a depth-bounded DFS misses states)",
+        );
+    }
+    if args.threads == Some(0) {
+        return usage_error("--threads must be at least 1");
+    }
+    let timeout = match args.timeout {
+        Some(t) if !(t > 0.0 && t.is_finite()) => {
+            return usage_error(format!(
+                "--timeout must be a positive number of seconds, got {t}"
+            ))
+        }
+        Some(t) => Some(Duration::from_secs_f64(t)),
+        None if args.checker == CheckerKind::Simulation => Some(Duration::from_secs(30)),
+        None => None,
+    };
+    let options = RunOptions {
+        checker: args.checker,
+        threads: args.threads.unwrap_or_else(default_threads),
+        timeout,
+        max_depth: args.max_depth,
+        seed: args.seed,
+        progress: true,
+    };
+    if !args.json {
+        println!("Checking {}", describe(&cfg));
+        println!(
+            "Checker: {}, {} thread(s){}",
+            options.checker,
+            options.threads,
+            options
+                .timeout
+                .map(|t| format!(", timeout {:.0} s", t.as_secs_f64()))
+                .unwrap_or_default()
+        );
+    }
+    let outcome = checking::check(cfg.clone(), options);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&outcome).expect("the outcome serializes")
+        );
+    } else {
+        print_report(&cfg, &outcome);
+    }
+    if outcome.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// One line that says what is checked.
+fn describe(cfg: &CheckConfig) -> String {
+    let mut s = format!(
+        "{} servers, {} clients x {} op(s), ballot rounds <= {}, {} network{}, {} crash(es), {}",
+        cfg.servers,
+        cfg.clients,
+        cfg.ops_per_client,
+        cfg.max_round,
+        cfg.network,
+        if cfg.lossy { " (lossy)" } else { "" },
+        cfg.crashes,
+        if cfg.prepare_skip {
+            "Prepare-skip"
+        } else {
+            "Phase 1 per command"
+        },
+    );
+    s += &format!(
+        "; {} of {} servers campaign, decisions {}announced, {}heartbeats, {} client retries",
+        cfg.campaigners,
+        cfg.servers,
+        if cfg.announce_decisions { "" } else { "not " },
+        if cfg.heartbeats { "" } else { "no " },
+        cfg.client_retries
+    );
+    if let Some(bug) = cfg.bug {
+        s += &format!("; BUG: {bug}");
+    }
+    s
+}
+
+/// The command-line flags that select `cfg` (only those that differ from the defaults).
+fn flags(cfg: &CheckConfig) -> Vec<String> {
+    let d = CheckConfig::default();
+    let mut f = Vec::new();
+    let mut push = |name: &str, value: Option<String>| {
+        f.push(format!("--{name}"));
+        if let Some(v) = value {
+            f.push(v);
+        }
+    };
+    if cfg.servers != d.servers {
+        push("servers", Some(cfg.servers.to_string()));
+    }
+    if cfg.clients != d.clients {
+        push("clients", Some(cfg.clients.to_string()));
+    }
+    if cfg.ops_per_client != d.ops_per_client {
+        push("ops-per-client", Some(cfg.ops_per_client.to_string()));
+    }
+    if cfg.max_round != d.max_round {
+        push("max-round", Some(cfg.max_round.to_string()));
+    }
+    if cfg.network != d.network {
+        push("network", Some(cfg.network.to_string()));
+    }
+    if cfg.lossy {
+        push("lossy", None);
+    }
+    if cfg.crashes != d.crashes {
+        push("crashes", Some(cfg.crashes.to_string()));
+    }
+    if !cfg.prepare_skip {
+        push("no-prepare-skip", None);
+    }
+    if cfg.campaigners != cfg.servers.min(2) {
+        push("campaigners", Some(cfg.campaigners.to_string()));
+    }
+    if cfg.announce_decisions {
+        push("announce-decisions", None);
+    }
+    if cfg.heartbeats {
+        push("heartbeats", None);
+    }
+    if cfg.client_retries != d.client_retries {
+        push("client-retries", Some(cfg.client_retries.to_string()));
+    }
+    if let Some(bug) = cfg.bug {
+        push("bug", Some(bug.to_string()));
+    }
+    f
+}
+
+fn print_report(cfg: &CheckConfig, outcome: &Outcome) {
+    println!(
+        "Done: {}. {} unique states, {} total, max depth {}, {:.2} s, {:.0} states/s",
+        if outcome.complete {
+            "complete (every reachable state explored)"
+        } else {
+            "INCOMPLETE (stopped before exploring every state)"
+        },
+        outcome.unique_states,
+        outcome.total_states,
+        outcome.max_depth,
+        outcome.seconds,
+        outcome.total_states as f64 / outcome.seconds.max(1e-9)
+    );
+    println!("Properties:");
+    for p in &outcome.properties {
+        let status = match p.status {
+            Status::Holds => "holds".to_string(),
+            Status::Violated => "VIOLATED".to_string(),
+            Status::Found => format!(
+                "found (example path: {} steps)",
+                p.counterexample.as_ref().map_or(0, Vec::len)
+            ),
+            Status::NotFound if outcome.complete => "NOT FOUND (unreachable)".to_string(),
+            Status::NotFound => "not found (run incomplete)".to_string(),
+        };
+        println!("  {:<24} {:<10} {}", p.name, p.expectation, status);
+    }
+    for p in outcome
+        .properties
+        .iter()
+        .filter(|p| p.status == Status::Violated)
+    {
+        let actions = p.counterexample.as_deref().unwrap_or_default();
+        println!();
+        println!("Counterexample for {} ({} steps):", p.name, actions.len());
+        for (i, action) in actions.iter().enumerate() {
+            println!("  {:>3}. {action}", i + 1);
+        }
+        let flags = flags(cfg).join(" ");
+        println!(
+            "See it in the Explorer: run `paxos-model explore {flags}` and open\n  http://localhost:3000/#/steps/{}",
+            p.explorer_path.as_deref().unwrap_or("0")
+        );
+    }
+    println!();
+    println!("{}", if outcome.passed() { "PASS" } else { "FAIL" });
+}
+
+fn run_explore(args: ExploreArgs) -> ExitCode {
+    let cfg = args.model.config();
+    if let Err(e) = cfg.validate() {
+        return usage_error(e);
+    }
+    let threads = args.threads.unwrap_or_else(default_threads).max(1);
+    println!("Explorer for {}", describe(&cfg));
+    println!(
+        "Serving on http://{} (\"Run to completion\" checks every state; Ctrl-C stops).",
+        args.address
+    );
+    let model = checking::PaxosModel::new(cfg);
+    model
+        .checker()
+        .threads(threads)
+        .serve(args.address.as_str());
+    ExitCode::SUCCESS
+}
+
+fn list_bugs(json: bool) -> ExitCode {
+    let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&names).expect("names serialize")
+        );
+    } else {
+        for name in names {
+            println!("{name}");
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,139 @@
+//! Every message and timer of the protocol (`specs/multipaxos.md`, "Messages").
+
+use crate::durable::AcceptedEntry;
+use crate::state_machine::Snapshot;
+use crate::types::{Ballot, ClientCommand, Command, OpResult, RequestId, Slot};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A message between actors. Servers are proposers, acceptors and learners at once.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Msg {
+    /// Client → server: please run this command.
+    Request(ClientCommand),
+    /// Server → the leader it knows: a client's request, passed on once (never forwarded again).
+    Forward(ClientCommand),
+    /// Server → client: the command ran (now or earlier) and returned `result`.
+    Reply {
+        /// The request answered.
+        request: RequestId,
+        /// Its result.
+        result: OpResult,
+    },
+    /// Phase 1a, candidate → acceptors: promise `ballot` for every slot from `first_slot` on.
+    Prepare {
+        /// The candidate's ballot.
+        ballot: Ballot,
+        /// The candidate's first unapplied slot.
+        first_slot: Slot,
+    },
+    /// Phase 1b, acceptor → candidate: promised; here is what I accepted from `first_slot` on,
+    /// and my applied state if it is ahead of `first_slot` (I may have compacted those slots).
+    Promise {
+        /// The ballot promised.
+        ballot: Ballot,
+        /// Echoes the `Prepare`, so a leader can tell promises of a repeated Phase 1 apart.
+        first_slot: Slot,
+        /// Accepted entries at `first_slot` and above.
+        accepted: Vec<(Slot, AcceptedEntry)>,
+        /// The acceptor's applied state, when it is ahead of `first_slot`.
+        snapshot: Option<Snapshot>,
+    },
+    /// Phase 2a, leader → acceptors: accept `command` for `slot` in `ballot`.
+    Accept {
+        /// The leader's ballot.
+        ballot: Ballot,
+        /// The slot.
+        slot: Slot,
+        /// The value proposed.
+        command: Command,
+    },
+    /// Phase 2b, acceptor → leader: accepted the leader's value for `slot` in `ballot`.
+    Accepted {
+        /// The ballot accepted.
+        ballot: Ballot,
+        /// The slot.
+        slot: Slot,
+    },
+    /// Acceptor → candidate or leader: your `ballot` is below the `promised` one; step down.
+    Nack {
+        /// The ballot rejected.
+        ballot: Ballot,
+        /// The higher ballot this acceptor promised.
+        promised: Ballot,
+    },
+    /// Leader → servers: `slot` is decided (with `command`, in `ballot`).
+    Decide {
+        /// The ballot whose majority decided it.
+        ballot: Ballot,
+        /// The slot.
+        slot: Slot,
+        /// The decided value.
+        command: Command,
+    },
+    /// Leader → servers: I lead `ballot` and have applied every slot below `commit`.
+    Heartbeat {
+        /// The leader's ballot.
+        ballot: Ballot,
+        /// The leader's first unapplied slot.
+        commit: Slot,
+    },
+    /// Lagging server → leader: I have applied only the slots below `next_slot`.
+    CatchUp {
+        /// The sender's first unapplied slot.
+        next_slot: Slot,
+    },
+    /// Server → lagging server: my applied state, to install in place of the slots you missed.
+    Snapshot(Snapshot),
+}
+
+impl fmt::Debug for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Msg::Request(c) => write!(f, "Request({c:?})"),
+            Msg::Forward(c) => write!(f, "Forward({c:?})"),
+            Msg::Reply { request, result } => write!(f, "Reply({request:?}, {result:?})"),
+            Msg::Prepare { ballot, first_slot } => {
+                write!(f, "Prepare({ballot:?}, {first_slot:?}..)")
+            }
+            Msg::Promise {
+                ballot,
+                first_slot,
+                accepted,
+                snapshot,
+            } => {
+                write!(f, "Promise({ballot:?}, {first_slot:?}.., {accepted:?}")?;
+                if let Some(s) = snapshot {
+                    write!(f, ", snapshot to {:?}", s.next_slot)?;
+                }
+                write!(f, ")")
+            }
+            Msg::Accept {
+                ballot,
+                slot,
+                command,
+            } => write!(f, "Accept({ballot:?}, {slot:?}, {command:?})"),
+            Msg::Accepted { ballot, slot } => write!(f, "Accepted({ballot:?}, {slot:?})"),
+            Msg::Nack { ballot, promised } => write!(f, "Nack({ballot:?} < {promised:?})"),
+            Msg::Decide {
+                ballot,
+                slot,
+                command,
+            } => write!(f, "Decide({ballot:?}, {slot:?}, {command:?})"),
+            Msg::Heartbeat { ballot, commit } => write!(f, "Heartbeat({ballot:?}, {commit:?})"),
+            Msg::CatchUp { next_slot } => write!(f, "CatchUp({next_slot:?})"),
+            Msg::Snapshot(s) => write!(f, "Snapshot(to {:?})", s.next_slot),
+        }
+    }
+}
+
+/// Timers. In the model any set timer may fire at any moment; the runtime draws a duration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Timer {
+    /// Server: no word from a leader for a while; campaign for leadership.
+    Election,
+    /// Leader: tell followers I am alive, and re-send `Accept`s not yet answered.
+    Heartbeat,
+    /// Client: no reply for a while; re-send the request to the next server.
+    ClientRetry,
+}

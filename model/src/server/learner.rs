@@ -1,0 +1,95 @@
+//! The learner: deciding, applying in slot order, replying, compacting the durable log, and
+//! catching up from another server's snapshot (`specs/multipaxos.md`, "Learner").
+
+use super::{Decision, Role, ServerStep};
+use crate::msg::Msg;
+use crate::state_machine::{Applied, Snapshot};
+use crate::types::{Ballot, Command, ServerId, Slot};
+
+impl ServerStep<'_, '_> {
+    /// A leader announces a decision.
+    pub(crate) fn on_decide(&mut self, ballot: Ballot, slot: Slot, command: Command) {
+        self.learn(slot, Decision { ballot, command });
+    }
+
+    /// Records that `slot` is decided, then applies every slot that is now ready.
+    pub(crate) fn learn(&mut self, slot: Slot, decision: Decision) {
+        let s = self.s();
+        if slot < s.applied.next_slot || s.log.contains_key(&slot) {
+            return; // Known already.
+        }
+        let s = self.s_mut();
+        s.log.insert(slot, decision);
+        if let Role::Leader(l) = &mut s.role {
+            l.proposals.remove(&slot); // Settled, whoever decided it.
+        }
+        self.apply_ready();
+    }
+
+    /// Applies decided slots in order. The leader replies to each client whose command it
+    /// applies (also for a duplicate, with the result of its first execution).
+    fn apply_ready(&mut self) {
+        while let Some(decision) = self.s().log.get(&self.s().applied.next_slot).copied() {
+            let applied = self.s_mut().applied.apply(&decision.command);
+            if let Applied::Reply(command, result) = applied {
+                if self.s().is_leader() {
+                    let reply = Msg::Reply {
+                        request: command.request,
+                        result,
+                    };
+                    self.reply(command.client, reply);
+                }
+            }
+        }
+        self.compact(false);
+    }
+
+    /// Once `compact_every` slots were applied since the last compaction, the applied state
+    /// becomes the durable snapshot and the accepted entries below it are dropped. Safe because
+    /// the snapshot holds the outcome of every dropped slot, and it is persisted in the same
+    /// step: a crash cannot lose a dropped vote without keeping its decision.
+    /// `force` compacts whatever was applied since the last compaction (after a snapshot is
+    /// installed: the server was behind and holds stale entries).
+    fn compact(&mut self, force: bool) {
+        let s = self.s();
+        let since = s.applied.next_slot.0 - s.durable.snapshot.next_slot.0;
+        if since == 0 || (!force && since < self.cfg.compact_every) {
+            return;
+        }
+        let s = self.s_mut();
+        s.durable.snapshot = s.applied.clone();
+        s.durable.accepted = s.durable.accepted.split_off(&s.applied.next_slot);
+        self.persist();
+    }
+
+    /// Replaces the applied state by a more advanced one (every slot below its `next_slot` is
+    /// decided, so it holds only decided outcomes).
+    pub(crate) fn install_snapshot(&mut self, snapshot: Snapshot) {
+        if snapshot.next_slot <= self.s().applied.next_slot {
+            return;
+        }
+        let s = self.s_mut();
+        s.applied = snapshot;
+        let next_slot = s.applied.next_slot;
+        if let Role::Leader(l) = &mut s.role {
+            l.proposals = l.proposals.split_off(&next_slot);
+            l.next_slot = l.next_slot.max(next_slot);
+        }
+        self.apply_ready();
+        self.compact(true);
+    }
+
+    /// A lagging server asks for the applied state.
+    pub(crate) fn on_catch_up(&mut self, from: ServerId, next_slot: Slot) {
+        let applied = &self.s().applied;
+        if applied.next_slot > next_slot {
+            let snapshot = Msg::Snapshot(applied.clone());
+            self.fx.send(from.id(), snapshot);
+        }
+    }
+
+    /// Another server's applied state arrives.
+    pub(crate) fn on_snapshot(&mut self, snapshot: Snapshot) {
+        self.install_snapshot(snapshot);
+    }
+}

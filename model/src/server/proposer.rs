@@ -1,0 +1,439 @@
+//! The proposer: elections driven by timers, Phase 1 over every open slot at once, the takeover
+//! of a new leader, Phase 2, and heartbeats (`specs/multipaxos.md`, "Proposer").
+//!
+//! With Prepare-skip (the default), a leader that won Phase 1 for its ballot proposes every new
+//! command with Phase 2 alone: `Accept` → `Accepted`, two message delays. Without it
+//! (`prepare_skip: false`), it runs Phase 1 again before each new command, one command at a
+//! time, as classic per-instance Paxos does: four message delays.
+
+use super::{add_vote, Leadership, Proposal, Role, ServerStep, Tally};
+use crate::bug::Bug;
+use crate::config::HeartbeatMode;
+use crate::durable::AcceptedEntry;
+use crate::msg::{Msg, Timer};
+use crate::state_machine::Snapshot;
+use crate::types::{Ballot, ClientCommand, Command, Op, OpResult, ServerId, Slot};
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
+
+impl Tally {
+    /// A Phase 1 for `ballot` over the slots from `first_slot`, with the candidate's own promise.
+    fn new(
+        me: ServerId,
+        ballot: Ballot,
+        first_slot: Slot,
+        own: Vec<(Slot, AcceptedEntry)>,
+    ) -> Self {
+        Tally {
+            ballot,
+            first_slot,
+            voters: vec![me],
+            accepted: own.into_iter().collect(),
+            snapshot: None,
+        }
+    }
+
+    /// Adds one promise's accepted entries and snapshot.
+    fn merge(
+        &mut self,
+        accepted: Vec<(Slot, AcceptedEntry)>,
+        snapshot: Option<Snapshot>,
+        adopt_any: bool,
+    ) {
+        for (slot, entry) in accepted {
+            match self.accepted.entry(slot) {
+                Entry::Vacant(v) => {
+                    v.insert(entry);
+                }
+                Entry::Occupied(mut o) => {
+                    if adopt_any {
+                        // BUG(adopt-any-value): keeps the first value heard of for the slot.
+                        // Correct: the value with the highest ballot. Only that one can have been
+                        // decided (or be about to be): a value decided in ballot b was accepted
+                        // by a quorum, and every later ballot that won Phase 1 re-proposed it.
+                    } else if entry.ballot > o.get().ballot {
+                        o.insert(entry);
+                    }
+                }
+            }
+        }
+        if let Some(snapshot) = snapshot {
+            if self
+                .snapshot
+                .as_ref()
+                .is_none_or(|best| snapshot.next_slot > best.next_slot)
+            {
+                self.snapshot = Some(snapshot);
+            }
+        }
+    }
+}
+
+impl ServerStep<'_, '_> {
+    /// The election timer fired: campaign with a higher ballot.
+    pub(crate) fn on_election_timeout(&mut self) {
+        if self.s().is_leader() {
+            return; // A timer set before this server won; leaders do not campaign.
+        }
+        let Some(round) = self.next_round() else {
+            self.fx.cancel_timer(Timer::Election);
+            return;
+        };
+        let ballot = Ballot::new(round, self.me);
+        self.raise_promise(ballot); // The candidate's own acceptor promises first.
+        let first_slot = self.s().applied.next_slot;
+        let own = self.s().durable.accepted_from(first_slot);
+        self.s_mut().role = Role::Candidate(Tally::new(self.me, ballot, first_slot, own));
+        if self.cfg.has(Bug::SkipPhase1) {
+            // BUG(skip-phase1): leads at once, as if Phase 1 had been won with nothing to
+            // recover. Correct: Prepare-skip is only safe for a ballot that won Phase 1; a new
+            // ballot must first learn from a quorum which values may have been decided.
+            self.become_leader();
+            return;
+        }
+        self.refresh_election_timer(); // Campaign again if this one stalls.
+        self.broadcast(Msg::Prepare { ballot, first_slot });
+        self.check_phase1_quorum();
+    }
+
+    /// Phase 1b arrives at a candidate, or at a leader repeating Phase 1 (no Prepare-skip).
+    pub(crate) fn on_promise(
+        &mut self,
+        from: ServerId,
+        ballot: Ballot,
+        first_slot: Slot,
+        accepted: Vec<(Slot, AcceptedEntry)>,
+        snapshot: Option<Snapshot>,
+    ) {
+        let counts_twice = self.cfg.has(Bug::CountMessages);
+        let tally = match &self.s().role {
+            Role::Candidate(t) => Some(t),
+            Role::Leader(l) => l.reprepare.as_ref(),
+            Role::Follower => None,
+        };
+        let Some(tally) = tally else { return };
+        if tally.ballot != ballot || tally.first_slot != first_slot {
+            return; // A promise for an earlier Phase 1.
+        }
+        if tally.voters.contains(&from) && !counts_twice {
+            return; // Already counted.
+        }
+        let cfg = self.cfg;
+        let tally = match &mut self.s_mut().role {
+            Role::Candidate(t) => t,
+            Role::Leader(l) => l.reprepare.as_mut().expect("checked above"),
+            Role::Follower => unreachable!("checked above"),
+        };
+        add_vote(cfg, &mut tally.voters, from);
+        tally.merge(accepted, snapshot, cfg.has(Bug::AdoptAnyValue));
+        self.check_phase1_quorum();
+    }
+
+    /// Completes Phase 1 if a quorum promised.
+    fn check_phase1_quorum(&mut self) {
+        let quorum = self.quorum();
+        match &self.s().role {
+            Role::Candidate(t) if t.voters.len() >= quorum => self.become_leader(),
+            Role::Leader(l)
+                if l.reprepare
+                    .as_ref()
+                    .is_some_and(|t| t.voters.len() >= quorum) =>
+            {
+                self.finish_reprepare()
+            }
+            _ => {}
+        }
+    }
+
+    /// Phase 1 won: catch up, take over every open slot, then serve new commands.
+    fn become_leader(&mut self) {
+        let Role::Candidate(tally) = std::mem::replace(&mut self.s_mut().role, Role::Follower)
+        else {
+            unreachable!("become_leader outside a campaign");
+        };
+        debug_assert_eq!(
+            self.s().durable.promised,
+            tally.ballot,
+            "{:?} leads a ballot its own acceptor did not promise",
+            self.me
+        );
+        if let Some(snapshot) = tally.snapshot {
+            self.install_snapshot(snapshot);
+        }
+        let next_slot = self.s().applied.next_slot;
+        self.s_mut().role = Role::Leader(Leadership {
+            ballot: tally.ballot,
+            next_slot,
+            proposals: BTreeMap::new(),
+            fresh_decided: 0,
+            prepared: true,
+            reprepare: None,
+        });
+        self.refresh_election_timer(); // Cancels it: leaders do not campaign.
+        if self.cfg.heartbeat != HeartbeatMode::Off {
+            let every = self.cfg.timing.heartbeat_interval;
+            self.fx.set_timer(Timer::Heartbeat, every..every);
+        }
+        self.propose_recovered(&tally.accepted, next_slot);
+        self.serve_pending();
+    }
+
+    /// Takeover: re-proposes, for every slot from `from` to the highest one any promise reported,
+    /// the accepted value with the highest ballot, or a no-op where nobody accepted anything.
+    fn propose_recovered(&mut self, accepted: &BTreeMap<Slot, AcceptedEntry>, from: Slot) {
+        if self.cfg.has(Bug::IgnorePromisedValues) {
+            // BUG(ignore-promised-values): proposes only its own commands from `from` on.
+            // Correct: a value reported in a promise may already be decided; the new leader must
+            // propose it again (the highest-ballot one) before anything of its own.
+            return;
+        }
+        let Some(last) = accepted.range(from..).next_back().map(|(slot, _)| *slot) else {
+            return;
+        };
+        for slot in (from.0..=last.0).map(Slot) {
+            let known = self.s().log.contains_key(&slot)
+                || self
+                    .s()
+                    .leadership()
+                    .is_some_and(|l| l.proposals.contains_key(&slot));
+            if known {
+                continue; // Already decided here, or already proposed in this ballot.
+            }
+            let command = accepted.get(&slot).map_or(Command::NoOp, |e| e.command);
+            self.propose(slot, command, false);
+        }
+        if let Role::Leader(l) = &mut self.s_mut().role {
+            l.next_slot = l.next_slot.max(last.next());
+        }
+    }
+
+    /// Proposes queued client commands, as far as Phase 1 allows.
+    pub(crate) fn serve_pending(&mut self) {
+        loop {
+            let s = self.s();
+            let Some(l) = s.leadership() else { return };
+            if s.pending.is_empty() {
+                return;
+            }
+            if !self.cfg.prepare_skip && !l.prepared {
+                // Classic Paxos: one command at a time, each after a Phase 1 of its own.
+                let busy = l.reprepare.is_some() || l.proposals.values().any(|p| p.fresh);
+                if !busy {
+                    self.start_reprepare();
+                }
+                return;
+            }
+            let command = self.s_mut().pending.remove(0);
+            let s = self.s();
+            let in_flight = s.leadership().is_some_and(|l| {
+                l.proposals
+                    .values()
+                    .any(|p| p.command == Command::Client(command))
+            });
+            if s.applied.has_executed(&command) || in_flight {
+                continue;
+            }
+            self.propose_fresh(command);
+        }
+    }
+
+    /// Proposes a new client command in the next free slot.
+    fn propose_fresh(&mut self, command: ClientCommand) {
+        let prepare_skip = self.cfg.prepare_skip;
+        let Role::Leader(l) = &mut self.s_mut().role else {
+            unreachable!("proposing without leading");
+        };
+        let slot = l.next_slot;
+        if !prepare_skip {
+            l.prepared = false;
+        }
+        self.propose(slot, Command::Client(command), true);
+        if self.cfg.has(Bug::ReplyBeforeDecide) {
+            if let Op::Write(_) = command.op {
+                // BUG(reply-before-decide): acknowledges the write as soon as it is proposed.
+                // Correct: reply only after the command is decided and applied; a proposal can
+                // still lose to another leader's value for the slot, and then the write the
+                // client was told about never happens.
+                let reply = Msg::Reply {
+                    request: command.request,
+                    result: OpResult::WriteOk,
+                };
+                self.reply(command.client, reply);
+            }
+        }
+    }
+
+    /// Phase 2a: the leader's own acceptor accepts (persisted before the `Accept` leaves), then
+    /// every other acceptor is asked to.
+    fn propose(&mut self, slot: Slot, command: Command, fresh: bool) {
+        let me = self.me;
+        let s = self.s_mut();
+        let Role::Leader(l) = &mut s.role else {
+            unreachable!("proposing without leading");
+        };
+        let ballot = l.ballot;
+        debug_assert_eq!(
+            s.durable.promised, ballot,
+            "{me:?} proposes in {ballot:?} but promised {:?}",
+            s.durable.promised
+        );
+        l.proposals.insert(
+            slot,
+            Proposal {
+                command,
+                voters: vec![me],
+                fresh,
+            },
+        );
+        l.next_slot = l.next_slot.max(slot.next());
+        s.durable
+            .accepted
+            .insert(slot, AcceptedEntry { ballot, command });
+        self.persist();
+        self.broadcast(Msg::Accept {
+            ballot,
+            slot,
+            command,
+        });
+        self.check_phase2_quorum(slot);
+    }
+
+    /// Phase 2b arrives at the leader.
+    pub(crate) fn on_accepted(&mut self, from: ServerId, ballot: Ballot, slot: Slot) {
+        let counts_twice = self.cfg.has(Bug::CountMessages);
+        let Some(l) = self.s().leadership() else {
+            return;
+        };
+        if l.ballot != ballot {
+            return; // From an earlier ballot.
+        }
+        let Some(proposal) = l.proposals.get(&slot) else {
+            return; // Decided already.
+        };
+        if proposal.voters.contains(&from) && !counts_twice {
+            return; // Already counted.
+        }
+        let cfg = self.cfg;
+        let Role::Leader(l) = &mut self.s_mut().role else {
+            unreachable!("checked above");
+        };
+        let proposal = l.proposals.get_mut(&slot).expect("checked above");
+        add_vote(cfg, &mut proposal.voters, from);
+        self.check_phase2_quorum(slot);
+    }
+
+    /// Decides `slot` if a quorum accepted the proposal.
+    fn check_phase2_quorum(&mut self, slot: Slot) {
+        let quorum = self.quorum();
+        let decided = self
+            .s()
+            .leadership()
+            .and_then(|l| l.proposals.get(&slot))
+            .is_some_and(|p| p.voters.len() >= quorum);
+        if !decided {
+            return;
+        }
+        let Role::Leader(l) = &mut self.s_mut().role else {
+            unreachable!("checked above");
+        };
+        let ballot = l.ballot;
+        let proposal = l.proposals.remove(&slot).expect("checked above");
+        if proposal.fresh {
+            l.fresh_decided += 1;
+        }
+        let command = proposal.command;
+        if self.cfg.announce_decisions {
+            self.broadcast(Msg::Decide {
+                ballot,
+                slot,
+                command,
+            });
+        }
+        self.learn(slot, super::Decision { ballot, command });
+        self.serve_pending();
+    }
+
+    /// A higher ballot exists: step down.
+    pub(crate) fn on_nack(&mut self, ballot: Ballot, promised: Ballot) {
+        if self.s().own_ballot() != Some(ballot) || promised <= ballot {
+            return; // About a ballot this server no longer runs.
+        }
+        self.raise_promise(promised);
+        self.refresh_election_timer();
+    }
+
+    /// Repeats Phase 1 for the leader's own ballot, from its next free slot (no Prepare-skip).
+    fn start_reprepare(&mut self) {
+        let me = self.me;
+        let s = self.s_mut();
+        let Role::Leader(l) = &mut s.role else {
+            unreachable!("repeating Phase 1 without leading");
+        };
+        let (ballot, first_slot) = (l.ballot, l.next_slot);
+        let own = s.durable.accepted_from(first_slot);
+        l.reprepare = Some(Tally::new(me, ballot, first_slot, own));
+        self.broadcast(Msg::Prepare { ballot, first_slot });
+        self.check_phase1_quorum();
+    }
+
+    /// The repeated Phase 1 is won: propose what it found, then the next command.
+    fn finish_reprepare(&mut self) {
+        let Role::Leader(l) = &mut self.s_mut().role else {
+            unreachable!("repeating Phase 1 without leading");
+        };
+        let tally = l.reprepare.take().expect("checked by the caller");
+        l.prepared = true;
+        l.fresh_decided = 0;
+        if let Some(snapshot) = tally.snapshot {
+            self.install_snapshot(snapshot);
+        }
+        self.propose_recovered(&tally.accepted, tally.first_slot);
+        self.serve_pending();
+    }
+
+    /// The heartbeat timer fired: tell followers this leader is alive and how far it applied,
+    /// and re-send every `Accept` not yet answered (a lost `Accept` would stall its slot).
+    pub(crate) fn on_heartbeat_timeout(&mut self) {
+        let s = self.s();
+        let Some(l) = s.leadership() else { return };
+        let ballot = l.ballot;
+        let commit = s.applied.next_slot;
+        let resend: Vec<_> = l
+            .proposals
+            .iter()
+            .flat_map(|(slot, p)| {
+                self.peers()
+                    .filter(|peer| !p.voters.contains(peer))
+                    .map(move |peer| (peer, *slot, p.command))
+            })
+            .collect();
+        self.broadcast(Msg::Heartbeat { ballot, commit });
+        for (peer, slot, command) in resend {
+            let accept = Msg::Accept {
+                ballot,
+                slot,
+                command,
+            };
+            self.fx.send(peer.id(), accept);
+        }
+        if self.cfg.heartbeat == HeartbeatMode::Periodic {
+            let every = self.cfg.timing.heartbeat_interval;
+            self.fx.set_timer(Timer::Heartbeat, every..every);
+        }
+    }
+
+    /// A leader's heartbeat arrives: it is alive; catch up if it applied more than we did.
+    pub(crate) fn on_heartbeat(&mut self, from: ServerId, ballot: Ballot, commit: Slot) {
+        if !self.admits(ballot) {
+            let promised = self.s().durable.promised;
+            self.fx.send(from.id(), Msg::Nack { ballot, promised });
+            return;
+        }
+        self.raise_promise(ballot);
+        self.refresh_election_timer();
+        let next_slot = self.s().applied.next_slot;
+        if commit > next_slot {
+            self.fx.send(from.id(), Msg::CatchUp { next_slot });
+        }
+    }
+}

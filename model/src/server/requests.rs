@@ -1,0 +1,67 @@
+//! Client requests at a server: answer from the session table if the command already ran,
+//! propose it if leading, queue it while campaigning, pass it on once to the known leader
+//! otherwise (`specs/multipaxos.md`, "Client requests").
+
+use super::{Role, ServerStep};
+use crate::bug::Bug;
+use crate::msg::Msg;
+use crate::types::{ClientCommand, Op, OpResult};
+
+impl ServerStep<'_, '_> {
+    /// A client's request, sent by the client itself or forwarded once by another server.
+    pub(crate) fn on_request(&mut self, command: ClientCommand, forwarded: bool) {
+        let s = self.s();
+        if s.applied.has_executed(&command) {
+            if let Some(result) = s.applied.result_of(&command) {
+                let reply = Msg::Reply {
+                    request: command.request,
+                    result,
+                };
+                self.reply(command.client, reply);
+            }
+            return; // Ran already: never run a command twice.
+        }
+        match &s.role {
+            Role::Leader(_) => {
+                if command.op == Op::Read && self.cfg.has(Bug::LeaderLocalRead) {
+                    // BUG(leader-local-read): answers from the local state machine. Correct:
+                    // reads go through the log like writes. A leader cannot know locally that it
+                    // is still the leader (that would need a lease); a deposed one returns a
+                    // value a newer leader has already overwritten.
+                    let reply = Msg::Reply {
+                        request: command.request,
+                        result: OpResult::ReadOk(s.applied.register),
+                    };
+                    self.reply(command.client, reply);
+                    return;
+                }
+                self.enqueue(command);
+                self.serve_pending();
+            }
+            Role::Candidate(_) => self.enqueue(command),
+            Role::Follower => {
+                let leader = s.durable.promised.known_leader();
+                match leader {
+                    Some(leader) if !forwarded && leader != self.me => {
+                        self.fx.send(leader.id(), Msg::Forward(command));
+                    }
+                    _ => {} // No leader known, or already forwarded once: the client retries.
+                }
+            }
+        }
+    }
+
+    /// Queues a command until this server can propose it (bounded; duplicates ignored).
+    fn enqueue(&mut self, command: ClientCommand) {
+        let s = self.s();
+        let in_flight = s.leadership().is_some_and(|l| {
+            l.proposals
+                .values()
+                .any(|p| p.command == crate::types::Command::Client(command))
+        });
+        if in_flight || s.pending.contains(&command) || s.pending.len() >= self.cfg.pending_max {
+            return;
+        }
+        self.s_mut().pending.push(command);
+    }
+}
