@@ -2,10 +2,10 @@
 //!
 //! Safety ("always"): `agreement`, `validity`, `linearizable`. Each is paired with reachability
 //! ("sometimes") properties that show the states where safety could fail were really explored:
-//! `decided`, `all-clients-done`, `prepare-skip`, `new-leader-decides`, and, in configurations
+//! `decided`, `all-clients-done`, `new-leader-decides`, `prepare-skip`, and, in configurations
 //! with crashes, `decided-after-recovery`. A sometimes-property that cannot apply to a
-//! configuration is left out of it (`prepare-skip` without Prepare-skip, recovery without
-//! crashes).
+//! configuration is left out of it: `new-leader-decides` when no second ballot can win,
+//! `prepare-skip` without Prepare-skip or with fewer than two commands, recovery without crashes.
 
 use super::config::CheckConfig;
 use super::model::{clients, servers, PaxosModel, State};
@@ -20,9 +20,17 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
         Property::always("linearizable", linearizable),
         Property::sometimes("decided", decided),
         Property::sometimes("all-clients-done", all_clients_done),
-        Property::sometimes("new-leader-decides", new_leader_decides),
     ];
-    if cfg.prepare_skip {
+    // A second ballot can only win if a second server campaigns, or if the only campaigner
+    // crashes (leaders do not campaign) and campaigns again with a higher round.
+    if cfg.campaigners >= 2 || (cfg.max_round >= 2 && cfg.crashes > 0) {
+        properties.push(Property::sometimes(
+            "new-leader-decides",
+            new_leader_decides,
+        ));
+    }
+    // Prepare-skip needs it switched on, and two commands to propose.
+    if cfg.prepare_skip && cfg.clients * cfg.ops_per_client >= 2 {
         properties.push(Property::sometimes("prepare-skip", prepare_skip));
     }
     if cfg.crashes > 0 {

@@ -224,13 +224,7 @@ impl ServerStep<'_, '_> {
                 return;
             }
             let command = self.s_mut().pending.remove(0);
-            let s = self.s();
-            let in_flight = s.leadership().is_some_and(|l| {
-                l.proposals
-                    .values()
-                    .any(|p| p.command == Command::Client(command))
-            });
-            if s.applied.has_executed(&command) || in_flight {
+            if self.s().applied.has_executed(&command) || self.in_progress(&command) {
                 continue;
             }
             self.propose_fresh(command);

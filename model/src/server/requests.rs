@@ -5,7 +5,7 @@
 use super::{Role, ServerStep};
 use crate::bug::Bug;
 use crate::msg::Msg;
-use crate::types::{ClientCommand, Op, OpResult};
+use crate::types::{ClientCommand, Command, Op, OpResult};
 
 impl ServerStep<'_, '_> {
     /// A client's request, sent by the client itself or forwarded once by another server.
@@ -54,14 +54,22 @@ impl ServerStep<'_, '_> {
     /// Queues a command until this server can propose it (bounded; duplicates ignored).
     fn enqueue(&mut self, command: ClientCommand) {
         let s = self.s();
-        let in_flight = s.leadership().is_some_and(|l| {
-            l.proposals
-                .values()
-                .any(|p| p.command == crate::types::Command::Client(command))
-        });
-        if in_flight || s.pending.contains(&command) || s.pending.len() >= self.cfg.pending_max {
+        if self.in_progress(&command) || s.pending.len() >= self.cfg.pending_max {
             return;
         }
         self.s_mut().pending.push(command);
+    }
+
+    /// Whether `command` is already on its way: queued, proposed in this ballot, or decided in a
+    /// slot not applied yet. A duplicate request for it must not be proposed again.
+    pub(crate) fn in_progress(&self, command: &ClientCommand) -> bool {
+        let s = self.s();
+        let command_ = Command::Client(*command);
+        s.pending.contains(command)
+            || s.leadership()
+                .is_some_and(|l| l.proposals.values().any(|p| p.command == command_))
+            || s.log
+                .range(s.applied.next_slot..)
+                .any(|(_, d)| d.command == command_)
     }
 }
