@@ -95,6 +95,9 @@ pub struct CheckConfig {
     pub network: NetworkKind,
     /// Whether messages can be lost.
     pub lossy: bool,
+    /// Reduction off: explore loss as explicit `Drop` actions even on unordered networks, where
+    /// it adds no server or client state (see [`CheckConfig::drops_explored`]).
+    pub literal_loss: bool,
     /// Server crashes allowed in total (each followed, possibly, by a recovery).
     pub crashes: usize,
     /// Multi-Paxos Prepare-skip (false: Phase 1 before every new command).
@@ -120,6 +123,7 @@ impl Default for CheckConfig {
             max_round: 1,
             network: NetworkKind::UnorderedNonduplicating,
             lossy: false,
+            literal_loss: false,
             crashes: 0,
             prepare_skip: true,
             campaigners: 2,
@@ -170,6 +174,77 @@ impl CheckConfig {
             CLIENT_RETRIES_MAX as u64,
         )?;
         Ok(())
+    }
+
+    /// The command-line flags that select this configuration (only those that differ from
+    /// the defaults), e.g. `["--crashes", "1", "--bug", "volatile-acceptor"]`.
+    pub fn flags(&self) -> Vec<String> {
+        let cfg = self;
+        let d = CheckConfig::default();
+        let mut f = Vec::new();
+        let mut push = |name: &str, value: Option<String>| {
+            f.push(format!("--{name}"));
+            if let Some(v) = value {
+                f.push(v);
+            }
+        };
+        if cfg.servers != d.servers {
+            push("servers", Some(cfg.servers.to_string()));
+        }
+        if cfg.clients != d.clients {
+            push("clients", Some(cfg.clients.to_string()));
+        }
+        if cfg.ops_per_client != d.ops_per_client {
+            push("ops-per-client", Some(cfg.ops_per_client.to_string()));
+        }
+        if cfg.max_round != d.max_round {
+            push("max-round", Some(cfg.max_round.to_string()));
+        }
+        if cfg.network != d.network {
+            push("network", Some(cfg.network.to_string()));
+        }
+        if cfg.lossy {
+            push("lossy", None);
+        }
+        if cfg.literal_loss {
+            push("literal-loss", None);
+        }
+        if cfg.crashes != d.crashes {
+            push("crashes", Some(cfg.crashes.to_string()));
+        }
+        if !cfg.prepare_skip {
+            push("no-prepare-skip", None);
+        }
+        if cfg.campaigners != cfg.servers.min(2) {
+            push("campaigners", Some(cfg.campaigners.to_string()));
+        }
+        if cfg.announce_decisions {
+            push("announce-decisions", None);
+        }
+        if cfg.heartbeats {
+            push("heartbeats", None);
+        }
+        if cfg.client_retries != d.client_retries {
+            push("client-retries", Some(cfg.client_retries.to_string()));
+        }
+        if let Some(bug) = cfg.bug {
+            push("bug", Some(bug.to_string()));
+        }
+        f
+    }
+
+    /// Whether the checker explores `Drop` actions.
+    ///
+    /// Reduction "loss is subsumed by an unordered network" (`specs/multipaxos.md`, "Bounds and
+    /// reductions"): on an unordered network a message may stay undelivered forever, so every
+    /// run with a lost message has a twin without the loss, in which that message is simply
+    /// never delivered (on the duplicating network: never delivered again). The twins pass
+    /// through the same server, client, timer and ghost states; only the network's contents
+    /// differ, and no property reads them. Dropping is therefore explored only where it adds
+    /// behaviour: on the ordered network, where a lost message lets the ones behind it through.
+    /// `--literal-loss` explores drops anyway; a test checks that the projected states agree.
+    pub fn drops_explored(&self) -> bool {
+        self.lossy && (self.literal_loss || self.network == NetworkKind::Ordered)
     }
 
     /// The operation client `c` (0-based among clients) submits as its `k`-th command: writes

@@ -44,7 +44,7 @@ impl PaxosModel {
             .actors(servers)
             .actors(clients)
             .init_network(network)
-            .lossy_network(if cfg.lossy {
+            .lossy_network(if cfg.drops_explored() {
                 LossyNetwork::Yes
             } else {
                 LossyNetwork::No

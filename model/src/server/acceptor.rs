@@ -6,8 +6,9 @@
 
 use super::{Role, ServerStep};
 use crate::bug::Bug;
+use crate::config::HeartbeatMode;
 use crate::durable::AcceptedEntry;
-use crate::msg::Msg;
+use crate::msg::{Msg, Timer};
 use crate::types::{Ballot, Command, ServerId, Slot};
 
 impl ServerStep<'_, '_> {
@@ -35,8 +36,13 @@ impl ServerStep<'_, '_> {
         let s = self.s_mut();
         s.durable.promised = ballot;
         if ballot.leader != me && s.own_ballot().is_some_and(|own| own < ballot) {
+            let was_leader = s.is_leader();
             s.role = Role::Follower;
             s.pending.clear(); // Their clients retry with the new leader.
+            if was_leader && self.cfg.heartbeat != HeartbeatMode::Off {
+                // A dead timer would only fire into nothing (and split model states).
+                self.fx.cancel_timer(Timer::Heartbeat);
+            }
         }
         self.persist();
     }
