@@ -63,6 +63,70 @@ impl Bug {
     }
 }
 
+impl Bug {
+    /// What the variant does, in one sentence.
+    pub fn description(self) -> &'static str {
+        match self {
+            Bug::IgnorePromisedValues => {
+                "A new leader ignores the values in the promises and proposes its own command."
+            }
+            Bug::AdoptAnyValue => {
+                "A new leader adopts the first accepted value it hears of for a slot, not the one with the highest ballot."
+            }
+            Bug::AcceptBelowPromise => {
+                "An acceptor accepts a proposal whose ballot is below the one it promised."
+            }
+            Bug::HalfQuorum => "Quorums are n/2 servers (rounded down) instead of a majority.",
+            Bug::VolatileAcceptor => {
+                "Acceptors do not persist their promise and accepted entries: a recovered acceptor forgets them."
+            }
+            Bug::SkipPhase1 => {
+                "A server whose election timer fires leads at once, skipping Phase 1 (Prepare-skip where it is not safe)."
+            }
+            Bug::BallotWithoutLeader => {
+                "Ballots compare by round only, so two servers can own the same ballot."
+            }
+            Bug::CountMessages => {
+                "Votes are counted per message, not per acceptor, so a duplicated vote counts twice."
+            }
+            Bug::ReplyBeforeDecide => {
+                "The leader replies to a write when it proposes it, before the command is decided."
+            }
+            Bug::LeaderLocalRead => {
+                "The leader answers reads from its local state at once, without a lease and without the log."
+            }
+        }
+    }
+
+    /// The rule of the correct protocol that the variant breaks.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Bug::IgnorePromisedValues | Bug::AdoptAnyValue => {
+                "A new leader proposes, for each slot, the accepted value with the highest ballot among a majority's promises."
+            }
+            Bug::AcceptBelowPromise => {
+                "An acceptor never accepts in a ballot below its promise."
+            }
+            Bug::HalfQuorum | Bug::CountMessages => {
+                "Every quorum is a majority of distinct acceptors, so any two quorums intersect."
+            }
+            Bug::VolatileAcceptor => {
+                "An acceptor persists its promise and accepted entries before any reply that reports them."
+            }
+            Bug::SkipPhase1 => {
+                "A leader may skip Phase 1 only for a ballot whose Phase 1 it has won."
+            }
+            Bug::BallotWithoutLeader => {
+                "Ballots are (round, server) pairs: totally ordered and each owned by one server."
+            }
+            Bug::ReplyBeforeDecide => "A client learns a result only after its command is decided.",
+            Bug::LeaderLocalRead => {
+                "A read goes through the log (or a leader lease), so it sees every write that completed before it."
+            }
+        }
+    }
+}
+
 impl fmt::Display for Bug {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

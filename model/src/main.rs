@@ -52,6 +52,10 @@ struct ModelArgs {
     /// Messages may be lost.
     #[arg(long)]
     lossy: bool,
+    /// With --lossy on an unordered network: explore each loss as a Drop action (by default
+    /// omitted there, since an unordered network may hold a message forever anyway).
+    #[arg(long, requires = "lossy")]
+    literal_loss: bool,
     /// Server crashes allowed in total; a crashed server may recover from its durable state.
     #[arg(long, default_value_t = 0)]
     crashes: usize,
@@ -84,6 +88,7 @@ impl ModelArgs {
             max_round: self.max_round,
             network: self.network,
             lossy: self.lossy,
+            literal_loss: self.literal_loss,
             crashes: self.crashes,
             prepare_skip: !self.no_prepare_skip,
             campaigners: self.campaigners.unwrap_or(self.servers.min(2)),
@@ -230,7 +235,11 @@ fn describe(cfg: &CheckConfig) -> String {
         cfg.ops_per_client,
         cfg.max_round,
         cfg.network,
-        if cfg.lossy { " (lossy)" } else { "" },
+        match (cfg.lossy, cfg.drops_explored()) {
+            (false, _) => "",
+            (true, true) => " (lossy)",
+            (true, false) => " (lossy: subsumed by the unordered network, no Drop actions)",
+        },
         cfg.crashes,
         if cfg.prepare_skip {
             "Prepare-skip"
@@ -250,58 +259,6 @@ fn describe(cfg: &CheckConfig) -> String {
         s += &format!("; BUG: {bug}");
     }
     s
-}
-
-/// The command-line flags that select `cfg` (only those that differ from the defaults).
-fn flags(cfg: &CheckConfig) -> Vec<String> {
-    let d = CheckConfig::default();
-    let mut f = Vec::new();
-    let mut push = |name: &str, value: Option<String>| {
-        f.push(format!("--{name}"));
-        if let Some(v) = value {
-            f.push(v);
-        }
-    };
-    if cfg.servers != d.servers {
-        push("servers", Some(cfg.servers.to_string()));
-    }
-    if cfg.clients != d.clients {
-        push("clients", Some(cfg.clients.to_string()));
-    }
-    if cfg.ops_per_client != d.ops_per_client {
-        push("ops-per-client", Some(cfg.ops_per_client.to_string()));
-    }
-    if cfg.max_round != d.max_round {
-        push("max-round", Some(cfg.max_round.to_string()));
-    }
-    if cfg.network != d.network {
-        push("network", Some(cfg.network.to_string()));
-    }
-    if cfg.lossy {
-        push("lossy", None);
-    }
-    if cfg.crashes != d.crashes {
-        push("crashes", Some(cfg.crashes.to_string()));
-    }
-    if !cfg.prepare_skip {
-        push("no-prepare-skip", None);
-    }
-    if cfg.campaigners != cfg.servers.min(2) {
-        push("campaigners", Some(cfg.campaigners.to_string()));
-    }
-    if cfg.announce_decisions {
-        push("announce-decisions", None);
-    }
-    if cfg.heartbeats {
-        push("heartbeats", None);
-    }
-    if cfg.client_retries != d.client_retries {
-        push("client-retries", Some(cfg.client_retries.to_string()));
-    }
-    if let Some(bug) = cfg.bug {
-        push("bug", Some(bug.to_string()));
-    }
-    f
 }
 
 fn print_report(cfg: &CheckConfig, outcome: &Outcome) {
@@ -343,7 +300,7 @@ fn print_report(cfg: &CheckConfig, outcome: &Outcome) {
         for (i, action) in actions.iter().enumerate() {
             println!("  {:>3}. {action}", i + 1);
         }
-        let flags = flags(cfg).join(" ");
+        let flags = cfg.flags().join(" ");
         println!(
             "See it in the Explorer: run `paxos-model explore {flags}` and open\n  http://localhost:3000/#/steps/{}",
             p.explorer_path.as_deref().unwrap_or("0")
@@ -373,16 +330,27 @@ fn run_explore(args: ExploreArgs) -> ExitCode {
 }
 
 fn list_bugs(json: bool) -> ExitCode {
-    let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+    let listings: Vec<_> = checking::catalogue().iter().map(|k| k.listing()).collect();
     if json {
         println!(
             "{}",
-            serde_json::to_string(&names).expect("names serialize")
+            serde_json::to_string_pretty(&listings).expect("listings serialize")
         );
-    } else {
-        for name in names {
-            println!("{name}");
-        }
+        return ExitCode::SUCCESS;
+    }
+    println!("Known-bad variants (paxos-model check --bug NAME <flags>; explore the same way):");
+    for l in &listings {
+        println!();
+        println!("{}", l.name);
+        println!("  does:     {}", l.description);
+        println!("  breaks:   {}", l.rule);
+        println!("  violates: {}", l.violates);
+        println!(
+            "  catch it: paxos-model check --bug {}{}{}",
+            l.name,
+            if l.flags.is_empty() { "" } else { " " },
+            l.flags.join(" ")
+        );
     }
     ExitCode::SUCCESS
 }

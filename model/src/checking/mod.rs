@@ -1,12 +1,14 @@
 //! Model checking: the configuration of a run, the checked model with its ghost record, the
 //! properties, and the runner behind `paxos-model check`.
 
+pub mod bugs;
 pub mod config;
 pub mod ghost;
 pub mod model;
 pub mod properties;
 pub mod run;
 
+pub use bugs::{catalogue, KnownBug};
 pub use config::{CheckConfig, ConfigError, NetworkKind};
 pub use model::{Action, PaxosModel, State};
 pub use run::{check, CheckerKind, Outcome, PropertyOutcome, RunOptions, Status};

@@ -1,0 +1,177 @@
+//! The command line as users type it: exit statuses, the JSON shapes, the Explorer's page.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn paxos_model(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paxos-model"))
+        .args(args)
+        .output()
+        .expect("paxos-model runs")
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON value ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+#[test]
+fn invalid_arguments_exit_2_with_one_line() {
+    for args in [
+        &["check", "--servers", "0"][..],
+        &["check", "--clients", "0"],
+        &["check", "--servers", "9"],
+        &["check", "--network", "carrier-pigeon"],
+        &["check", "--bug", "no-such-bug"],
+        &["check", "--checker", "dfs", "--max-depth", "3"],
+        &["check", "--literal-loss"],
+        &["explore", "--max-round", "99"],
+    ] {
+        let out = paxos_model(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("paxos-model: error: "), "{stderr}");
+    }
+    let out = paxos_model(&["check", "--servers", "0"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "paxos-model: error: --servers must be between 1 and 7, got 0"
+    );
+}
+
+#[test]
+fn check_json_is_one_object_with_every_property() {
+    let out = paxos_model(&["check", "--json", "--clients", "1"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["checker"], "bfs");
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["unique_states"], 1_659);
+    assert!(v["total_states"].as_u64().unwrap() >= 1_659);
+    assert!(v["max_depth"].as_u64().unwrap() > 0);
+    assert!(v["seconds"].as_f64().is_some());
+    assert_eq!(v["config"]["servers"], 3);
+    assert_eq!(v["config"]["clients"], 1);
+    assert_eq!(v["config"]["network"], "unordered-nonduplicating");
+    let props = v["properties"].as_array().unwrap();
+    let names: Vec<&str> = props.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "agreement",
+            "validity",
+            "linearizable",
+            "decided",
+            "all-clients-done",
+            "new-leader-decides"
+        ]
+    );
+    for p in props {
+        match p["expectation"].as_str().unwrap() {
+            "always" => {
+                assert_eq!(p["status"], "holds");
+                assert!(p["counterexample"].is_null());
+            }
+            "sometimes" => {
+                assert_eq!(p["status"], "found");
+                assert!(!p["counterexample"].as_array().unwrap().is_empty());
+            }
+            other => panic!("expectation {other}"),
+        }
+    }
+}
+
+#[test]
+fn a_violation_exits_1_and_prints_its_counterexample_and_explorer_path() {
+    let out = paxos_model(&["check", "--bug", "half-quorum"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("agreement                always     VIOLATED"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Counterexample for agreement"), "{stdout}");
+    assert!(stdout.contains("  1. "), "{stdout}");
+    assert!(
+        stdout.contains("paxos-model explore --bug half-quorum"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("http://localhost:3000/#/steps/"),
+        "{stdout}"
+    );
+    assert!(stdout.trim_end().ends_with("FAIL"));
+}
+
+#[test]
+fn bugs_json_lists_every_bug_with_its_flags() {
+    let out = paxos_model(&["bugs", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    let bugs = v.as_array().unwrap();
+    assert!(bugs.len() >= 10);
+    for b in bugs {
+        assert!(!b["name"].as_str().unwrap().is_empty());
+        assert!(!b["description"].as_str().unwrap().is_empty());
+        assert!(b["flags"].is_array());
+        assert!(
+            ["agreement", "validity", "linearizable"].contains(&b["violates"].as_str().unwrap())
+        );
+    }
+    let volatile = bugs
+        .iter()
+        .find(|b| b["name"] == "volatile-acceptor")
+        .unwrap();
+    assert_eq!(volatile["flags"], serde_json::json!(["--crashes", "1"]));
+}
+
+/// `make explore` serves stateright's Explorer: the page at `/` loads, and so does the state
+/// at the root of the state space.
+#[test]
+fn explore_serves_the_explorer() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_paxos-model"))
+        .args(["explore", "--address", &address])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let get = |path: &str| -> Option<String> {
+        let mut stream = TcpStream::connect(&address).ok()?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        Some(response)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let page = loop {
+        if let Some(page) = get("/") {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "the Explorer did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let states = get("/.states").unwrap_or_default();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.to_lowercase().contains("<html"), "{page}");
+    assert!(states.starts_with("HTTP/1.1 200"), "{states}");
+    assert!(states.contains("\"state\""), "{states}");
+}
