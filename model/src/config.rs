@@ -63,6 +63,10 @@ pub struct ServerConfig {
     pub(crate) announce_decisions: bool,
     /// Reduction: leader heartbeats (and with them retransmission and catch-up).
     pub(crate) heartbeat: HeartbeatMode,
+    /// Model checking: keep every decision in the volatile log (the ghost record reads it, and
+    /// a pruned log would split states by when pruning happened). Real clusters prune it at
+    /// each compaction, keeping the decisions since the previous one.
+    pub(crate) keep_log: bool,
     /// Apply this many slots between two compactions of the durable log (at least 1). A
     /// larger value saves fewer times; a smaller one keeps the durable state smaller.
     pub compact_every: u64,
@@ -82,6 +86,7 @@ impl ServerConfig {
             max_round: None,
             announce_decisions: true,
             heartbeat: HeartbeatMode::Periodic,
+            keep_log: false,
             compact_every: 64,
             pending_max: 1024,
         }

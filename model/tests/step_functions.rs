@@ -669,3 +669,25 @@ fn a_client_takes_only_the_reply_to_its_pending_request() {
         Out::Send(to, Msg::Request(cmd)) if usize::from(*to) == 0 && cmd.request == RequestId(1)
     )));
 }
+
+#[test]
+fn a_cluster_server_keeps_only_the_decisions_since_its_previous_compaction() {
+    let mut cfg = ServerConfig::cluster(N);
+    cfg.compact_every = 2;
+    let mut s1 = Server::with_config(1, cfg);
+    let decide = |slot: u64| Msg::Decide {
+        ballot: b(1, 0),
+        slot: Slot(slot),
+        command: Command::NoOp,
+    };
+    let slots = |s: &Server| s.s().log.keys().map(|s| s.0).collect::<Vec<_>>();
+    for slot in 0..6 {
+        s1.deliver(0, decide(slot));
+        // Every decision is in the log at least for the step that learned it.
+        assert!(s1.s().log.contains_key(&Slot(slot)));
+    }
+    // Compactions after slots 1, 3 and 5, each pruning below the snapshot of the previous one:
+    // the last pruned below slot 4.
+    assert_eq!(s1.s().applied.next_slot, Slot(6));
+    assert_eq!(slots(&s1), vec![4, 5]);
+}

@@ -276,6 +276,7 @@ impl CheckConfig {
         } else {
             HeartbeatMode::Off
         };
+        cfg.keep_log = true;
         cfg.compact_every = 1;
         cfg.pending_max = self.clients;
         cfg

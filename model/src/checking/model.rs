@@ -35,14 +35,38 @@ impl PaxosModel {
     pub fn new(cfg: CheckConfig) -> PaxosModel {
         let servers = (0..cfg.servers).map(|i| PaxosActor::Server(cfg.server(i)));
         let clients = (0..cfg.clients).map(|c| PaxosActor::Client(cfg.client(c)));
+        let actors = servers.chain(clients).collect();
+        PaxosModel::from_actors(cfg, actors)
+    }
+
+    /// Builds the model of the given actors: `cfg.servers` servers, then `cfg.clients`
+    /// clients, configured by the caller. This is how a recorded run of the threaded runtime,
+    /// whose actors carry real-cluster configurations ([`crate::config::ServerConfig::cluster`]),
+    /// is replayed in the model: `cfg` then supplies only the network, the loss and the crash
+    /// budget (which bounds only the actions the checker enumerates, not `next_state`).
+    ///
+    /// # Panics
+    /// If the actors do not match `cfg.servers` and `cfg.clients`.
+    pub fn from_actors(cfg: CheckConfig, actors: Vec<PaxosActor>) -> PaxosModel {
+        let kinds: Vec<bool> = actors
+            .iter()
+            .map(|a| matches!(a, PaxosActor::Server(_)))
+            .collect();
+        let expected: Vec<bool> = (0..cfg.servers + cfg.clients)
+            .map(|i| i < cfg.servers)
+            .collect();
+        assert_eq!(
+            kinds, expected,
+            "actors must be {} servers then {} clients",
+            cfg.servers, cfg.clients
+        );
         let network = match cfg.network {
             NetworkKind::UnorderedNonduplicating => Network::new_unordered_nonduplicating([]),
             NetworkKind::UnorderedDuplicating => Network::new_unordered_duplicating([]),
             NetworkKind::Ordered => Network::new_ordered([]),
         };
         let inner = ActorModel::new((), Ghost::default())
-            .actors(servers)
-            .actors(clients)
+            .actors(actors)
             .init_network(network)
             .lossy_network(if cfg.drops_explored() {
                 LossyNetwork::Yes

@@ -45,7 +45,8 @@ impl ServerStep<'_, '_> {
     }
 
     /// Once `compact_every` slots were applied since the last compaction, the applied state
-    /// becomes the durable snapshot and the accepted entries below it are dropped. Safe because
+    /// becomes the durable snapshot, the accepted entries below it are dropped, and so are the
+    /// log's decisions below the previous snapshot. Safe because
     /// the snapshot holds the outcome of every dropped slot, and it is persisted in the same
     /// step: a crash cannot lose a dropped vote without keeping its decision.
     /// `force` compacts whatever was applied since the last compaction (after a snapshot is
@@ -56,7 +57,15 @@ impl ServerStep<'_, '_> {
         if since == 0 || (!force && since < self.cfg.compact_every) {
             return;
         }
+        let keep_log = self.cfg.keep_log;
         let s = self.s_mut();
+        if !keep_log {
+            // The log keeps the decisions since the previous compaction: each stays in it for
+            // at least the step that learned it (observers read it after every step), and its
+            // size stays bounded by about two compaction periods. The protocol itself never
+            // reads the log below `applied.next_slot`, so pruning it changes no decision.
+            s.log = s.log.split_off(&s.durable.snapshot.next_slot);
+        }
         s.durable.snapshot = s.applied.clone();
         s.durable.accepted = s.durable.accepted.split_off(&s.applied.next_slot);
         self.persist();

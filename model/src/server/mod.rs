@@ -35,9 +35,11 @@ pub struct ServerState {
     pub role: Role,
     /// The learner's state machine: every slot below `applied.next_slot` applied.
     pub applied: Snapshot,
-    /// Every slot this server learned was decided since it (re)started, with the ballot whose
-    /// majority decided it. Kept for observers (the model's ghost record, the runtime's agreement
-    /// check); the state machine only needs the slots at and above `applied.next_slot`.
+    /// The slots this server learned were decided since it (re)started, with the ballot whose
+    /// majority decided it: all of them in the model (`ServerConfig::keep_log`), those since the
+    /// previous compaction in a real cluster. Kept for observers (the model's ghost record, the
+    /// runtime's agreement check); the protocol only reads slots at and above
+    /// `applied.next_slot`.
     pub log: BTreeMap<Slot, Decision>,
     /// Client commands waiting for this server to be able to propose them (bounded).
     pub pending: Vec<ClientCommand>,

@@ -191,13 +191,14 @@ impl ServerStep<'_, '_> {
             return;
         };
         for slot in (from.0..=last.0).map(Slot) {
-            let known = self.s().log.contains_key(&slot)
+            let known = slot < self.s().applied.next_slot
+                || self.s().log.contains_key(&slot)
                 || self
                     .s()
                     .leadership()
                     .is_some_and(|l| l.proposals.contains_key(&slot));
             if known {
-                continue; // Already decided here, or already proposed in this ballot.
+                continue; // Applied or decided here, or already proposed in this ballot.
             }
             let command = accepted.get(&slot).map_or(Command::NoOp, |e| e.command);
             self.propose(slot, command, false);

@@ -1,0 +1,231 @@
+//! A client handle: blocking operations on the replicated register, run by the model's client
+//! step functions in the caller's thread.
+//!
+//! [`Client::execute`] submits the operation with the model's submit step (`on_random`), then
+//! waits on the client's inbox and its retry timer, feeding every message to `on_msg` and every
+//! expiry to `on_timeout` (which re-sends the same request, with the same id, to the next
+//! server). It returns when a step takes a reply: the client's state goes from pending to idle.
+//! The servers' sessions make the command run at most once however often it is re-sent.
+
+use crate::error::ClientError;
+use crate::host::{Host, Io};
+use crate::net::{Envelope, Net};
+use crate::record::{EventKind, Input, Recorder};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use paxos_model::actor::PaxosActor;
+use paxos_model::client::takes_reply;
+use paxos_model::msg::Msg;
+use paxos_model::types::{ClientCommand, ClientId, Op, OpResult, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often a waiting client looks whether the cluster was shut down.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
+
+/// What a client needs from its cluster.
+pub(crate) struct ClientParts {
+    pub(crate) id: usize,
+    pub(crate) actor: PaxosActor,
+    pub(crate) net: Arc<Net>,
+    pub(crate) recorder: Option<Recorder>,
+    pub(crate) stopped: Arc<AtomicBool>,
+    pub(crate) timeout: Duration,
+    pub(crate) timer_seed: u64,
+}
+
+/// A client of the cluster: one command at a time. Made by [`crate::Cluster::client`].
+pub struct Client {
+    id: usize,
+    host: Host,
+    inbox: Receiver<Envelope>,
+    net: Arc<Net>,
+    recorder: Option<Recorder>,
+    stopped: Arc<AtomicBool>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("pending", &self.pending())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub(crate) fn new(parts: ClientParts) -> Client {
+        let ClientParts {
+            id,
+            actor,
+            net,
+            recorder,
+            stopped,
+            timeout,
+            timer_seed,
+        } = parts;
+        let inbox = net.connect(id);
+        let mut io = Io::default();
+        let host = Host::start(
+            id,
+            actor,
+            Input::Start { storage: None },
+            timer_seed,
+            recorder.clone(),
+            &mut io,
+        );
+        let client = Client {
+            id,
+            host,
+            inbox,
+            net,
+            recorder,
+            stopped,
+            timeout,
+        };
+        client.perform(io);
+        client
+    }
+
+    /// The client's id (its actor index).
+    pub fn id(&self) -> ClientId {
+        ClientId(self.id as u32)
+    }
+
+    /// The command in flight, if any (one whose call timed out).
+    pub fn pending(&self) -> Option<ClientCommand> {
+        self.host
+            .state()
+            .as_client()
+            .expect("a client hosts a client state")
+            .pending
+    }
+
+    /// Writes `value`; waits at most the cluster's client timeout.
+    pub fn write(&mut self, value: Value) -> Result<(), ClientError> {
+        match self.execute(Op::Write(value))? {
+            OpResult::WriteOk => Ok(()),
+            other => panic!("client {:?}: a write returned {other:?}", self.id()),
+        }
+    }
+
+    /// Reads the register; waits at most the cluster's client timeout.
+    pub fn read(&mut self) -> Result<Value, ClientError> {
+        match self.execute(Op::Read)? {
+            OpResult::ReadOk(value) => Ok(value),
+            other => panic!("client {:?}: a read returned {other:?}", self.id()),
+        }
+    }
+
+    /// Runs `op`; waits at most the cluster's client timeout.
+    pub fn execute(&mut self, op: Op) -> Result<OpResult, ClientError> {
+        self.execute_timeout(op, self.timeout)
+    }
+
+    /// Runs `op`, waiting at most `timeout`. On [`ClientError::Timeout`] the command stays in
+    /// flight; [`Client::wait`] waits for it further.
+    pub fn execute_timeout(&mut self, op: Op, timeout: Duration) -> Result<OpResult, ClientError> {
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err(ClientError::Shutdown);
+        }
+        if let Some(pending) = self.pending() {
+            return Err(ClientError::Busy {
+                client: self.id(),
+                pending,
+            });
+        }
+        if let Some(recorder) = &self.recorder {
+            recorder.record(EventKind::Invoke {
+                client: self.id,
+                op,
+            });
+        }
+        let mut io = Io::default();
+        self.host.step(Input::Submit { op }, &mut io);
+        self.perform(io);
+        assert!(
+            self.pending().is_some(),
+            "client {:?}: the submit step of {op:?} on an idle client left it idle: {:?}",
+            self.id(),
+            self.host.state()
+        );
+        self.wait(timeout)
+    }
+
+    /// Waits at most `timeout` for the reply to the command in flight.
+    pub fn wait(&mut self, timeout: Duration) -> Result<OpResult, ClientError> {
+        let Some(pending) = self.pending() else {
+            return Err(ClientError::Idle(self.id()));
+        };
+        let started = Instant::now();
+        let deadline = started + timeout;
+        loop {
+            if self.stopped.load(Ordering::Relaxed) {
+                return Err(ClientError::Shutdown);
+            }
+            let mut io = Io::default();
+            while let Some(timer) = self.host.timers.pop_due(Instant::now()) {
+                self.host.step(Input::Timeout { timer }, &mut io);
+            }
+            self.perform(io);
+            let wake = [
+                self.host.timers.next_deadline(),
+                Some(deadline),
+                Some(Instant::now() + SHUTDOWN_POLL),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .expect("some deadline");
+            match self.inbox.recv_deadline(wake) {
+                Ok(Envelope { src, dst, msg }) => {
+                    let reply = match &msg {
+                        Msg::Reply { request, result }
+                            if takes_reply(self.pending().as_ref(), *request) =>
+                        {
+                            Some((*request, *result))
+                        }
+                        _ => None,
+                    };
+                    let mut io = Io::default();
+                    self.host.step(Input::Deliver { src, dst, msg }, &mut io);
+                    self.perform(io);
+                    if let (Some((request, result)), None) = (reply, self.pending()) {
+                        if let Some(recorder) = &self.recorder {
+                            recorder.record(EventKind::Return {
+                                client: self.id,
+                                request,
+                                op: pending.op,
+                                result,
+                            });
+                        }
+                        return Ok(result);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Err(ClientError::Shutdown),
+            }
+            if Instant::now() >= deadline {
+                return Err(ClientError::Timeout {
+                    client: self.id(),
+                    pending,
+                    waited: started.elapsed(),
+                });
+            }
+        }
+    }
+
+    fn perform(&self, io: Io) {
+        debug_assert!(io.save.is_none(), "clients have no durable state");
+        for (dst, msg) in io.sends {
+            self.net.send(self.id, dst, msg);
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.net.disconnect(self.id);
+    }
+}

@@ -1,0 +1,112 @@
+//! A cluster's configuration, checked before any thread starts.
+
+use crate::error::ConfigError;
+use crate::net::FaultConfig;
+use crate::record::Recorder;
+use crate::storage::Storage;
+use paxos_model::actor::PaxosActor;
+use paxos_model::bug::Bug;
+use paxos_model::config::{ClientConfig, ServerConfig, Timing};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Limit: replicas in one cluster.
+pub const REPLICAS_MAX: usize = 15;
+/// Limit: clients one cluster hands out over its lifetime.
+pub const CLIENTS_MAX: usize = 4096;
+
+/// Where replicas keep their durable state.
+#[derive(Clone)]
+pub enum StorageChoice {
+    /// In memory, owned by the cluster: survives replica crashes, not the process.
+    Memory,
+    /// One file per replica in this directory (created if missing).
+    Disk(PathBuf),
+    /// A storage the caller owns (e.g. to keep a [`crate::MemoryStorage`] across clusters).
+    Shared(Arc<dyn Storage>),
+}
+
+impl std::fmt::Debug for StorageChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageChoice::Memory => write!(f, "Memory"),
+            StorageChoice::Disk(dir) => write!(f, "Disk({})", dir.display()),
+            StorageChoice::Shared(s) => write!(f, "Shared({})", s.name()),
+        }
+    }
+}
+
+/// Everything a cluster is started with.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// Number of replicas (servers `0..replicas`).
+    pub replicas: usize,
+    /// Seeds every random choice outside the protocol: network faults and timer durations.
+    pub seed: u64,
+    /// Where durable state lives.
+    pub storage: StorageChoice,
+    /// Network faults.
+    pub faults: FaultConfig,
+    /// Multi-Paxos Prepare-skip (the model's `ServerConfig::prepare_skip`).
+    pub prepare_skip: bool,
+    /// A deliberately broken protocol variant, for tests.
+    pub bug: Option<Bug>,
+    /// Timer durations for replicas and clients.
+    pub timing: Timing,
+    /// How long a client operation waits by default.
+    pub client_timeout: Duration,
+    /// Where steps and faults are recorded, if anywhere.
+    pub recorder: Option<Recorder>,
+}
+
+impl ClusterConfig {
+    /// `replicas` replicas in memory, a clean network, seed 0, default timing.
+    pub fn new(replicas: usize) -> ClusterConfig {
+        ClusterConfig {
+            replicas,
+            seed: 0,
+            storage: StorageChoice::Memory,
+            faults: FaultConfig::default(),
+            prepare_skip: true,
+            bug: None,
+            timing: Timing::default(),
+            client_timeout: Duration::from_secs(10),
+            recorder: None,
+        }
+    }
+
+    /// Checks the configuration.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.replicas == 0 {
+            return Err(ConfigError::NoReplicas);
+        }
+        if self.replicas > REPLICAS_MAX {
+            return Err(ConfigError::TooManyReplicas {
+                got: self.replicas,
+                max: REPLICAS_MAX,
+            });
+        }
+        self.faults.validate()
+    }
+
+    /// The model actor with id `id`: a server below `replicas`, a client (which first asks
+    /// server `id % replicas`) from there on. What the runtime runs, and what a replay needs.
+    pub fn actor(&self, id: usize) -> PaxosActor {
+        if id < self.replicas {
+            return PaxosActor::Server(self.server_config());
+        }
+        let mut cfg = ClientConfig::cluster(self.replicas, id % self.replicas, vec![]);
+        cfg.timing = self.timing.clone();
+        PaxosActor::Client(cfg)
+    }
+
+    /// The model's configuration of one replica.
+    pub fn server_config(&self) -> ServerConfig {
+        let mut cfg = ServerConfig::cluster(self.replicas);
+        cfg.prepare_skip = self.prepare_skip;
+        cfg.timing = self.timing.clone();
+        cfg.bug = self.bug;
+        cfg
+    }
+}

@@ -1,0 +1,386 @@
+//! The network: crossbeam channels between actors, with faults drawn from one seed.
+//!
+//! Every actor (replica or client) has a bounded inbox. `Net::send` decides, with the
+//! network's seeded generator, whether the message is lost and whether it is duplicated, and
+//! draws each copy's delay from the configured range: different delays reorder messages. A copy
+//! with no delay is delivered by the sending thread; a delayed one goes through the router
+//! thread, which holds it until it is due. At delivery time a copy is dropped if sender and
+//! destination are replicas on different sides of a partition, or if the destination is down.
+//! Every drop and duplication is counted and recorded. The network never looks inside a
+//! message: faults are blind to the protocol.
+
+use crate::error::ConfigError;
+use crate::record::{DropReason, EventKind, Recorder};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use paxos_model::msg::Msg;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Limit: messages waiting in one actor's inbox; more are dropped (counted as lost).
+pub const INBOX_MAX: usize = 1 << 16;
+/// Limit: the longest delay the network may add to a message.
+pub const DELAY_MAX: Duration = Duration::from_secs(10);
+
+/// The faults the network injects.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultConfig {
+    /// Probability that a message is lost.
+    pub loss: f64,
+    /// Probability that a message is delivered twice.
+    pub dup: f64,
+    /// Each copy is delayed by a duration drawn from this range (empty: exactly `start`).
+    pub delay: Range<Duration>,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        FaultConfig {
+            loss: 0.0,
+            dup: 0.0,
+            delay: Duration::ZERO..Duration::ZERO,
+        }
+    }
+}
+
+impl FaultConfig {
+    /// Checks the rates and the delay range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (what, value) in [("loss rate", self.loss), ("duplication rate", self.dup)] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(ConfigError::Probability { what, value });
+            }
+        }
+        if self.dup >= 1.0 {
+            return Err(ConfigError::DupRateOne(self.dup));
+        }
+        if self.delay.start > self.delay.end || self.delay.end > DELAY_MAX {
+            return Err(ConfigError::DelayRange {
+                min: self.delay.start,
+                max: self.delay.end,
+                limit: DELAY_MAX,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Message counts since the cluster started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetStats {
+    /// Messages actors sent.
+    pub sent: u64,
+    /// Copies put into a destination's inbox.
+    pub delivered: u64,
+    /// Messages lost at random.
+    pub dropped_loss: u64,
+    /// Copies dropped by a partition.
+    pub dropped_partition: u64,
+    /// Copies dropped because the destination was down or its inbox full.
+    pub dropped_down: u64,
+    /// Messages duplicated.
+    pub duplicated: u64,
+}
+
+impl NetStats {
+    /// Every copy dropped, for any reason.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_loss + self.dropped_partition + self.dropped_down
+    }
+}
+
+/// A message in flight.
+#[derive(Debug)]
+pub(crate) struct Envelope {
+    pub(crate) src: usize,
+    pub(crate) dst: usize,
+    pub(crate) msg: Msg,
+}
+
+struct Delayed {
+    due: Instant,
+    order: u64,
+    envelope: Envelope,
+}
+
+impl PartialEq for Delayed {
+    fn eq(&self, other: &Self) -> bool {
+        (self.due, self.order) == (other.due, other.order)
+    }
+}
+impl Eq for Delayed {}
+impl PartialOrd for Delayed {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Delayed {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.due, self.order).cmp(&(other.due, other.order))
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    sent: AtomicU64,
+    delivered: AtomicU64,
+    dropped_loss: AtomicU64,
+    dropped_partition: AtomicU64,
+    dropped_down: AtomicU64,
+    duplicated: AtomicU64,
+}
+
+/// The network shared by every actor of a cluster.
+pub(crate) struct Net {
+    faults: FaultConfig,
+    servers: usize,
+    routes: RwLock<Vec<Option<Sender<Envelope>>>>,
+    groups: RwLock<Option<Vec<u32>>>,
+    rng: Mutex<ChaCha8Rng>,
+    delayed: Mutex<Option<Sender<Delayed>>>,
+    order: AtomicU64,
+    counters: Counters,
+    recorder: Option<Recorder>,
+}
+
+impl Net {
+    /// A network for `servers` replicas (actors `0..servers`) and any number of clients.
+    pub(crate) fn new(
+        faults: FaultConfig,
+        servers: usize,
+        seed: u64,
+        recorder: Option<Recorder>,
+    ) -> Net {
+        Net {
+            faults,
+            servers,
+            routes: RwLock::new(vec![None; servers]),
+            groups: RwLock::new(None),
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
+            delayed: Mutex::new(None),
+            order: AtomicU64::new(0),
+            counters: Counters::default(),
+            recorder: recorder.filter(Recorder::wants_steps),
+        }
+    }
+
+    /// Starts the router thread that delivers delayed copies (only needed with delays).
+    pub(crate) fn spawn_router(net: &std::sync::Arc<Net>) -> Option<JoinHandle<()>> {
+        if net.faults.delay.end.is_zero() {
+            return None;
+        }
+        let (tx, rx) = crossbeam_channel::unbounded();
+        *net.delayed.lock().expect("net lock") = Some(tx);
+        let net = std::sync::Arc::clone(net);
+        let handle = std::thread::Builder::new()
+            .name("paxos-router".into())
+            .spawn(move || net.route(rx))
+            .expect("spawn the router thread");
+        Some(handle)
+    }
+
+    /// Stops the router (delayed copies still in flight are discarded).
+    pub(crate) fn stop_router(&self) {
+        self.delayed.lock().expect("net lock").take();
+    }
+
+    /// The router: holds delayed copies until they are due.
+    fn route(&self, rx: Receiver<Delayed>) {
+        let mut heap: BinaryHeap<Reverse<Delayed>> = BinaryHeap::new();
+        loop {
+            let now = Instant::now();
+            while heap.peek().is_some_and(|d| d.0.due <= now) {
+                let Reverse(d) = heap.pop().expect("peeked");
+                self.deliver(d.envelope);
+            }
+            let received = match heap.peek() {
+                Some(d) => rx.recv_deadline(d.0.due),
+                None => rx
+                    .recv()
+                    .map_err(|_| crossbeam_channel::RecvTimeoutError::Disconnected),
+            };
+            match received {
+                Ok(d) => heap.push(Reverse(d)),
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// Connects `actor`'s inbox (a new one after a restart); returns its receiving end.
+    pub(crate) fn connect(&self, actor: usize) -> Receiver<Envelope> {
+        let (tx, rx) = crossbeam_channel::bounded(INBOX_MAX);
+        let mut routes = self.routes.write().expect("routes lock");
+        if routes.len() <= actor {
+            routes.resize(actor + 1, None);
+        }
+        routes[actor] = Some(tx);
+        rx
+    }
+
+    /// Disconnects `actor`: copies for it are dropped from now on. When this returns, no copy
+    /// is being put into its old inbox any more.
+    pub(crate) fn disconnect(&self, actor: usize) {
+        if let Some(route) = self.routes.write().expect("routes lock").get_mut(actor) {
+            *route = None;
+        }
+    }
+
+    /// Sets every replica's partition group (`None`: healed).
+    pub(crate) fn set_groups(&self, groups: Option<Vec<u32>>) {
+        *self.groups.write().expect("groups lock") = groups.clone();
+        if let Some(recorder) = &self.recorder {
+            recorder.record(match groups {
+                Some(groups) => EventKind::Partition { groups },
+                None => EventKind::Heal,
+            });
+        }
+    }
+
+    /// The current partition groups.
+    pub(crate) fn groups(&self) -> Option<Vec<u32>> {
+        self.groups.read().expect("groups lock").clone()
+    }
+
+    /// Sends `msg` from `src` to `dst`, through the fault layer.
+    pub(crate) fn send(&self, src: usize, dst: usize, msg: Msg) {
+        self.counters.sent.fetch_add(1, Ordering::Relaxed);
+        let (lost, duplicated, delays) = {
+            let mut rng = self.rng.lock().expect("net rng lock");
+            let lost = self.faults.loss > 0.0 && rng.random_bool(self.faults.loss);
+            let duplicated = !lost && self.faults.dup > 0.0 && rng.random_bool(self.faults.dup);
+            let mut draw = || {
+                let range = self.faults.delay.clone();
+                if range.start < range.end {
+                    rng.random_range(range)
+                } else {
+                    range.start
+                }
+            };
+            let first = draw();
+            let second = duplicated.then(&mut draw);
+            (lost, duplicated, [Some(first), second])
+        };
+        if lost {
+            self.drop_copy(src, dst, msg, DropReason::Loss);
+            return;
+        }
+        if duplicated {
+            self.counters.duplicated.fetch_add(1, Ordering::Relaxed);
+            if let Some(recorder) = &self.recorder {
+                recorder.record(EventKind::Duplicated {
+                    src,
+                    dst,
+                    msg: msg.clone(),
+                });
+            }
+        }
+        let copies = if duplicated { 2 } else { 1 };
+        let mut msg = Some(msg);
+        for (i, delay) in delays.into_iter().flatten().enumerate() {
+            let copy = if i + 1 == copies {
+                msg.take().expect("one message per copy")
+            } else {
+                msg.clone().expect("message present")
+            };
+            let envelope = Envelope {
+                src,
+                dst,
+                msg: copy,
+            };
+            if delay.is_zero() {
+                self.deliver(envelope);
+            } else {
+                self.delay(envelope, delay);
+            }
+        }
+    }
+
+    fn delay(&self, envelope: Envelope, delay: Duration) {
+        let delayed = Delayed {
+            due: Instant::now() + delay,
+            order: self.order.fetch_add(1, Ordering::Relaxed),
+            envelope,
+        };
+        let router = self.delayed.lock().expect("net lock").clone();
+        match router {
+            Some(router) => {
+                if let Err(e) = router.send(delayed) {
+                    let e = e.into_inner().envelope;
+                    self.drop_copy(e.src, e.dst, e.msg, DropReason::DestinationDown);
+                }
+            }
+            None => {
+                let e = delayed.envelope;
+                self.drop_copy(e.src, e.dst, e.msg, DropReason::DestinationDown);
+            }
+        }
+    }
+
+    /// Puts a copy into its destination's inbox, unless a partition or a crash prevents it.
+    fn deliver(&self, envelope: Envelope) {
+        let Envelope { src, dst, msg } = envelope;
+        let partitioned = match &*self.groups.read().expect("groups lock") {
+            Some(groups) if src < self.servers && dst < self.servers => groups[src] != groups[dst],
+            _ => false,
+        };
+        if partitioned {
+            self.drop_copy(src, dst, msg, DropReason::Partition);
+            return;
+        }
+        // The read lock is held while the copy goes in, so `disconnect` waits for it.
+        let routes = self.routes.read().expect("routes lock");
+        let Some(Some(inbox)) = routes.get(dst) else {
+            drop(routes);
+            self.drop_copy(src, dst, msg, DropReason::DestinationDown);
+            return;
+        };
+        match inbox.try_send(Envelope { src, dst, msg }) {
+            Ok(()) => {
+                self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Full(e) | TrySendError::Disconnected(e)) => {
+                drop(routes);
+                self.drop_copy(e.src, e.dst, e.msg, DropReason::DestinationDown);
+            }
+        }
+    }
+
+    /// Counts and records a dropped copy.
+    pub(crate) fn drop_copy(&self, src: usize, dst: usize, msg: Msg, reason: DropReason) {
+        let counter = match reason {
+            DropReason::Loss => &self.counters.dropped_loss,
+            DropReason::Partition => &self.counters.dropped_partition,
+            DropReason::DestinationDown => &self.counters.dropped_down,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(recorder) = &self.recorder {
+            recorder.record(EventKind::Dropped {
+                src,
+                dst,
+                msg,
+                reason,
+            });
+        }
+    }
+
+    /// Message counts so far.
+    pub(crate) fn stats(&self) -> NetStats {
+        let c = &self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        NetStats {
+            sent: get(&c.sent),
+            delivered: get(&c.delivered),
+            dropped_loss: get(&c.dropped_loss),
+            dropped_partition: get(&c.dropped_partition),
+            dropped_down: get(&c.dropped_down),
+            duplicated: get(&c.duplicated),
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! What the runtime observes of its replicas, for tests, reports and the fault schedule: each
+//! replica's status after its latest step, every decision each replica learned (collected as it
+//! appears in the replica's state, so nothing is missed when the replica compacts or crashes),
+//! and every leader ballot seen. Observation only: nothing here feeds back into the protocol.
+
+use paxos_model::actor::PaxosState;
+use paxos_model::server::{Decision, Role};
+use paxos_model::types::{Ballot, Command, Slot, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+/// A replica's role, as last observed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleView {
+    /// Not leading.
+    Follower,
+    /// Running Phase 1 for this ballot.
+    Candidate(Ballot),
+    /// Leading this ballot.
+    Leader(Ballot),
+}
+
+/// A replica as last observed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicaStatus {
+    /// Whether its thread is running.
+    pub up: bool,
+    /// How many times it was started (1 for the first start).
+    pub incarnation: u32,
+    /// Its role after its latest step.
+    pub role: RoleView,
+    /// Its acceptor's promise.
+    pub promised: Ballot,
+    /// Its first unapplied slot.
+    pub applied: Slot,
+    /// Its register's value.
+    pub register: Value,
+    /// Steps taken, over all incarnations.
+    pub steps: u64,
+    /// Why it stopped on its own (a storage failure or a panic), if it did.
+    pub failure: Option<String>,
+}
+
+impl Default for ReplicaStatus {
+    fn default() -> Self {
+        ReplicaStatus {
+            up: false,
+            incarnation: 0,
+            role: RoleView::Follower,
+            promised: Ballot::ZERO,
+            applied: Slot(0),
+            register: Value(0),
+            steps: 0,
+            failure: None,
+        }
+    }
+}
+
+/// Two different commands observed for one slot.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("agreement violated at slot {slot:?}: {decisions:?} (replica, ballot, command)")]
+pub struct Disagreement {
+    /// The slot.
+    pub slot: Slot,
+    /// Every observed decision for it: replica, ballot, command.
+    pub decisions: Vec<(usize, Ballot, Command)>,
+}
+
+/// The result of a successful agreement check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Agreement {
+    /// Distinct slots decided by at least one replica.
+    pub slots: usize,
+    /// Slot decisions compared (one per replica per slot).
+    pub decisions: usize,
+}
+
+#[derive(Default)]
+struct ReplicaView {
+    status: ReplicaStatus,
+    decided: BTreeMap<Slot, Decision>,
+    /// A slot this replica itself saw decided twice, differently (across incarnations).
+    self_conflict: Option<(Slot, Decision, Decision)>,
+}
+
+/// Observations of every replica of a cluster.
+pub(crate) struct Observer {
+    replicas: Vec<Mutex<ReplicaView>>,
+    leader_ballots: Mutex<BTreeSet<Ballot>>,
+}
+
+impl Observer {
+    pub(crate) fn new(replicas: usize) -> Observer {
+        Observer {
+            replicas: (0..replicas).map(|_| Mutex::default()).collect(),
+            leader_ballots: Mutex::default(),
+        }
+    }
+
+    fn view(&self, replica: usize) -> std::sync::MutexGuard<'_, ReplicaView> {
+        self.replicas[replica].lock().expect("observer lock")
+    }
+
+    /// Records a replica's state after a step. `applied_before` is its first unapplied slot
+    /// before the step: every decision the step learned is at or above it.
+    pub(crate) fn observe(&self, replica: usize, state: &PaxosState, applied_before: Slot) {
+        let Some(server) = state.as_server() else {
+            return;
+        };
+        let role = match &server.role {
+            Role::Follower => RoleView::Follower,
+            Role::Candidate(t) => RoleView::Candidate(t.ballot),
+            Role::Leader(l) => RoleView::Leader(l.ballot),
+        };
+        if let RoleView::Leader(ballot) = role {
+            self.leader_ballots
+                .lock()
+                .expect("observer lock")
+                .insert(ballot);
+        }
+        let mut view = self.view(replica);
+        let view = &mut *view;
+        for (slot, decision) in server.log.range(applied_before..) {
+            match view.decided.get(slot) {
+                None => {
+                    view.decided.insert(*slot, *decision);
+                }
+                Some(seen) if seen.command != decision.command => {
+                    view.self_conflict.get_or_insert((*slot, *seen, *decision));
+                }
+                Some(_) => {}
+            }
+        }
+        view.status.role = role;
+        view.status.promised = server.durable.promised;
+        view.status.applied = server.applied.next_slot;
+        view.status.register = server.applied.register;
+        view.status.steps += 1;
+    }
+
+    /// Marks a replica started (a new incarnation) or stopped.
+    pub(crate) fn set_up(&self, replica: usize, up: bool) {
+        let mut view = self.view(replica);
+        if up {
+            view.status.incarnation += 1;
+            view.status.failure = None;
+        } else {
+            view.status.role = RoleView::Follower;
+        }
+        view.status.up = up;
+    }
+
+    /// Records why a replica stopped on its own.
+    pub(crate) fn set_failure(&self, replica: usize, failure: String) {
+        let mut view = self.view(replica);
+        view.status.up = false;
+        view.status.failure = Some(failure);
+    }
+
+    pub(crate) fn status(&self, replica: usize) -> ReplicaStatus {
+        self.view(replica).status.clone()
+    }
+
+    pub(crate) fn decided(&self, replica: usize) -> BTreeMap<Slot, Decision> {
+        self.view(replica).decided.clone()
+    }
+
+    pub(crate) fn leader_ballots(&self) -> BTreeSet<Ballot> {
+        self.leader_ballots.lock().expect("observer lock").clone()
+    }
+
+    /// No slot with two different commands, within or across replicas.
+    pub(crate) fn check_agreement(&self) -> Result<Agreement, Disagreement> {
+        let mut all: BTreeMap<Slot, Vec<(usize, Ballot, Command)>> = BTreeMap::new();
+        for replica in 0..self.replicas.len() {
+            let view = self.view(replica);
+            if let Some((slot, a, b)) = view.self_conflict {
+                return Err(Disagreement {
+                    slot,
+                    decisions: vec![
+                        (replica, a.ballot, a.command),
+                        (replica, b.ballot, b.command),
+                    ],
+                });
+            }
+            for (slot, d) in &view.decided {
+                all.entry(*slot)
+                    .or_default()
+                    .push((replica, d.ballot, d.command));
+            }
+        }
+        let mut decisions = 0;
+        for (slot, seen) in &all {
+            decisions += seen.len();
+            if seen.iter().any(|(_, _, c)| *c != seen[0].2) {
+                return Err(Disagreement {
+                    slot: *slot,
+                    decisions: seen.clone(),
+                });
+            }
+        }
+        Ok(Agreement {
+            slots: all.len(),
+            decisions,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paxos_model::server::ServerState;
+    use paxos_model::types::{ClientCommand, ClientId, Op, RequestId, ServerId};
+
+    fn deciding(slot: u64, command: Command) -> PaxosState {
+        let mut s = ServerState::recover(None);
+        let ballot = Ballot::new(1, ServerId(0));
+        s.log.insert(Slot(slot), Decision { ballot, command });
+        PaxosState::Server(s)
+    }
+
+    #[test]
+    fn two_commands_for_one_slot_are_a_disagreement() {
+        let write = Command::Client(ClientCommand {
+            client: ClientId(3),
+            request: RequestId(0),
+            op: Op::Write(Value(1)),
+        });
+        let observer = Observer::new(2);
+        observer.observe(0, &deciding(0, write), Slot(0));
+        observer.observe(1, &deciding(0, write), Slot(0));
+        assert_eq!(observer.check_agreement().unwrap().slots, 1);
+        observer.observe(1, &deciding(1, Command::NoOp), Slot(0));
+        observer.observe(0, &deciding(1, write), Slot(0));
+        let e = observer.check_agreement().unwrap_err();
+        assert_eq!(e.slot, Slot(1));
+    }
+}

@@ -1,0 +1,470 @@
+//! The recording: every step any actor takes, every crash, every fault the network injects and
+//! every client invocation and response, in one global order consistent with causality.
+//!
+//! # Order
+//! Every event takes its sequence number and is written under one lock ([`Recorder`]). A step
+//! is recorded as soon as its handler returned, *before* its state is saved and before any of
+//! its messages is handed to the network; a message is delivered (and its `Deliver` step
+//! recorded) only after it was handed over. So a message's `Deliver` always comes after the step that sent it, a
+//! `Dropped`/`Duplicated` after the send too, a replica's `Crash` after its last step and before
+//! its `Recover`, and a client's `Invoke` before its `Submit` step, its `Return` after the step
+//! that took the reply. Timestamps (`at_us`, microseconds since the recorder was created) are
+//! for reading; the order is `seq`.
+//!
+//! # Replaying
+//! Each [`Step`] names the actor, its [`Input`] (enough to call the model's handler again: the
+//! message with its source and destination, the timer, the operation, the storage recovered
+//! from) and the resulting state, as a [`digest`] and, with [`StateDetail::Full`], in full. A
+//! replayer starts each actor from its `Start`/`Recover` step and checks every later step
+//! against the model's step functions. Several steps of one replica may share one physical save
+//! (group commit, see the crate docs): each step still lists its own `Save` output, and a
+//! replica that restarts after a `Crash` recovers exactly the state of its last recorded `Save`
+//! (a crash falls between batches). Only a replica that `Failed` (its save itself failed) may
+//! have recorded a `Save` that never reached storage.
+
+use crate::error::ConfigError;
+use paxos_model::actor::PaxosState;
+use paxos_model::durable::Durable;
+use paxos_model::msg::{Msg, Timer};
+use paxos_model::types::{Op, OpResult, RequestId};
+use serde::{Deserialize, Serialize};
+use stateright::actor::Command;
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// A stable 64-bit digest of a value's [`Hash`] (FNV-1a): the same in every process of the
+/// same build, so a replayer can compare its states with the recorded ones.
+pub fn digest<T: Hash>(value: &T) -> u64 {
+    let mut hasher = fnv::FnvHasher::default();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// One recorded event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the global order, from 0.
+    pub seq: u64,
+    /// Microseconds since the recorder was created.
+    pub at_us: u64,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum EventKind {
+    /// An actor took a step.
+    Step(Box<Step>),
+    /// A replica crashed: its volatile state, timers and inbox are gone.
+    Crash {
+        /// The replica.
+        actor: usize,
+    },
+    /// A replica stopped on its own (storage failure or a panic).
+    Failed {
+        /// The replica.
+        actor: usize,
+        /// What happened.
+        error: String,
+    },
+    /// The network lost a message.
+    Dropped {
+        /// Sender.
+        src: usize,
+        /// Destination.
+        dst: usize,
+        /// The message.
+        msg: Msg,
+        /// Why.
+        reason: DropReason,
+    },
+    /// The network will deliver one more copy of a message.
+    Duplicated {
+        /// Sender.
+        src: usize,
+        /// Destination.
+        dst: usize,
+        /// The message.
+        msg: Msg,
+    },
+    /// Replicas in different groups stop hearing each other (clients are not affected).
+    Partition {
+        /// Every replica's group, by replica index.
+        groups: Vec<u32>,
+    },
+    /// Every replica hears every other again.
+    Heal,
+    /// A client handle was asked to run `op` (its `Submit` step follows).
+    Invoke {
+        /// The client actor.
+        client: usize,
+        /// The operation.
+        op: Op,
+    },
+    /// A client took the reply to its pending command.
+    Return {
+        /// The client actor.
+        client: usize,
+        /// The request answered.
+        request: RequestId,
+        /// The operation it ran.
+        op: Op,
+        /// What it returned.
+        result: OpResult,
+    },
+}
+
+/// Why the network lost a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DropReason {
+    /// Random loss.
+    Loss,
+    /// Sender and destination were on different sides of a partition.
+    Partition,
+    /// The destination was crashed (or its inbox was lost in a crash).
+    DestinationDown,
+}
+
+/// One step of one actor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// The actor (servers `0..n`, clients from `n`).
+    pub actor: usize,
+    /// What the handler was called with.
+    pub input: Input,
+    /// The state before (absent for `Start`/`Recover`).
+    pub before: Option<StateRecord>,
+    /// The state after.
+    pub after: StateRecord,
+    /// The commands the handler produced, in order.
+    pub outputs: Vec<Output>,
+}
+
+/// A handler's input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    /// First start of the actor (`on_start`); `storage` is set when a data directory already
+    /// held a state for it.
+    Start {
+        /// What `on_start` recovered from.
+        storage: Option<Durable>,
+    },
+    /// Restart after a crash (`on_start` with the stored state).
+    Recover {
+        /// What `on_start` recovered from.
+        storage: Option<Durable>,
+    },
+    /// A message delivered (`on_msg`).
+    Deliver {
+        /// Sender.
+        src: usize,
+        /// Destination (the acting actor).
+        dst: usize,
+        /// The message.
+        msg: Msg,
+    },
+    /// A timer fired (`on_timeout`).
+    Timeout {
+        /// The timer.
+        timer: Timer,
+    },
+    /// A client handle submitted an operation (`on_random`, the model's submit step).
+    Submit {
+        /// The operation.
+        op: Op,
+    },
+}
+
+/// A state, by digest and optionally in full.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StateRecord {
+    /// [`digest`] of the state.
+    pub digest: u64,
+    /// The state itself, with [`StateDetail::Full`].
+    pub state: Option<PaxosState>,
+}
+
+/// One command of a step's output (stateright's `Command`, serializable).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Output {
+    /// Persist the durable state (before any `Send` of the step leaves).
+    Save {
+        /// [`digest`] of the state saved.
+        digest: u64,
+        /// The state saved, with [`StateDetail::Full`].
+        durable: Option<Durable>,
+    },
+    /// Set (or restart) a timer.
+    SetTimer {
+        /// The timer.
+        timer: Timer,
+        /// The range asked for, in microseconds.
+        range_us: (u64, u64),
+        /// The duration drawn from it, in microseconds.
+        drawn_us: u64,
+    },
+    /// Cancel a timer.
+    CancelTimer {
+        /// The timer.
+        timer: Timer,
+    },
+    /// Offer a random choice (not used by a cluster's actors: its clients submit explicitly).
+    ChooseRandom {
+        /// The key.
+        key: String,
+        /// The choices.
+        ops: Vec<Op>,
+    },
+    /// Send a message.
+    Send {
+        /// Destination.
+        dst: usize,
+        /// The message.
+        msg: Msg,
+    },
+}
+
+impl Output {
+    /// The command as a step function outputs it: a `SetTimer` with `drawn_us` 0 (the runtime
+    /// draws it) and a `Save` with its durable state only under [`StateDetail::Full`].
+    pub fn of(command: &Command<Msg, Timer, Op, Durable>, detail: StateDetail) -> Output {
+        match command {
+            Command::Save(durable) => Output::Save {
+                digest: digest(durable),
+                durable: (detail == StateDetail::Full).then(|| durable.clone()),
+            },
+            Command::SetTimer(timer, range) => Output::SetTimer {
+                timer: *timer,
+                range_us: (range.start.as_micros() as u64, range.end.as_micros() as u64),
+                drawn_us: 0,
+            },
+            Command::CancelTimer(timer) => Output::CancelTimer { timer: *timer },
+            Command::ChooseRandom(key, ops) => Output::ChooseRandom {
+                key: key.clone(),
+                ops: ops.clone(),
+            },
+            Command::Send(dst, msg) => Output::Send {
+                dst: usize::from(*dst),
+                msg: msg.clone(),
+            },
+        }
+    }
+
+    /// The output without what only the runtime knows (the drawn timer duration) or what only
+    /// some recordings keep (a saved state beyond its digest): for comparing a replayed step's
+    /// outputs with the recorded ones.
+    pub fn normalized(&self) -> Output {
+        match self {
+            Output::Save { digest, .. } => Output::Save {
+                digest: *digest,
+                durable: None,
+            },
+            Output::SetTimer {
+                timer, range_us, ..
+            } => Output::SetTimer {
+                timer: *timer,
+                range_us: *range_us,
+                drawn_us: 0,
+            },
+            other => other.clone(),
+        }
+    }
+}
+
+/// How much of each state a recording keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum StateDetail {
+    /// Digests only (cheap enough for long runs).
+    #[default]
+    Digest,
+    /// Full states and saved durable states (for short runs and replay tests).
+    Full,
+}
+
+/// Where a recording goes.
+#[derive(Debug, Default)]
+pub struct RecorderConfig {
+    /// Keep every event in memory ([`Recorder::events`]).
+    pub in_memory: bool,
+    /// Write every event as a JSON line to this file.
+    pub trace: Option<std::path::PathBuf>,
+    /// Write client `Invoke`/`Return` events as JSON lines to this file.
+    pub history: Option<std::path::PathBuf>,
+    /// How much of each state to keep.
+    pub detail: StateDetail,
+}
+
+struct Sinks {
+    seq: u64,
+    memory: Option<Vec<Event>>,
+    trace: Option<BufWriter<File>>,
+    history: Option<BufWriter<File>>,
+    write_error: Option<std::io::Error>,
+}
+
+struct Shared {
+    start: Instant,
+    detail: StateDetail,
+    wants_steps: bool,
+    sinks: Mutex<Sinks>,
+}
+
+/// The global, causally ordered event log. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Recorder {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("detail", &self.shared.detail)
+            .finish_non_exhaustive()
+    }
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>, ConfigError> {
+    File::create(path)
+        .map(BufWriter::new)
+        .map_err(|source| ConfigError::OutputFile {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+impl Recorder {
+    /// A recorder with the given sinks.
+    pub fn new(cfg: RecorderConfig) -> Result<Recorder, ConfigError> {
+        let trace = cfg.trace.as_deref().map(create).transpose()?;
+        let history = cfg.history.as_deref().map(create).transpose()?;
+        let wants_steps = cfg.in_memory || trace.is_some();
+        Ok(Recorder {
+            shared: Arc::new(Shared {
+                start: Instant::now(),
+                detail: cfg.detail,
+                wants_steps,
+                sinks: Mutex::new(Sinks {
+                    seq: 0,
+                    memory: cfg.in_memory.then(Vec::new),
+                    trace,
+                    history,
+                    write_error: None,
+                }),
+            }),
+        })
+    }
+
+    /// A recorder that keeps every event in memory.
+    pub fn in_memory(detail: StateDetail) -> Recorder {
+        Recorder::new(RecorderConfig {
+            in_memory: true,
+            detail,
+            ..RecorderConfig::default()
+        })
+        .expect("no file to create")
+    }
+
+    /// How much of each state is kept.
+    pub fn detail(&self) -> StateDetail {
+        self.shared.detail
+    }
+
+    /// Whether steps and network events are wanted (not only client history).
+    pub fn wants_steps(&self) -> bool {
+        self.shared.wants_steps
+    }
+
+    /// Appends an event; returns its sequence number.
+    pub fn record(&self, kind: EventKind) -> u64 {
+        let at_us = self.shared.start.elapsed().as_micros() as u64;
+        let mut sinks = self.shared.sinks.lock().expect("recorder lock");
+        let seq = sinks.seq;
+        sinks.seq += 1;
+        let event = Event { seq, at_us, kind };
+        let client_event = matches!(
+            event.kind,
+            EventKind::Invoke { .. } | EventKind::Return { .. }
+        );
+        let Sinks {
+            memory,
+            trace,
+            history,
+            write_error,
+            ..
+        } = &mut *sinks;
+        let mut write = |w: &mut BufWriter<File>| {
+            let result = serde_json::to_writer(&mut *w, &event)
+                .map_err(std::io::Error::other)
+                .and_then(|()| w.write_all(b"\n"));
+            if let Err(e) = result {
+                write_error.get_or_insert(e);
+            }
+        };
+        if let Some(w) = trace {
+            write(w);
+        }
+        if client_event {
+            if let Some(w) = history {
+                write(w);
+            }
+        }
+        if let Some(memory) = memory {
+            memory.push(event);
+        }
+        seq
+    }
+
+    /// Records a state according to [`Recorder::detail`].
+    pub fn state(&self, state: &PaxosState) -> StateRecord {
+        StateRecord {
+            digest: digest(state),
+            state: (self.detail() == StateDetail::Full).then(|| state.clone()),
+        }
+    }
+
+    /// Every event so far (empty unless kept in memory).
+    pub fn events(&self) -> Vec<Event> {
+        let sinks = self.shared.sinks.lock().expect("recorder lock");
+        sinks.memory.clone().unwrap_or_default()
+    }
+
+    /// How many events were recorded.
+    pub fn len(&self) -> u64 {
+        self.shared.sinks.lock().expect("recorder lock").seq
+    }
+
+    /// Whether nothing was recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Flushes the files; reports the first write error of the whole recording, if any.
+    pub fn flush(&self) -> std::io::Result<()> {
+        let mut sinks = self.shared.sinks.lock().expect("recorder lock");
+        if let Some(e) = sinks.write_error.take() {
+            return Err(e);
+        }
+        if let Some(w) = &mut sinks.trace {
+            w.flush()?;
+        }
+        if let Some(w) = &mut sinks.history {
+            w.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a recording written as JSON lines.
+pub fn read_events(path: &Path) -> std::io::Result<Vec<Event>> {
+    use std::io::BufRead;
+    let file = std::io::BufReader::new(File::open(path)?);
+    file.lines()
+        .filter(|line| !matches!(line, Ok(l) if l.trim().is_empty()))
+        .map(|line| serde_json::from_str(&line?).map_err(std::io::Error::other))
+        .collect()
+}
