@@ -28,6 +28,10 @@ enum Command {
         /// Print a JSON array instead of a table.
         #[arg(long)]
         json: bool,
+        /// Print only the flags of the configuration that catches NAME, on one line (used by
+        /// `make explore BUG=NAME`).
+        #[arg(long, value_name = "NAME", conflicts_with = "json")]
+        flags: Option<Bug>,
     },
 }
 
@@ -163,7 +167,13 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(args),
         Command::Explore(args) => run_explore(args),
-        Command::Bugs { json } => list_bugs(json),
+        Command::Bugs { json, flags: None } => list_bugs(json),
+        Command::Bugs {
+            flags: Some(bug), ..
+        } => {
+            println!("{}", checking::bugs::known(bug).listing().flags.join(" "));
+            ExitCode::SUCCESS
+        }
     }
 }
 
