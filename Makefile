@@ -5,7 +5,7 @@ MODEL := $(CARGO) run --release --quiet -p paxos-model --
 
 # The strongest configuration `make check-full` completes in under 15 minutes on 2 cores
 # (measured in the README's table).
-CHECK_FULL_FLAGS := CHECK_FULL_FLAGS_VALUE
+CHECK_FULL_FLAGS := --campaigners 3 --crashes 1
 
 .PHONY: check check-full explore bugs test soak bench lint
 
@@ -17,10 +17,10 @@ check:
 check-full:
 	$(MODEL) check --checker dfs $(CHECK_FULL_FLAGS)
 
-## explore: serve stateright's Explorer on localhost:3000 (BUG=<name> for a known-bad variant,
-## ARGS="--crashes 1" for more flags)
+## explore: serve stateright's Explorer on localhost:3000. BUG=<name> explores a known-bad
+## variant on the configuration that catches it; ARGS="--crashes 1" adds flags.
 explore:
-	$(MODEL) explore $(if $(BUG),--bug $(BUG)) $(ARGS)
+	$(MODEL) explore $(if $(BUG),--bug $(BUG) $$($(MODEL) bugs --flags $(BUG))) $(ARGS)
 
 ## bugs: list the known-bad variants and the configuration that catches each
 bugs:
