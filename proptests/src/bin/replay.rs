@@ -1,0 +1,98 @@
+//! `replay FILE`: runs checks 1–3 on a recording and prints what each found.
+//!
+//! ```text
+//! cargo run --release -p paxos-proptests --bin replay -- FILE
+//! cargo run --release -p paxos-proptests --bin replay -- --replicas 3 [--bug NAME] TRACE
+//! ```
+//!
+//! `FILE` is a recording written by a failing property test (its first line describes the
+//! cluster). A bare `paxos-impl run --trace` file has no such line: describe the cluster with
+//! `--replicas N` (and `--bug NAME`, `--no-prepare-skip` if it ran with them; default timing).
+//!
+//! Exit codes: 0 when every check passed, 1 when one failed, 2 for bad arguments or an
+//! unreadable file.
+
+use paxos_impl::ClusterConfig;
+use paxos_model::bug::Bug;
+use paxos_proptests::recording::{Recording, RunConfig};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip]] FILE";
+
+struct Args {
+    file: PathBuf,
+    replicas: Option<usize>,
+    bug: Option<Bug>,
+    prepare_skip: bool,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut args = std::env::args().skip(1);
+    let mut file = None;
+    let mut replicas = None;
+    let mut bug = None;
+    let mut prepare_skip = true;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--replicas" => {
+                let n = args.next().ok_or("--replicas needs a number")?;
+                replicas = Some(n.parse().map_err(|_| format!("bad --replicas {n:?}"))?);
+            }
+            "--bug" => {
+                let name = args.next().ok_or("--bug needs a name")?;
+                bug = Some(name.parse().map_err(|e| format!("bad --bug: {e}"))?);
+            }
+            "--no-prepare-skip" => prepare_skip = false,
+            "-h" | "--help" => return Err(USAGE.into()),
+            _ if file.is_none() && !arg.starts_with("--") => file = Some(PathBuf::from(arg)),
+            _ => return Err(format!("unexpected argument {arg:?}\n{USAGE}")),
+        }
+    }
+    Ok(Args {
+        file: file.ok_or(USAGE)?,
+        replicas,
+        bug,
+        prepare_skip,
+    })
+}
+
+fn main() -> ExitCode {
+    let args = match parse() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = args.replicas.map(|n| {
+        let mut cfg = ClusterConfig::new(n);
+        cfg.bug = args.bug;
+        cfg.prepare_skip = args.prepare_skip;
+        RunConfig::of(&cfg)
+    });
+    let recording = match Recording::read_with(&args.file, config) {
+        Ok(recording) => recording,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "{}: {} events, {} replicas, bug {:?}",
+        args.file.display(),
+        recording.events.len(),
+        recording.config.replicas,
+        recording.config.bug,
+    );
+    if args.replicas.is_none() {
+        println!("seed {}, case: {}", recording.config.seed, recording.case);
+    }
+    let report = paxos_proptests::check(&recording);
+    println!("{report}");
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

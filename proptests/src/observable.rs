@@ -1,0 +1,302 @@
+//! Check 3: what the replicas decided and what the clients saw is safe, judged from the outside,
+//! without the model's ghost record.
+//!
+//! - **Agreement**: no slot was decided with two different commands, by any replicas, in any of
+//!   their incarnations (every decision in every replica's log after every step).
+//! - **Validity**: every decided client command is one its client invoked: the `k`-th
+//!   invocation of that client, with the same operation.
+//! - **Exactly once**: executing the agreed log in slot order, each command at its first slot
+//!   only, gives a reference state machine. Every replica's applied state (register and
+//!   sessions), whenever it changes, must equal the reference at the same slot: a replica that
+//!   executed a command twice, skipped one, or applied a slot no replica decided, differs.
+//!   Every result a client got must be the reference result of its command: a reply to a
+//!   command that was never decided (or decided but executed differently) is caught here.
+//! - **Linearizability**: stateright's `LinearizabilityTester` over a `Register`, fed the
+//!   recorded `Invoke`/`Return` history, finds a linearization (operations still in flight at
+//!   the end may or may not have taken effect).
+
+use crate::finding::{Check, Finding, Kind};
+use crate::recording::Recording;
+use paxos_impl::record::EventKind;
+use paxos_model::actor::PaxosState;
+use paxos_model::state_machine::{Session, Snapshot};
+use paxos_model::types::{ClientCommand, ClientId, Command, Op, OpResult, RequestId, Slot, Value};
+use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+use std::collections::BTreeMap;
+
+/// What the replicas' states showed over the run.
+#[derive(Clone, Debug, Default)]
+pub struct Observations {
+    /// Per slot, every command decided for it, with the first event and replica that had it.
+    decided: BTreeMap<Slot, BTreeMap<Command, (u64, usize)>>,
+    /// Each replica's applied state whenever it changed: event, replica, state.
+    applied: Vec<(u64, usize, Snapshot)>,
+    last_applied: BTreeMap<usize, Snapshot>,
+}
+
+impl Observations {
+    /// Notes a replica's state after a step.
+    pub fn observe(&mut self, seq: u64, replica: usize, state: &PaxosState) {
+        let Some(server) = state.as_server() else {
+            return;
+        };
+        for (slot, decision) in &server.log {
+            self.decided
+                .entry(*slot)
+                .or_default()
+                .entry(decision.command)
+                .or_insert((seq, replica));
+        }
+        if self.last_applied.get(&replica) != Some(&server.applied) {
+            self.applied.push((seq, replica, server.applied.clone()));
+            self.last_applied.insert(replica, server.applied.clone());
+        }
+    }
+
+    /// The observations of a recording that holds full states; `None` for a digest-only one.
+    pub fn from_recorded_states(recording: &Recording) -> Option<Observations> {
+        let mut observations = Observations::default();
+        for event in &recording.events {
+            if let EventKind::Step(step) = &event.kind {
+                if recording.config.is_server(step.actor) {
+                    observations.observe(event.seq, step.actor, step.after.state.as_ref()?);
+                }
+            }
+        }
+        Some(observations)
+    }
+}
+
+/// What a successful check 3 saw.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObservableStats {
+    /// Slots decided.
+    pub slots: usize,
+    /// Client commands executed (exactly once each) in the agreed log.
+    pub executed: usize,
+    /// Client invocations.
+    pub invocations: usize,
+    /// Client returns.
+    pub returns: usize,
+}
+
+fn fail(kind: Kind, detail: impl Into<String>) -> Finding {
+    Finding::new(Check::Observable, kind, detail)
+}
+
+/// The reference state machine after a prefix of the agreed log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Reference {
+    register: Value,
+    sessions: BTreeMap<ClientId, Session>,
+}
+
+/// Checks what the replicas decided and the clients saw (check 3).
+pub fn check_observable(
+    recording: &Recording,
+    observations: &Observations,
+) -> Result<ObservableStats, Finding> {
+    let mut stats = ObservableStats::default();
+
+    // Agreement: the conflict that showed first is reported.
+    let mut agreed: BTreeMap<Slot, Command> = BTreeMap::new();
+    let mut conflicts = Vec::new();
+    for (slot, commands) in &observations.decided {
+        let (first, _) = commands.iter().next().expect("a command per slot");
+        if commands.len() > 1 {
+            let (second_seq, _) = commands.values().copied().max().expect("two commands");
+            conflicts.push((second_seq, *slot, commands));
+        }
+        agreed.insert(*slot, *first);
+    }
+    if let Some((seq, slot, commands)) = conflicts.into_iter().min_by_key(|c| c.0) {
+        return Err(fail(
+            Kind::Disagreement,
+            format!("slot {slot:?} was decided as {commands:?} (command: (first event, replica))"),
+        )
+        .at(seq));
+    }
+    stats.slots = agreed.len();
+
+    // Validity.
+    let mut invoked: BTreeMap<usize, Vec<Op>> = BTreeMap::new();
+    for event in &recording.events {
+        if let EventKind::Invoke { client, op } = &event.kind {
+            invoked.entry(*client).or_default().push(*op);
+            stats.invocations += 1;
+        }
+    }
+    for (slot, command) in &agreed {
+        let Command::Client(c) = command else {
+            continue;
+        };
+        let submitted = invoked
+            .get(&(c.client.0 as usize))
+            .and_then(|ops| ops.get(c.request.0 as usize));
+        if submitted != Some(&c.op) {
+            let (seq, replica) = observations.decided[slot][command];
+            return Err(fail(
+                Kind::NotSubmitted,
+                format!(
+                    "slot {slot:?} decided {c:?}, but that client's invocation number {} is \
+                     {submitted:?} (first seen at replica {replica})",
+                    c.request.0
+                ),
+            )
+            .at(seq));
+        }
+    }
+
+    // Exactly once: the reference execution of the contiguous decided prefix.
+    let mut reference = vec![Reference {
+        register: Value::default(),
+        sessions: BTreeMap::new(),
+    }];
+    let mut results: BTreeMap<(ClientId, RequestId), (Slot, Op, OpResult)> = BTreeMap::new();
+    let mut slot = Slot(0);
+    while let Some(command) = agreed.get(&slot) {
+        let mut next = reference.last().expect("a state").clone();
+        if let Command::Client(c) = command {
+            execute_once(&mut next, &mut results, slot, c);
+        }
+        reference.push(next);
+        slot = slot.next();
+    }
+    stats.executed = results.len();
+    for (seq, replica, applied) in &observations.applied {
+        let at = applied.next_slot.0 as usize;
+        let Some(expected) = reference.get(at) else {
+            return Err(fail(
+                Kind::NotExactlyOnce,
+                format!(
+                    "the replica applied every slot below {:?}, but no replica was ever seen \
+                     deciding slot {slot:?}",
+                    applied.next_slot
+                ),
+            )
+            .at(*seq)
+            .actor(*replica));
+        };
+        let actual = Reference {
+            register: applied.register,
+            sessions: applied.sessions.clone(),
+        };
+        if actual != *expected {
+            return Err(fail(
+                Kind::NotExactlyOnce,
+                format!(
+                    "after applying slots below {:?} the replica holds {actual:?}, but executing \
+                     the agreed log exactly once gives {expected:?} (agreed log: {:?})",
+                    applied.next_slot,
+                    agreed.range(..applied.next_slot).collect::<Vec<_>>()
+                ),
+            )
+            .at(*seq)
+            .actor(*replica));
+        }
+    }
+
+    // Client results, and linearizability.
+    let mut tester: LinearizabilityTester<usize, Register<Value>> =
+        LinearizabilityTester::new(Register(Value::default()));
+    let mut history: Vec<String> = Vec::new();
+    for event in &recording.events {
+        match &event.kind {
+            EventKind::Invoke { client, op } => {
+                history.push(format!("#{} C{client} invokes {op:?}", event.seq));
+                if let Err(e) = tester.on_invoke(*client, register_op(*op)) {
+                    return Err(fail(Kind::NotLinearizable, e).at(event.seq).actor(*client));
+                }
+            }
+            EventKind::Return {
+                client,
+                request,
+                op,
+                result,
+            } => {
+                stats.returns += 1;
+                history.push(format!("#{} C{client} returns {result:?}", event.seq));
+                let key = (ClientId(*client as u32), *request);
+                let executed = results.get(&key);
+                if executed.map(|(_, op, result)| (op, result)) != Some((op, result)) {
+                    return Err(fail(
+                        Kind::WrongResult,
+                        format!(
+                            "the client got {result:?} for request {request:?} ({op:?}), but in \
+                             the agreed log that command {}",
+                            match executed {
+                                Some((slot, op, result)) => format!(
+                                    "ran as {op:?} in slot {slot:?} and returned {result:?}"
+                                ),
+                                None => "was never executed (never decided)".into(),
+                            }
+                        ),
+                    )
+                    .at(event.seq)
+                    .actor(*client));
+                }
+                if let Err(e) = tester.on_return(*client, register_ret(*result)) {
+                    return Err(fail(Kind::NotLinearizable, e).at(event.seq).actor(*client));
+                }
+            }
+            _ => {}
+        }
+    }
+    if tester.serialized_history().is_none() {
+        return Err(fail(
+            Kind::NotLinearizable,
+            format!(
+                "no linearization of the client history for a register starting at {:?}:\n    {}",
+                Value::default(),
+                history.join("\n    ")
+            ),
+        ));
+    }
+    Ok(stats)
+}
+
+/// Runs `c` on `state` unless it already ran (or a later request of its client did).
+fn execute_once(
+    state: &mut Reference,
+    results: &mut BTreeMap<(ClientId, RequestId), (Slot, Op, OpResult)>,
+    slot: Slot,
+    c: &ClientCommand,
+) {
+    let later_ran = state
+        .sessions
+        .get(&c.client)
+        .is_some_and(|s| s.request >= c.request);
+    if results.contains_key(&(c.client, c.request)) || later_ran {
+        return;
+    }
+    let result = match c.op {
+        Op::Write(value) => {
+            state.register = value;
+            OpResult::WriteOk
+        }
+        Op::Read => OpResult::ReadOk(state.register),
+    };
+    state.sessions.insert(
+        c.client,
+        Session {
+            request: c.request,
+            result,
+        },
+    );
+    results.insert((c.client, c.request), (slot, c.op, result));
+}
+
+fn register_op(op: Op) -> RegisterOp<Value> {
+    match op {
+        Op::Write(v) => RegisterOp::Write(v),
+        Op::Read => RegisterOp::Read,
+    }
+}
+
+fn register_ret(result: OpResult) -> RegisterRet<Value> {
+    match result {
+        OpResult::WriteOk => RegisterRet::WriteOk,
+        OpResult::ReadOk(v) => RegisterRet::ReadOk(v),
+    }
+}

@@ -1,0 +1,545 @@
+//! Check 1: every step the runtime took replays through the model's step functions.
+//!
+//! Each actor is followed from its `Start` (or, after a crash, its `Recover`) through every
+//! later step. For each step the replay checks, in this order:
+//!
+//! - that the input was possible: the actor was running; a delivered message is a copy that was
+//!   sent (or duplicated by the network) earlier and not yet delivered or dropped; a timer that
+//!   fired was set and not cancelled or fired since; a client submitted exactly what its caller
+//!   invoked; a restart began from the last state the replica saved before it crashed;
+//! - that the recorded state before the step is the state the replay says the actor was in;
+//! - that the model's handler (`PaxosActor::on_start`, `on_msg`, `on_timeout`, `on_random`: the
+//!   very functions the checker explores), called on that state and input, gives the recorded
+//!   state after the step and the recorded outputs, in order.
+//!
+//! The first step that fails any of these is reported ([`Finding`]) with both sides of the
+//! comparison. Drops and duplications by the network are accounted for (a drop consumes a copy,
+//! a duplication adds one), and so are client invocations and returns: each `Return` must be the
+//! reply that the client's previous step took.
+
+use crate::finding::{Check, Finding, Kind};
+use crate::recording::Recording;
+use paxos_impl::record::{digest, EventKind, Input, Output, StateDetail, StateRecord, Step};
+use paxos_model::actor::{PaxosActor, PaxosState};
+use paxos_model::durable::Durable;
+use paxos_model::msg::{Msg, Timer};
+use paxos_model::types::{Op, OpResult, RequestId};
+use stateright::actor::{Actor, Command, Id, Out};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::AssertUnwindSafe;
+
+/// What a successful replay went through.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplayStats {
+    /// Events in the recording.
+    pub events: usize,
+    /// Steps replayed (all kinds).
+    pub steps: usize,
+    /// Message deliveries.
+    pub deliveries: usize,
+    /// Timer firings.
+    pub timeouts: usize,
+    /// Client submissions.
+    pub submits: usize,
+    /// Restarts from storage.
+    pub recoveries: usize,
+    /// Crashes.
+    pub crashes: usize,
+    /// Copies the network dropped.
+    pub drops: usize,
+    /// Copies the network duplicated.
+    pub duplicates: usize,
+    /// Client operations that returned.
+    pub returns: usize,
+}
+
+/// The last state a replica saved.
+#[derive(Clone, Debug)]
+struct Saved {
+    digest: u64,
+    durable: Durable,
+}
+
+/// What the replay knows of one actor.
+#[derive(Default)]
+struct Tracked {
+    started: bool,
+    /// The current state; `None` before the start and while crashed.
+    state: Option<PaxosState>,
+    timers: BTreeSet<Timer>,
+    saved: Option<Saved>,
+    /// A client's invocation whose `Submit` step has not come yet.
+    invoked: Option<Op>,
+    /// A reply a client's step took, whose `Return` event has not come yet.
+    taken: Option<(RequestId, Op, OpResult)>,
+}
+
+/// Compares a recorded state with the replay's; `None` when they agree.
+pub(crate) fn state_difference(record: &StateRecord, state: &PaxosState) -> Option<String> {
+    if let Some(recorded) = &record.state {
+        if recorded != state {
+            return Some(format!(
+                "recorded state:\n    {recorded:?}\n  model state:\n    {state:?}"
+            ));
+        }
+    }
+    let model = digest(state);
+    (record.digest != model).then(|| {
+        format!(
+            "recorded state digest {:#018x}, model state digest {model:#018x} (model state: {state:?})",
+            record.digest
+        )
+    })
+}
+
+/// Runs `f`, turning a panic (a failed assertion in a step function) into a finding.
+pub(crate) fn catch<T>(
+    check: Check,
+    seq: u64,
+    actor: usize,
+    f: impl FnOnce() -> T,
+) -> Result<T, Finding> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic with a non-string payload".into());
+        Finding::new(
+            check,
+            Kind::HandlerPanic,
+            format!("the step function panicked: {message}"),
+        )
+        .at(seq)
+        .actor(actor)
+    })
+}
+
+/// Calls the handler for `input` on `state` (`None` for `Start`/`Recover`).
+fn run_handler(
+    actor: &PaxosActor,
+    id: usize,
+    state: Option<&PaxosState>,
+    input: &Input,
+) -> (PaxosState, Out<PaxosActor>) {
+    let me = Id::from(id);
+    let mut out = Out::new();
+    let next = match (input, state) {
+        (Input::Start { storage } | Input::Recover { storage }, _) => {
+            actor.on_start(me, storage, &mut out)
+        }
+        (input, Some(state)) => {
+            let mut cow = Cow::Borrowed(state);
+            match input {
+                Input::Deliver { src, msg, .. } => {
+                    actor.on_msg(me, &mut cow, Id::from(*src), msg.clone(), &mut out)
+                }
+                Input::Timeout { timer } => actor.on_timeout(me, &mut cow, timer, &mut out),
+                Input::Submit { op } => actor.on_random(me, &mut cow, op, &mut out),
+                Input::Start { .. } | Input::Recover { .. } => unreachable!("matched above"),
+            }
+            cow.into_owned()
+        }
+        (input, None) => unreachable!("{input:?} needs a state"),
+    };
+    (next, out)
+}
+
+/// The model's outputs as the recording writes them, for comparison.
+pub(crate) fn normalized(out: &Out<PaxosActor>) -> Vec<Output> {
+    out.iter()
+        .map(|c| Output::of(c, StateDetail::Digest).normalized())
+        .collect()
+}
+
+/// Replays `recording` (check 1). `observe` sees every replica's state after each of its steps
+/// (as the model computed it, which the check found equal to the recorded one).
+pub fn replay(
+    recording: &Recording,
+    mut observe: impl FnMut(u64, usize, &PaxosState),
+) -> Result<ReplayStats, Finding> {
+    let mut replay = Replayer {
+        recording,
+        actors: BTreeMap::new(),
+        in_flight: BTreeMap::new(),
+        stats: ReplayStats {
+            events: recording.events.len(),
+            ..ReplayStats::default()
+        },
+    };
+    for (i, event) in recording.events.iter().enumerate() {
+        let seq = event.seq;
+        if seq != i as u64 {
+            return Err(Finding::new(
+                Check::Replay,
+                Kind::OutOfOrder,
+                format!("event number {i} of the file carries sequence number {seq}"),
+            )
+            .at(seq));
+        }
+        replay.event(seq, &event.kind, &mut observe)?;
+    }
+    Ok(replay.stats)
+}
+
+/// A copy in flight: sender, destination, message.
+type Wire = (usize, usize, Msg);
+
+struct Replayer<'r> {
+    recording: &'r Recording,
+    actors: BTreeMap<usize, Tracked>,
+    in_flight: BTreeMap<Wire, u64>,
+    stats: ReplayStats,
+}
+
+fn fail(kind: Kind, seq: u64, actor: usize, detail: impl Into<String>) -> Finding {
+    Finding::new(Check::Replay, kind, detail)
+        .at(seq)
+        .actor(actor)
+}
+
+impl Replayer<'_> {
+    fn take_copy(&mut self, seq: u64, actor: usize, copy: Wire, what: &str) -> Result<(), Finding> {
+        match self.in_flight.get_mut(&copy) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                Ok(())
+            }
+            _ => Err(fail(
+                Kind::NeverSent,
+                seq,
+                actor,
+                format!(
+                    "{what} {:?} from {} to {}, but no such copy is in flight (it was never \
+                     sent, or every copy sent was already delivered or dropped)",
+                    copy.2, copy.0, copy.1
+                ),
+            )),
+        }
+    }
+
+    fn event(
+        &mut self,
+        seq: u64,
+        kind: &EventKind,
+        observe: &mut impl FnMut(u64, usize, &PaxosState),
+    ) -> Result<(), Finding> {
+        match kind {
+            EventKind::Step(step) => self.step(seq, step, observe),
+            EventKind::Crash { actor } => {
+                let tracked = self.actors.entry(*actor).or_default();
+                if !self.recording.config.is_server(*actor) || tracked.state.is_none() {
+                    return Err(fail(
+                        Kind::NotRunning,
+                        seq,
+                        *actor,
+                        "a crash of an actor that is not a running replica",
+                    ));
+                }
+                tracked.state = None;
+                tracked.timers.clear();
+                self.stats.crashes += 1;
+                Ok(())
+            }
+            EventKind::Failed { actor, error } => Err(fail(
+                Kind::RuntimeFailure,
+                seq,
+                *actor,
+                format!("the replica stopped on its own in the runtime: {error}"),
+            )),
+            EventKind::Dropped { src, dst, msg, .. } => {
+                self.stats.drops += 1;
+                self.take_copy(seq, *dst, (*src, *dst, msg.clone()), "the network drops")
+            }
+            EventKind::Duplicated { src, dst, msg } => {
+                let copy = (*src, *dst, msg.clone());
+                self.take_copy(seq, *dst, copy.clone(), "the network duplicates")?;
+                *self.in_flight.entry(copy).or_default() += 2;
+                self.stats.duplicates += 1;
+                Ok(())
+            }
+            EventKind::Partition { .. } | EventKind::Heal => Ok(()),
+            EventKind::Invoke { client, op } => {
+                let tracked = self.actors.entry(*client).or_default();
+                let idle = tracked
+                    .state
+                    .as_ref()
+                    .and_then(PaxosState::as_client)
+                    .is_some_and(|c| c.is_idle());
+                if !idle || tracked.invoked.is_some() || tracked.taken.is_some() {
+                    return Err(fail(
+                        Kind::BadClientEvent,
+                        seq,
+                        *client,
+                        format!(
+                            "an invocation of {op:?} on a client that is not running and idle \
+                             (state {:?}, invoked {:?}, reply taken but not returned {:?})",
+                            tracked.state, tracked.invoked, tracked.taken
+                        ),
+                    ));
+                }
+                tracked.invoked = Some(*op);
+                Ok(())
+            }
+            EventKind::Return {
+                client,
+                request,
+                op,
+                result,
+            } => {
+                let tracked = self.actors.entry(*client).or_default();
+                let returned = Some((*request, *op, *result));
+                if tracked.taken != returned {
+                    return Err(fail(
+                        Kind::BadClientEvent,
+                        seq,
+                        *client,
+                        format!(
+                            "a return of {returned:?} (request, op, result), but the reply the \
+                             client's steps took is {:?}",
+                            tracked.taken
+                        ),
+                    ));
+                }
+                tracked.taken = None;
+                self.stats.returns += 1;
+                Ok(())
+            }
+        }
+    }
+
+    fn step(
+        &mut self,
+        seq: u64,
+        step: &Step,
+        observe: &mut impl FnMut(u64, usize, &PaxosState),
+    ) -> Result<(), Finding> {
+        let a = step.actor;
+        let is_server = self.recording.config.is_server(a);
+        self.stats.steps += 1;
+        // The input must have been possible.
+        match &step.input {
+            Input::Start { storage } => {
+                let tracked = self.actors.entry(a).or_default();
+                if tracked.started || (!is_server && storage.is_some()) {
+                    return Err(fail(
+                        Kind::BadStart,
+                        seq,
+                        a,
+                        "a second start (or a client started from storage)",
+                    ));
+                }
+                tracked.started = true;
+                if let Some(durable) = storage {
+                    tracked.saved = Some(Saved {
+                        digest: digest(durable),
+                        durable: durable.clone(),
+                    });
+                }
+            }
+            Input::Recover { storage } => {
+                let tracked = self.actors.entry(a).or_default();
+                if !is_server || !tracked.started || tracked.state.is_some() {
+                    return Err(fail(
+                        Kind::BadStart,
+                        seq,
+                        a,
+                        "a restart of an actor that is not a crashed replica",
+                    ));
+                }
+                let last = tracked.saved.as_ref();
+                let same = match (storage, last) {
+                    (None, None) => true,
+                    (Some(d), Some(saved)) => digest(d) == saved.digest && *d == saved.durable,
+                    _ => false,
+                };
+                if !same {
+                    return Err(fail(
+                        Kind::StaleStorage,
+                        seq,
+                        a,
+                        format!(
+                            "the replica restarted from\n    {storage:?}\n  but the last state it \
+                             saved is\n    {:?}",
+                            last.map(|s| &s.durable)
+                        ),
+                    ));
+                }
+                self.stats.recoveries += 1;
+            }
+            Input::Deliver { src, dst, msg } => {
+                if *dst != a {
+                    return Err(fail(
+                        Kind::NeverSent,
+                        seq,
+                        a,
+                        format!("actor {a} takes a copy of {msg:?} addressed to {dst}"),
+                    ));
+                }
+                self.running(seq, a)?;
+                self.take_copy(seq, a, (*src, *dst, msg.clone()), "delivers")?;
+                self.stats.deliveries += 1;
+            }
+            Input::Timeout { timer } => {
+                self.running(seq, a)?;
+                let tracked = self.actors.get_mut(&a).expect("running");
+                if !tracked.timers.remove(timer) {
+                    return Err(fail(
+                        Kind::TimerNotSet,
+                        seq,
+                        a,
+                        format!(
+                            "timer {timer:?} fired, but the set timers are {:?}",
+                            tracked.timers
+                        ),
+                    ));
+                }
+                self.stats.timeouts += 1;
+            }
+            Input::Submit { op } => {
+                self.running(seq, a)?;
+                let tracked = self.actors.get_mut(&a).expect("running");
+                if is_server || tracked.invoked != Some(*op) {
+                    return Err(fail(
+                        Kind::BadSubmit,
+                        seq,
+                        a,
+                        format!(
+                            "a submit of {op:?}, but the invocation waiting for it is {:?}",
+                            tracked.invoked
+                        ),
+                    ));
+                }
+                tracked.invoked = None;
+                self.stats.submits += 1;
+            }
+        }
+        let tracked = self.actors.get_mut(&a).expect("tracked above");
+        let starting = matches!(step.input, Input::Start { .. } | Input::Recover { .. });
+        // The state before.
+        match (&step.before, tracked.state.as_ref()) {
+            (None, None) if starting => {}
+            (Some(before), Some(state)) if !starting => {
+                if let Some(difference) = state_difference(before, state) {
+                    return Err(fail(
+                        Kind::BeforeMismatch,
+                        seq,
+                        a,
+                        format!(
+                            "the state before {:?} is not the one the actor was in: {difference}",
+                            step.input
+                        ),
+                    ));
+                }
+            }
+            (before, state) => {
+                return Err(fail(
+                    Kind::BeforeMismatch,
+                    seq,
+                    a,
+                    format!("recorded before-state {before:?}, replayed state {state:?}"),
+                ))
+            }
+        }
+        // The step function.
+        let actor = self.recording.config.actor(a);
+        let (next, out) = catch(Check::Replay, seq, a, || {
+            run_handler(&actor, a, tracked.state.as_ref(), &step.input)
+        })?;
+        if let Some(difference) = state_difference(&step.after, &next) {
+            return Err(fail(
+                Kind::AfterMismatch,
+                seq,
+                a,
+                format!(
+                    "the step function, given {:?}, computes another state: {difference}",
+                    step.input
+                ),
+            ));
+        }
+        let recorded: Vec<Output> = step.outputs.iter().map(Output::normalized).collect();
+        let model = normalized(&out);
+        if recorded != model {
+            return Err(fail(
+                Kind::OutputsMismatch,
+                seq,
+                a,
+                format!(
+                    "given {:?}, the step function outputs\n    {model:?}\n  but the runtime \
+                     recorded\n    {recorded:?}",
+                    step.input
+                ),
+            ));
+        }
+        // A client that takes the reply to its pending command returns next.
+        if let (Input::Deliver { msg, .. }, Some(before)) = (&step.input, tracked.state.as_ref()) {
+            let pending = before.as_client().and_then(|c| c.pending);
+            let now_idle = next.as_client().is_some_and(|c| c.is_idle());
+            if let (Msg::Reply { request, result }, Some(pending), true) = (msg, pending, now_idle)
+            {
+                if tracked.taken.is_some() {
+                    return Err(fail(
+                        Kind::BadClientEvent,
+                        seq,
+                        a,
+                        format!(
+                            "a second reply taken before the return of {:?}",
+                            tracked.taken
+                        ),
+                    ));
+                }
+                tracked.taken = Some((*request, pending.op, *result));
+            }
+        }
+        // Its effects.
+        if starting {
+            tracked.timers.clear();
+        }
+        for command in out {
+            match command {
+                Command::SetTimer(timer, _) => {
+                    tracked.timers.insert(timer);
+                }
+                Command::CancelTimer(timer) => {
+                    tracked.timers.remove(&timer);
+                }
+                Command::Send(dst, msg) => {
+                    *self
+                        .in_flight
+                        .entry((a, usize::from(dst), msg))
+                        .or_default() += 1;
+                }
+                Command::Save(durable) => {
+                    tracked.saved = Some(Saved {
+                        digest: digest(&durable),
+                        durable,
+                    });
+                }
+                Command::ChooseRandom(..) => {}
+            }
+        }
+        if is_server {
+            observe(seq, a, &next);
+        }
+        tracked.state = Some(next);
+        Ok(())
+    }
+
+    fn running(&mut self, seq: u64, actor: usize) -> Result<(), Finding> {
+        let running = self
+            .actors
+            .get(&actor)
+            .is_some_and(|tracked| tracked.state.is_some());
+        if running {
+            Ok(())
+        } else {
+            Err(fail(
+                Kind::NotRunning,
+                seq,
+                actor,
+                "a step of an actor that is not running (never started, or crashed)",
+            ))
+        }
+    }
+}
