@@ -19,9 +19,10 @@ use crate::finding::{Check, Finding, Kind};
 use crate::recording::Recording;
 use paxos_impl::record::EventKind;
 use paxos_model::actor::PaxosState;
+use paxos_model::checking::ghost::{register_op, register_ret};
 use paxos_model::state_machine::{Session, Snapshot};
 use paxos_model::types::{ClientCommand, ClientId, Command, Op, OpResult, RequestId, Slot, Value};
-use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
+use stateright::semantics::register::Register;
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use std::collections::BTreeMap;
 
@@ -257,6 +258,9 @@ pub fn check_observable(
 }
 
 /// Runs `c` on `state` unless it already ran (or a later request of its client did).
+///
+/// Deliberately written independently of `Snapshot::apply`: this is the oracle the replicas'
+/// applied states are compared with, so a bug in the model's state machine shows up here.
 fn execute_once(
     state: &mut Reference,
     results: &mut BTreeMap<(ClientId, RequestId), (Slot, Op, OpResult)>,
@@ -285,18 +289,4 @@ fn execute_once(
         },
     );
     results.insert((c.client, c.request), (slot, c.op, result));
-}
-
-fn register_op(op: Op) -> RegisterOp<Value> {
-    match op {
-        Op::Write(v) => RegisterOp::Write(v),
-        Op::Read => RegisterOp::Read,
-    }
-}
-
-fn register_ret(result: OpResult) -> RegisterRet<Value> {
-    match result {
-        OpResult::WriteOk => RegisterRet::WriteOk,
-        OpResult::ReadOk(v) => RegisterRet::ReadOk(v),
-    }
 }

@@ -25,6 +25,7 @@ use crate::recording::Recording;
 use crate::replay::{catch, state_difference};
 use paxos_impl::record::{EventKind, Input, Output, Step};
 use paxos_model::actor::PaxosActor;
+use paxos_model::checking::model::acting;
 use paxos_model::checking::properties::is_safety;
 use paxos_model::checking::{Action, CheckConfig, NetworkKind, PaxosModel, State};
 use paxos_model::client::SUBMIT;
@@ -198,18 +199,6 @@ pub fn check_path(recording: &Recording) -> Result<PathStats, Finding> {
         }
     }
     Ok(stats)
-}
-
-/// The actor an action steps.
-fn acting(action: &Action) -> usize {
-    match action {
-        ActorModelAction::Deliver { dst, .. } => usize::from(*dst),
-        ActorModelAction::Drop(env) => usize::from(env.dst),
-        ActorModelAction::Timeout(id, _)
-        | ActorModelAction::Crash(id)
-        | ActorModelAction::Recover(id) => usize::from(*id),
-        ActorModelAction::SelectRandom { actor, .. } => usize::from(*actor),
-    }
 }
 
 /// A recorded step that stateright's `next_state` ignores: nothing changed and nothing was

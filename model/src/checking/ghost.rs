@@ -53,14 +53,16 @@ impl Default for Ghost {
     }
 }
 
-fn register_op(op: Op) -> RegisterOp<Value> {
+/// A client operation as stateright's register operation (for the linearizability tester).
+pub fn register_op(op: Op) -> RegisterOp<Value> {
     match op {
         Op::Write(v) => RegisterOp::Write(v),
         Op::Read => RegisterOp::Read,
     }
 }
 
-fn register_ret(result: OpResult) -> RegisterRet<Value> {
+/// A client result as stateright's register return (for the linearizability tester).
+pub fn register_ret(result: OpResult) -> RegisterRet<Value> {
     match result {
         OpResult::WriteOk => RegisterRet::WriteOk,
         OpResult::ReadOk(v) => RegisterRet::ReadOk(v),

@@ -107,7 +107,7 @@ impl PaxosModel {
 }
 
 /// The actor an action steps.
-fn acting(action: &Action) -> usize {
+pub fn acting(action: &Action) -> usize {
     match action {
         ActorModelAction::Deliver { dst, .. } => usize::from(*dst),
         ActorModelAction::Drop(env) => usize::from(env.dst),
