@@ -1,10 +1,10 @@
 //! A client handle: blocking operations on the replicated register, run by the model's client
 //! step functions in the caller's thread.
 //!
-//! [`Client::execute`] submits the operation with the model's submit step (`on_random`), then
-//! waits on the client's inbox and its retry timer, feeding every message to `on_msg` and every
-//! expiry to `on_timeout` (which re-sends the same request, with the same id, to the next
-//! server). It returns when a step takes a reply: the client's state goes from pending to idle.
+//! [`Client::execute`] submits the operation with the model's submit step, then waits on the
+//! client's inbox and its retry timer, feeding every message and every expiry to the client's
+//! step function (a retry re-sends the same request, with the same id, to the next server). It
+//! returns when a step takes a reply (its output's `Complete` effect).
 //! The servers' sessions make the command run at most once however often it is re-sent.
 
 use crate::error::ClientError;
@@ -12,9 +12,7 @@ use crate::host::{Host, Io};
 use crate::net::{Envelope, Net};
 use crate::record::{EventKind, Input, Recorder};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
-use paxos_model::actor::PaxosActor;
-use paxos_model::client::takes_reply;
-use paxos_model::msg::Msg;
+use paxos_model::node::Node;
 use paxos_model::types::{ClientCommand, ClientId, Op, OpResult, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,7 +24,7 @@ const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
 /// What a client needs from its cluster.
 pub(crate) struct ClientParts {
     pub(crate) id: usize,
-    pub(crate) actor: PaxosActor,
+    pub(crate) node: Node,
     pub(crate) net: Arc<Net>,
     pub(crate) recorder: Option<Recorder>,
     pub(crate) stopped: Arc<AtomicBool>,
@@ -58,7 +56,7 @@ impl Client {
     pub(crate) fn new(parts: ClientParts) -> Client {
         let ClientParts {
             id,
-            actor,
+            node,
             net,
             recorder,
             stopped,
@@ -69,7 +67,7 @@ impl Client {
         let mut io = Io::default();
         let host = Host::start(
             id,
-            actor,
+            node,
             Input::Start { storage: None },
             timer_seed,
             recorder.clone(),
@@ -180,18 +178,11 @@ impl Client {
             .expect("some deadline");
             match self.inbox.recv_deadline(wake) {
                 Ok(Envelope { src, dst, msg }) => {
-                    let reply = match &msg {
-                        Msg::Reply { request, result }
-                            if takes_reply(self.pending().as_ref(), *request) =>
-                        {
-                            Some((*request, *result))
-                        }
-                        _ => None,
-                    };
                     let mut io = Io::default();
                     self.host.step(Input::Deliver { src, dst, msg }, &mut io);
+                    let completed = io.completed.take();
                     self.perform(io);
-                    if let (Some((request, result)), None) = (reply, self.pending()) {
+                    if let Some((request, result)) = completed {
                         if let Some(recorder) = &self.recorder {
                             recorder.record(EventKind::Return {
                                 client: self.id,

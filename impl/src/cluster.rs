@@ -311,7 +311,7 @@ impl Cluster {
         let id = self.cfg.replicas + k;
         Ok(Client::new(ClientParts {
             id,
-            actor: self.cfg.actor(id),
+            node: self.cfg.node(id),
             net: Arc::clone(&self.net),
             recorder: self.recorder.clone(),
             stopped: Arc::clone(&self.stopped),

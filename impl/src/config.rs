@@ -4,9 +4,10 @@ use crate::error::ConfigError;
 use crate::net::FaultConfig;
 use crate::record::Recorder;
 use crate::storage::Storage;
-use paxos_model::actor::PaxosActor;
+#[cfg(feature = "bugs")]
 use paxos_model::bug::Bug;
 use paxos_model::config::{ClientConfig, ServerConfig, Timing};
+use paxos_model::node::Node;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,7 +51,8 @@ pub struct ClusterConfig {
     pub faults: FaultConfig,
     /// Multi-Paxos Prepare-skip (the model's `ServerConfig::prepare_skip`).
     pub prepare_skip: bool,
-    /// A deliberately broken protocol variant, for tests.
+    /// A deliberately broken protocol variant, for tests (only with the `bugs` feature).
+    #[cfg(feature = "bugs")]
     pub bug: Option<Bug>,
     /// Timer durations for replicas and clients.
     pub timing: Timing,
@@ -69,6 +71,7 @@ impl ClusterConfig {
             storage: StorageChoice::Memory,
             faults: FaultConfig::default(),
             prepare_skip: true,
+            #[cfg(feature = "bugs")]
             bug: None,
             timing: Timing::default(),
             client_timeout: Duration::from_secs(10),
@@ -90,15 +93,15 @@ impl ClusterConfig {
         self.faults.validate()
     }
 
-    /// The model actor with id `id`: a server below `replicas`, a client (which first asks
-    /// server `id % replicas`) from there on. What the runtime runs, and what a replay needs.
-    pub fn actor(&self, id: usize) -> PaxosActor {
+    /// The node with id `id`: a server below `replicas`, a client (which first asks server
+    /// `id % replicas`) from there on. What the runtime runs, and what a replay needs.
+    pub fn node(&self, id: usize) -> Node {
         if id < self.replicas {
-            return PaxosActor::Server(self.server_config());
+            return Node::Server(self.server_config());
         }
-        let mut cfg = ClientConfig::cluster(self.replicas, id % self.replicas, vec![]);
+        let mut cfg = ClientConfig::cluster(self.replicas, id % self.replicas);
         cfg.timing = self.timing.clone();
-        PaxosActor::Client(cfg)
+        Node::Client(cfg)
     }
 
     /// The model's configuration of one replica.
@@ -106,7 +109,10 @@ impl ClusterConfig {
         let mut cfg = ServerConfig::cluster(self.replicas);
         cfg.prepare_skip = self.prepare_skip;
         cfg.timing = self.timing.clone();
-        cfg.bug = self.bug;
+        #[cfg(feature = "bugs")]
+        {
+            cfg.bug = self.bug;
+        }
         cfg
     }
 }

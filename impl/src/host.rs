@@ -1,135 +1,117 @@
-//! One actor (server or client) hosted by the runtime: its configuration, its state, its
-//! timers, and the interpreter of the commands its step functions output.
+//! One node (server or client) hosted by the runtime: its configuration, its state, its
+//! timers, and the interpreter of the effects its step functions return.
 //!
-//! [`Host::step`] calls the model's handler for one input and executes its `Out` commands in
-//! order, except the two kinds of I/O: the `Save` and the `Send`s are collected in [`Io`], which
-//! the owner performs afterwards, save first (see the crate docs on group commit). The step is
-//! recorded before the owner hands any of its messages to the network.
+//! [`Host::step`] runs the core for one input ([`Input::run`], the one dispatch shared with the
+//! replay of recordings) and executes the effects front to back, except the two kinds of I/O:
+//! the persist and the sends are collected in [`Io`], which the owner performs afterwards,
+//! persist first (see the crate docs on group commit). The step is recorded before the owner
+//! hands any of its messages to the network.
 
 use crate::record::{EventKind, Input, Output, Recorder, StateRecord, Step};
 use crate::timers::Timers;
-use paxos_model::actor::{PaxosActor, PaxosState};
 use paxos_model::durable::Durable;
 use paxos_model::msg::Msg;
-use stateright::actor::{Actor, Command, Id, Out};
-use std::borrow::Cow;
+use paxos_model::node::{Node, NodeState};
+use paxos_model::output::{Effect, Output as StepOutput};
+use paxos_model::types::{OpResult, RequestId};
 
 /// The I/O a batch of steps asks for: the latest durable state to save, then messages to send.
 #[derive(Debug, Default)]
 pub(crate) struct Io {
-    /// The state of the last `Save` command, if any step saved.
+    /// The state of the last persist, if any step persisted.
     pub(crate) save: Option<Durable>,
     /// `(destination, message)` in the order the steps sent them.
     pub(crate) sends: Vec<(usize, Msg)>,
+    /// A client's completed request, if a step took a reply.
+    pub(crate) completed: Option<(RequestId, OpResult)>,
 }
 
-/// An actor's configuration and volatile state.
+/// A node's configuration and volatile state.
 pub(crate) struct Host {
     id: usize,
-    actor: PaxosActor,
-    state: Option<PaxosState>,
+    node: Node,
+    state: Option<NodeState>,
     pub(crate) timers: Timers,
     recorder: Option<Recorder>,
     last: Option<StateRecord>,
 }
 
 impl Host {
-    /// Starts (`on_start`) the actor: `input` is `Start` or `Recover` with the stored state.
+    /// Starts the node: `input` is `Start` or `Recover` with the stored state.
     pub(crate) fn start(
         id: usize,
-        actor: PaxosActor,
+        node: Node,
         input: Input,
         timer_seed: u64,
         recorder: Option<Recorder>,
         io: &mut Io,
     ) -> Host {
+        assert!(
+            matches!(input, Input::Start { .. } | Input::Recover { .. }),
+            "node {id} starts with Start or Recover, not {input:?}"
+        );
         let recorder = recorder.filter(Recorder::wants_steps);
-        let storage = match &input {
-            Input::Start { storage } | Input::Recover { storage } => storage,
-            other => unreachable!("an actor starts with Start or Recover, not {other:?}"),
-        };
-        let mut out = Out::new();
-        let state = actor.on_start(Id::from(id), storage, &mut out);
+        let (state, output) = input.run(&node, id, None);
         let mut host = Host {
             id,
-            actor,
+            node,
             state: Some(state),
             timers: Timers::new(timer_seed),
             recorder,
             last: None,
         };
-        host.finish(Some(input), None, out, io);
+        host.finish(input, None, output, io);
         host
     }
 
-    /// The actor's current state.
-    pub(crate) fn state(&self) -> &PaxosState {
+    /// The node's current state.
+    pub(crate) fn state(&self) -> &NodeState {
         self.state
             .as_ref()
             .expect("state is only taken during a step")
     }
 
-    /// One step: the handler for `input` (`Deliver`, `Timeout` or `Submit`), then its commands.
+    /// One step: the handler for `input` (`Deliver`, `Timeout` or `Submit`), then its effects.
     pub(crate) fn step(&mut self, input: Input, io: &mut Io) {
+        debug_assert!(
+            !matches!(input, Input::Start { .. } | Input::Recover { .. }),
+            "{input:?} is not a step input"
+        );
         let before = self.last.take();
-        let id = Id::from(self.id);
-        let mut out = Out::new();
-        let mut state = Cow::Owned(self.state.take().expect("state present between steps"));
-        let keep = self.recorder.is_some();
-        let recorded = match input {
-            Input::Deliver { src, dst, msg } => {
-                let recorded = keep.then(|| Input::Deliver {
-                    src,
-                    dst,
-                    msg: msg.clone(),
-                });
-                self.actor
-                    .on_msg(id, &mut state, Id::from(src), msg, &mut out);
-                recorded
-            }
-            Input::Timeout { timer } => {
-                self.actor.on_timeout(id, &mut state, &timer, &mut out);
-                keep.then_some(Input::Timeout { timer })
-            }
-            Input::Submit { op } => {
-                self.actor.on_random(id, &mut state, &op, &mut out);
-                keep.then_some(Input::Submit { op })
-            }
-            other => unreachable!("{other:?} is not a step input"),
-        };
-        self.state = Some(state.into_owned());
-        self.finish(recorded, before, out, io);
+        let state = self.state.take();
+        let (state, output) = input.run(&self.node, self.id, state);
+        self.state = Some(state);
+        self.finish(input, before, output, io);
     }
 
-    /// Executes a step's commands in order and records the step.
+    /// Executes a step's effects in order and records the step.
     fn finish(
         &mut self,
-        input: Option<Input>,
+        input: Input,
         before: Option<StateRecord>,
-        out: Out<PaxosActor>,
+        output: StepOutput,
         io: &mut Io,
     ) {
         let recorder = self.recorder.clone();
         let detail = recorder.as_ref().map(Recorder::detail);
         let mut outputs = Vec::new();
-        for command in out {
-            let mut output = detail.map(|detail| Output::of(&command, detail));
-            match command {
-                Command::Save(durable) => io.save = Some(durable),
-                Command::SetTimer(timer, range) => {
+        for effect in output {
+            let mut recorded = detail.map(|detail| Output::of(&effect, detail));
+            match effect {
+                Effect::Persist(durable) => io.save = Some(durable),
+                Effect::SetTimer(timer, range) => {
                     let drawn = self.timers.set(timer, range);
-                    if let Some(Output::SetTimer { drawn_us, .. }) = &mut output {
+                    if let Some(Output::SetTimer { drawn_us, .. }) = &mut recorded {
                         *drawn_us = drawn.as_micros() as u64;
                     }
                 }
-                Command::CancelTimer(timer) => self.timers.cancel(timer),
-                // A cluster's clients have no script: their handle submits explicitly.
-                Command::ChooseRandom(..) => {}
-                Command::Send(dst, msg) => io.sends.push((usize::from(dst), msg)),
+                Effect::CancelTimer(timer) => self.timers.cancel(timer),
+                Effect::Send(dst, msg) => io.sends.push((dst.index(), msg)),
+                Effect::Complete { request, result } => io.completed = Some((request, result)),
             }
-            outputs.extend(output);
+            outputs.extend(recorded);
         }
-        if let (Some(recorder), Some(input)) = (recorder, input) {
+        if let Some(recorder) = recorder {
             let after = recorder.state(self.state());
             self.last = Some(after.clone());
             recorder.record(EventKind::Step(Box::new(Step {

@@ -3,7 +3,7 @@
 //! appears in the replica's state, so nothing is missed when the replica compacts or crashes),
 //! and every leader ballot seen. Observation only: nothing here feeds back into the protocol.
 
-use paxos_model::actor::PaxosState;
+use paxos_model::node::NodeState;
 use paxos_model::server::{Decision, Role};
 use paxos_model::types::{Ballot, Command, Slot, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -103,7 +103,7 @@ impl Observer {
 
     /// Records a replica's state after a step. `applied_before` is its first unapplied slot
     /// before the step: every decision the step learned is at or above it.
-    pub(crate) fn observe(&self, replica: usize, state: &PaxosState, applied_before: Slot) {
+    pub(crate) fn observe(&self, replica: usize, state: &NodeState, applied_before: Slot) {
         let Some(server) = state.as_server() else {
             return;
         };
@@ -120,7 +120,7 @@ impl Observer {
         }
         let mut view = self.view(replica);
         let view = &mut *view;
-        for (slot, decision) in server.log.range(applied_before..) {
+        for (slot, decision) in server.learned.range(applied_before..) {
             match view.decided.get(slot) {
                 None => {
                     view.decided.insert(*slot, *decision);
@@ -212,11 +212,11 @@ mod tests {
     use paxos_model::server::ServerState;
     use paxos_model::types::{ClientCommand, ClientId, Op, RequestId, ServerId};
 
-    fn deciding(slot: u64, command: Command) -> PaxosState {
+    fn deciding(slot: u64, command: Command) -> NodeState {
         let mut s = ServerState::recover(None);
         let ballot = Ballot::new(1, ServerId(0));
-        s.log.insert(Slot(slot), Decision { ballot, command });
-        PaxosState::Server(s)
+        s.learned.insert(Slot(slot), Decision { ballot, command });
+        NodeState::Server(s)
     }
 
     #[test]

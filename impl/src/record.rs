@@ -23,12 +23,13 @@
 //! have recorded a `Save` that never reached storage.
 
 use crate::error::ConfigError;
-use paxos_model::actor::PaxosState;
 use paxos_model::durable::Durable;
 use paxos_model::msg::{Msg, Timer};
-use paxos_model::types::{Op, OpResult, RequestId};
+use paxos_model::node::{self, Node, NodeState};
+use paxos_model::output::{Effect, Output as StepOutput};
+use paxos_model::types::{NodeId, Op, OpResult, RequestId};
 use serde::{Deserialize, Serialize};
-use stateright::actor::Command;
+use std::borrow::Cow;
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, Write};
@@ -180,13 +181,47 @@ pub enum Input {
     },
 }
 
+impl Input {
+    /// Runs this input through the core: `node.start` for `Start`/`Recover`, `node.step`
+    /// otherwise, on `state` (the actor's state before the step, taken by value so that a
+    /// runtime steps without a copy; unused by a start). This is
+    /// the one place a recorded input meets a step function: the runtime's hosts and the
+    /// replay of a recording both call it.
+    ///
+    /// # Panics
+    /// If a step other than a start has no state to step from.
+    pub fn run(
+        &self,
+        node: &Node,
+        actor: usize,
+        state: Option<NodeState>,
+    ) -> (NodeState, StepOutput) {
+        let me = NodeId(actor as u32);
+        let input = match self {
+            Input::Start { storage } | Input::Recover { storage } => {
+                return node.start(me, storage.as_ref());
+            }
+            Input::Deliver { src, msg, .. } => node::Input::Deliver {
+                from: NodeId(*src as u32),
+                msg: msg.clone(),
+            },
+            Input::Timeout { timer } => node::Input::Timeout(*timer),
+            Input::Submit { op } => node::Input::Submit(*op),
+        };
+        let state = state.unwrap_or_else(|| panic!("actor {actor}: {self:?} before its start"));
+        let mut cow = Cow::Owned(state);
+        let output = node.step(me, &mut cow, input);
+        (cow.into_owned(), output)
+    }
+}
+
 /// A state, by digest and optionally in full.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StateRecord {
     /// [`digest`] of the state.
     pub digest: u64,
     /// The state itself, with [`StateDetail::Full`].
-    pub state: Option<PaxosState>,
+    pub state: Option<NodeState>,
 }
 
 /// One command of a step's output (stateright's `Command`, serializable).
@@ -213,13 +248,6 @@ pub enum Output {
         /// The timer.
         timer: Timer,
     },
-    /// Offer a random choice (not used by a cluster's actors: its clients submit explicitly).
-    ChooseRandom {
-        /// The key.
-        key: String,
-        /// The choices.
-        ops: Vec<Op>,
-    },
     /// Send a message.
     Send {
         /// Destination.
@@ -227,30 +255,37 @@ pub enum Output {
         /// The message.
         msg: Msg,
     },
+    /// A client took the reply to its pending request.
+    Complete {
+        /// The request.
+        request: RequestId,
+        /// Its result.
+        result: OpResult,
+    },
 }
 
 impl Output {
-    /// The command as a step function outputs it: a `SetTimer` with `drawn_us` 0 (the runtime
+    /// The effect as a step function outputs it: a `SetTimer` with `drawn_us` 0 (the runtime
     /// draws it) and a `Save` with its durable state only under [`StateDetail::Full`].
-    pub fn of(command: &Command<Msg, Timer, Op, Durable>, detail: StateDetail) -> Output {
-        match command {
-            Command::Save(durable) => Output::Save {
+    pub fn of(effect: &Effect, detail: StateDetail) -> Output {
+        match effect {
+            Effect::Persist(durable) => Output::Save {
                 digest: digest(durable),
                 durable: (detail == StateDetail::Full).then(|| durable.clone()),
             },
-            Command::SetTimer(timer, range) => Output::SetTimer {
+            Effect::SetTimer(timer, range) => Output::SetTimer {
                 timer: *timer,
                 range_us: (range.start.as_micros() as u64, range.end.as_micros() as u64),
                 drawn_us: 0,
             },
-            Command::CancelTimer(timer) => Output::CancelTimer { timer: *timer },
-            Command::ChooseRandom(key, ops) => Output::ChooseRandom {
-                key: key.clone(),
-                ops: ops.clone(),
-            },
-            Command::Send(dst, msg) => Output::Send {
-                dst: usize::from(*dst),
+            Effect::CancelTimer(timer) => Output::CancelTimer { timer: *timer },
+            Effect::Send(dst, msg) => Output::Send {
+                dst: dst.index(),
                 msg: msg.clone(),
+            },
+            Effect::Complete { request, result } => Output::Complete {
+                request: *request,
+                result: *result,
             },
         }
     }
@@ -420,7 +455,7 @@ impl Recorder {
     }
 
     /// Records a state according to [`Recorder::detail`].
-    pub fn state(&self, state: &PaxosState) -> StateRecord {
+    pub fn state(&self, state: &NodeState) -> StateRecord {
         StateRecord {
             digest: digest(state),
             state: (self.detail() == StateDetail::Full).then(|| state.clone()),

@@ -15,9 +15,9 @@ use crate::observe::Observer;
 use crate::record::{DropReason, EventKind, Input, Recorder};
 use crate::storage::Storage;
 use crossbeam_channel::Receiver;
-use paxos_model::actor::PaxosActor;
 use paxos_model::config::ServerConfig;
 use paxos_model::durable::Durable;
+use paxos_model::node::Node;
 use paxos_model::types::Slot;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,10 +64,10 @@ impl Replica {
     /// The thread's body. `start` is `Start` or `Recover` with the stored state.
     pub(crate) fn run(self, start: Input) -> Exit {
         let mut io = Io::default();
-        let actor = PaxosActor::Server(self.cfg.clone());
+        let node = Node::Server(self.cfg.clone());
         let mut host = Host::start(
             self.id,
-            actor,
+            node,
             start,
             self.timer_seed,
             self.recorder.clone(),

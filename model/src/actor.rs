@@ -1,216 +1,122 @@
-//! The stateright actor whose handlers are the protocol's step functions, for servers and
-//! clients alike. The model checker calls these handlers; the threaded runtime calls exactly the
-//! same ones and interprets the [`Out`] commands they produce.
+//! The one adapter between the protocol and stateright: a stateright [`Actor`] whose handlers
+//! are the nodes' step functions ([`Node::start`], [`Node::step`]).
 //!
-//! Every step's outputs go through [`Effects`], whose [`Effects::flush`] emits them in a fixed
-//! order: the durable state first, then timers, then messages. A runtime that executes the
-//! commands in order therefore persists before anything that depends on the persisted state
-//! leaves the server (`specs/multipaxos.md`, "Durable state").
+//! It translates, and decides nothing:
+//! - stateright's `Id` is a [`NodeId`] (the same index);
+//! - a step's [`Output`] becomes [`Out`] commands in the same order (persist first, so the
+//!   checker's `Save` precedes every `Send` of the step); a client's `Complete` has no command:
+//!   the ghost record sees the reply being taken (`crate::checking::ghost`);
+//! - a model client's script: whenever the client is idle with operations left, the adapter
+//!   offers the next one as a stateright random choice ([`SUBMIT`]), and choosing it is the
+//!   client's `submit` step. (The runtime's client handle submits what its caller passes.)
 
-use crate::client::{self, ClientState};
-use crate::config::{ClientConfig, ServerConfig};
 use crate::durable::Durable;
 use crate::msg::{Msg, Timer};
-use crate::server::{ServerState, ServerStep};
-use crate::types::{ClientId, Op, ServerId};
-use serde::{Deserialize, Serialize};
+use crate::node::{Input, Node, NodeState};
+use crate::output::{Effect, Output};
+use crate::types::{NodeId, Op};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
-use std::ops::Range;
-use std::time::Duration;
 
-/// A server or a client.
+/// The random-choice key under which a model client offers its next operation.
+pub const SUBMIT: &str = "submit";
+
+/// A node as a stateright actor, with a client's script (empty for servers).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum PaxosActor {
-    /// A proposer, acceptor and learner.
-    Server(ServerConfig),
-    /// A client of the replicated register.
-    Client(ClientConfig),
-}
-
-/// The state of a server or a client. (Not boxed: stateright keeps actor states behind an
-/// `Arc` already, and a box would cost an allocation on every server step.)
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum PaxosState {
-    /// A server's state.
-    Server(ServerState),
-    /// A client's state.
-    Client(ClientState),
-}
-
-impl PaxosState {
-    /// The server state, if this is a server.
-    pub fn as_server(&self) -> Option<&ServerState> {
-        match self {
-            PaxosState::Server(s) => Some(s),
-            PaxosState::Client(_) => None,
-        }
-    }
-
-    /// The client state, if this is a client.
-    pub fn as_client(&self) -> Option<&ClientState> {
-        match self {
-            PaxosState::Client(c) => Some(c),
-            PaxosState::Server(_) => None,
-        }
-    }
-}
-
-/// A timer command, in the order the step issued it.
-#[derive(Debug)]
-enum TimerOp {
-    Set(Timer, Range<Duration>),
-    Cancel(Timer),
-}
-
-/// The outputs of one step, before they become stateright [`Out`] commands.
-#[derive(Debug, Default)]
-pub struct Effects {
-    persist: bool,
-    timers: Vec<TimerOp>,
-    choices: Vec<(&'static str, Vec<Op>)>,
-    sends: Vec<(Id, Msg)>,
-}
-
-impl Effects {
-    /// Queues a message.
-    pub(crate) fn send(&mut self, to: Id, msg: Msg) {
-        self.sends.push((to, msg));
-    }
-
-    /// Asks for the durable state to be saved before any message of this step leaves.
-    pub(crate) fn persist(&mut self) {
-        self.persist = true;
-    }
-
-    /// Whether this step changed the durable state.
-    pub(crate) fn persist_requested(&self) -> bool {
-        self.persist
-    }
-
-    /// Sets (or restarts) a timer.
-    pub(crate) fn set_timer(&mut self, timer: Timer, range: Range<Duration>) {
-        self.timers.push(TimerOp::Set(timer, range));
-    }
-
-    /// Cancels a timer.
-    pub(crate) fn cancel_timer(&mut self, timer: Timer) {
-        self.timers.push(TimerOp::Cancel(timer));
-    }
-
-    /// Offers a choice of inputs to the environment (the model's `SelectRandom`).
-    pub(crate) fn choose_random(&mut self, key: &'static str, ops: Vec<Op>) {
-        self.choices.push((key, ops));
-    }
-
-    /// Emits the outputs: `save` (when given) first, then timers, choices and messages.
-    pub(crate) fn flush(self, save: Option<&Durable>, out: &mut Out<PaxosActor>) {
-        if let Some(durable) = save {
-            out.save(durable.clone());
-        }
-        for op in self.timers {
-            match op {
-                TimerOp::Set(timer, range) => out.set_timer(timer, range),
-                TimerOp::Cancel(timer) => out.cancel_timer(timer),
-            }
-        }
-        for (key, ops) in self.choices {
-            out.choose_random(key, ops);
-        }
-        for (to, msg) in self.sends {
-            out.send(to, msg);
-        }
-    }
+pub struct PaxosActor {
+    /// The node.
+    pub node: Node,
+    /// The operations a model client submits, in order, each after the previous one returned.
+    pub script: Vec<Op>,
 }
 
 impl PaxosActor {
-    fn client_state(state: &PaxosState) -> &ClientState {
-        state.as_client().expect("client step on a server state")
+    /// A server or a scriptless client.
+    pub fn new(node: Node) -> PaxosActor {
+        PaxosActor {
+            node,
+            script: Vec::new(),
+        }
     }
+
+    /// The next scripted operation, if the client is idle and has one left.
+    fn next_op(&self, state: &NodeState) -> Option<Op> {
+        let client = state.as_client()?;
+        if !client.is_idle() {
+            return None;
+        }
+        self.script.get(client.submitted as usize).copied()
+    }
+
+    /// Emits `output` as stateright commands, then offers the client's next operation if the
+    /// step left it idle (after its start, or after it took a reply).
+    fn emit(&self, output: Output, state: &NodeState, offer: bool, out: &mut Out<Self>) {
+        for effect in output {
+            match effect {
+                Effect::Persist(durable) => out.save(durable),
+                Effect::SetTimer(timer, range) => out.set_timer(timer, range),
+                Effect::CancelTimer(timer) => out.cancel_timer(timer),
+                Effect::Send(to, msg) => out.send(id(to), msg),
+                Effect::Complete { .. } => {}
+            }
+        }
+        if offer {
+            if let Some(op) = self.next_op(state) {
+                out.choose_random(SUBMIT, vec![op]);
+            }
+        }
+    }
+
+    fn step(&self, me: Id, state: &mut Cow<NodeState>, input: Input, out: &mut Out<Self>) {
+        let output = self.node.step(node(me), state, input);
+        let offer = output.completed().is_some();
+        self.emit(output, state, offer, out);
+    }
+}
+
+/// The node with stateright id `id`.
+pub fn node(id: Id) -> NodeId {
+    NodeId(usize::from(id) as u32)
+}
+
+/// The stateright id of `node`.
+pub fn id(node: impl Into<NodeId>) -> Id {
+    Id::from(node.into().index())
 }
 
 impl Actor for PaxosActor {
     type Msg = Msg;
-    type State = PaxosState;
+    type State = NodeState;
     type Timer = Timer;
     type Random = Op;
     type Storage = Durable;
 
-    fn on_start(&self, id: Id, storage: &Option<Durable>, out: &mut Out<Self>) -> PaxosState {
-        match self {
-            PaxosActor::Server(cfg) => {
-                let mut state =
-                    Cow::Owned(PaxosState::Server(ServerState::recover(storage.as_ref())));
-                let mut step = ServerStep::new(cfg, id, &mut state);
-                step.refresh_election_timer();
-                step.finish(out);
-                state.into_owned()
-            }
-            PaxosActor::Client(cfg) => {
-                let mut fx = Effects::default();
-                let state = client::start(cfg, &mut fx);
-                fx.flush(None, out);
-                PaxosState::Client(state)
-            }
-        }
+    fn on_start(&self, me: Id, storage: &Option<Durable>, out: &mut Out<Self>) -> NodeState {
+        let (state, output) = self.node.start(node(me), storage.as_ref());
+        self.emit(output, &state, true, out);
+        state
     }
 
-    fn on_msg(&self, id: Id, state: &mut Cow<PaxosState>, src: Id, msg: Msg, out: &mut Out<Self>) {
-        match self {
-            PaxosActor::Server(cfg) => {
-                let mut step = ServerStep::new(cfg, id, state);
-                step.on_msg(src, msg);
-                step.finish(out);
-            }
-            PaxosActor::Client(cfg) => {
-                let mut fx = Effects::default();
-                let current = Self::client_state(state);
-                if let Some((next, _result)) =
-                    client::on_msg(cfg, current, ServerId::from(src), msg, &mut fx)
-                {
-                    *state = Cow::Owned(PaxosState::Client(next));
-                }
-                fx.flush(None, out);
-            }
-        }
-    }
-
-    fn on_timeout(&self, id: Id, state: &mut Cow<PaxosState>, timer: &Timer, out: &mut Out<Self>) {
-        match self {
-            PaxosActor::Server(cfg) => {
-                let mut step = ServerStep::new(cfg, id, state);
-                step.on_timeout(*timer);
-                step.finish(out);
-            }
-            PaxosActor::Client(cfg) => {
-                let mut fx = Effects::default();
-                if *timer == Timer::ClientRetry {
-                    if let Some(next) = client::on_retry(cfg, Self::client_state(state), &mut fx) {
-                        *state = Cow::Owned(PaxosState::Client(next));
-                    }
-                }
-                fx.flush(None, out);
-            }
-        }
-    }
-
-    fn on_random(&self, id: Id, state: &mut Cow<PaxosState>, op: &Op, out: &mut Out<Self>) {
-        let PaxosActor::Client(cfg) = self else {
-            return; // Servers make no random choices.
+    fn on_msg(&self, me: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, out: &mut Out<Self>) {
+        let input = Input::Deliver {
+            from: node(src),
+            msg,
         };
-        let mut fx = Effects::default();
-        let me = ClientId::from(id);
-        if let Some(next) = client::on_submit(cfg, me, Self::client_state(state), *op, &mut fx) {
-            *state = Cow::Owned(PaxosState::Client(next));
-        }
-        fx.flush(None, out);
+        self.step(me, state, input, out);
+    }
+
+    fn on_timeout(&self, me: Id, state: &mut Cow<NodeState>, timer: &Timer, out: &mut Out<Self>) {
+        self.step(me, state, Input::Timeout(*timer), out);
+    }
+
+    fn on_random(&self, me: Id, state: &mut Cow<NodeState>, op: &Op, out: &mut Out<Self>) {
+        self.step(me, state, Input::Submit(*op), out);
     }
 
     fn name(&self) -> String {
-        match self {
-            PaxosActor::Server(_) => "server".into(),
-            PaxosActor::Client(_) => "client".into(),
+        match self.node {
+            Node::Server(_) => "server".into(),
+            Node::Client(_) => "client".into(),
         }
     }
 }

@@ -1,20 +1,19 @@
 //! A client: submits its commands one at a time, retries on silence with the same request id,
 //! and takes only the reply to its current request (`specs/multipaxos.md`, "Clients").
 //!
-//! Submitting is a step of its own. In the model, the client offers its next scripted operation
-//! as a stateright random choice (`SelectRandom`), so the checker explores a client invoking
-//! before, during or after another's command: that is what gives linearizability something to
-//! check. The runtime's blocking client handle submits the operation its caller passes through
-//! the very same step function (`on_random`).
+//! Submitting is a step of its own ([`submit`]): its driver decides when. The runtime's client
+//! handle submits the operation its caller passes; the model checker's adapter
+//! (`crate::actor`) offers a client's next scripted operation as a choice of the environment,
+//! so the checker explores a client invoking before, during or after another's command: that is
+//! what gives linearizability something to check.
 
-use crate::actor::Effects;
 use crate::config::ClientConfig;
 use crate::msg::{Msg, Timer};
-use crate::types::{ClientCommand, ClientId, Op, OpResult, RequestId, ServerId};
+use crate::output::{Outbox, Output};
+use crate::rules::Rule;
+use crate::types::{ClientCommand, ClientId, NodeId, Op, RequestId, ServerId};
 use serde::{Deserialize, Serialize};
-
-/// The random-choice key under which a model client offers its next operation.
-pub const SUBMIT: &str = "submit";
+use std::borrow::Cow;
 
 /// A client's state.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -42,36 +41,25 @@ pub fn takes_reply(pending: Option<&ClientCommand>, request: RequestId) -> bool 
     pending.is_some_and(|p| p.request == request)
 }
 
-/// The state a client starts in.
-pub(crate) fn start(cfg: &ClientConfig, fx: &mut Effects) -> ClientState {
-    let state = ClientState {
+/// The state a client starts in. Starting has no effects.
+pub fn start(cfg: &ClientConfig) -> ClientState {
+    ClientState {
         submitted: 0,
         pending: None,
         target: ServerId(cfg.first_server as u32),
         retries: 0,
-    };
-    offer_next(cfg, &state, fx);
-    state
-}
-
-/// Offers the next scripted operation, if any.
-fn offer_next(cfg: &ClientConfig, state: &ClientState, fx: &mut Effects) {
-    if let Some(op) = cfg.script.get(state.submitted as usize) {
-        fx.choose_random(SUBMIT, vec![*op]);
     }
 }
 
-/// Submits `op` as the client's next command. Ignored while a command is in flight.
-pub(crate) fn on_submit(
-    cfg: &ClientConfig,
-    me: ClientId,
-    state: &ClientState,
-    op: Op,
-    fx: &mut Effects,
-) -> Option<ClientState> {
+/// Submits `op` as client `me`'s next command: sends the request and arms the retry timer.
+/// Ignored (no effects, state unchanged) while a command is in flight.
+pub fn submit(cfg: &ClientConfig, me: ClientId, state: &mut Cow<ClientState>, op: Op) -> Output {
+    let mut fx = Outbox::default();
     if !state.is_idle() {
-        return None;
+        fx.took(Rule::ClientBusyIgnored);
+        return fx.finish(None);
     }
+    fx.took(Rule::ClientSubmit);
     let command = ClientCommand {
         client: me,
         request: RequestId(state.submitted),
@@ -83,61 +71,74 @@ pub(crate) fn on_submit(
         target: state.target,
         retries: 0,
     };
-    fx.send(next.target.id(), Msg::Request(command));
-    arm_retry(cfg, &next, fx);
-    Some(next)
+    fx.send(next.target, Msg::Request(command));
+    arm_retry(cfg, &next, &mut fx);
+    *state = Cow::Owned(next);
+    fx.finish(None)
 }
 
-/// A message arrives: only the reply to the pending request counts. Returns the new state and
-/// the result the client takes.
-pub(crate) fn on_msg(
+/// A message arrives: only a server's reply to the pending request counts. Taking it ends the
+/// command ([`crate::output::Effect::Complete`] carries the result).
+pub fn on_message(
     cfg: &ClientConfig,
-    state: &ClientState,
-    from: ServerId,
+    state: &mut Cow<ClientState>,
+    from: NodeId,
     msg: Msg,
-    fx: &mut Effects,
-) -> Option<(ClientState, OpResult)> {
+) -> Output {
+    let mut fx = Outbox::default();
     let Msg::Reply { request, result } = msg else {
-        return None; // Clients only take replies.
+        fx.took(Rule::ClientReplyIgnored);
+        return fx.finish(None); // Clients only take replies.
     };
-    if !takes_reply(state.pending.as_ref(), request) || from.index() >= cfg.servers {
-        return None; // A duplicate or a late reply to an earlier request.
+    let Some(from) = from.as_server(cfg.servers) else {
+        fx.took(Rule::ClientReplyIgnored);
+        return fx.finish(None); // Not from a server of the cluster.
+    };
+    if !takes_reply(state.pending.as_ref(), request) {
+        fx.took(Rule::ClientReplyIgnored);
+        return fx.finish(None); // A duplicate or a late reply to an earlier request.
     }
-    let next = ClientState {
+    fx.took(Rule::ClientReplyTaken);
+    *state = Cow::Owned(ClientState {
         submitted: state.submitted,
         pending: None,
         target: from,
         retries: 0,
-    };
+    });
     if cfg.retries_max != Some(0) {
         fx.cancel_timer(Timer::ClientRetry);
     }
-    offer_next(cfg, &next, fx);
-    Some((next, result))
+    fx.complete(request, result);
+    fx.finish(None)
 }
 
-/// No reply in time: re-send the same request (same id) to the next server.
-pub(crate) fn on_retry(
-    cfg: &ClientConfig,
-    state: &ClientState,
-    fx: &mut Effects,
-) -> Option<ClientState> {
-    let pending = state.pending?;
-    if cfg.retries_max.is_some_and(|max| state.retries >= max) {
-        return None;
+/// A timer fired: on `ClientRetry`, re-send the same request (same id) to the next server.
+pub fn on_timeout(cfg: &ClientConfig, state: &mut Cow<ClientState>, timer: Timer) -> Output {
+    let mut fx = Outbox::default();
+    if timer != Timer::ClientRetry {
+        return fx.finish(None); // Server timers mean nothing to a client.
     }
+    let Some(pending) = state.pending else {
+        return fx.finish(None); // Nothing in flight.
+    };
+    if cfg.retries_max.is_some_and(|max| state.retries >= max) {
+        fx.took(Rule::ClientRetryBoundReached);
+        return fx.finish(None); // The bound on re-sends (model checking only).
+    }
+    fx.took(Rule::ClientRetry);
     let next = ClientState {
         submitted: state.submitted,
         pending: Some(pending),
         target: ServerId((state.target.0 + 1) % cfg.servers as u32),
         retries: state.retries + 1,
     };
-    fx.send(next.target.id(), Msg::Request(pending));
-    arm_retry(cfg, &next, fx);
-    Some(next)
+    fx.send(next.target, Msg::Request(pending));
+    arm_retry(cfg, &next, &mut fx);
+    *state = Cow::Owned(next);
+    fx.finish(None)
 }
 
-fn arm_retry(cfg: &ClientConfig, state: &ClientState, fx: &mut Effects) {
+fn arm_retry(cfg: &ClientConfig, state: &ClientState, fx: &mut Outbox) {
     if cfg.retries_max.is_none_or(|max| state.retries < max) {
         fx.set_timer(Timer::ClientRetry, cfg.timing.client_retry.clone());
     }

@@ -53,6 +53,8 @@ pub struct ServerConfig {
     /// Real-time durations.
     pub timing: Timing,
     /// A deliberately broken variant of the protocol ([`Bug`]), for demonstrations and tests.
+    /// Exists only with the `bugs` feature: a production build cannot turn a variant on.
+    #[cfg(feature = "bugs")]
     pub bug: Option<Bug>,
     /// Reduction: whether this server has an election timer at all.
     pub(crate) may_campaign: bool,
@@ -81,6 +83,7 @@ impl ServerConfig {
             servers,
             prepare_skip: true,
             timing: Timing::default(),
+            #[cfg(feature = "bugs")]
             bug: None,
             may_campaign: true,
             max_round: None,
@@ -92,9 +95,17 @@ impl ServerConfig {
         }
     }
 
-    /// Whether `bug` is switched on.
+    /// Whether `bug` is switched on. Always false without the `bugs` feature, so the compiler
+    /// removes every known-bad branch from a production build.
+    #[inline(always)]
     pub(crate) fn has(&self, bug: Bug) -> bool {
-        self.bug == Some(bug)
+        #[cfg(feature = "bugs")]
+        return self.bug == Some(bug);
+        #[cfg(not(feature = "bugs"))]
+        {
+            let _ = bug;
+            false
+        }
     }
 
     /// Whether this configuration carries a model-checking bound or reduction.
@@ -114,9 +125,6 @@ pub struct ClientConfig {
     pub servers: usize,
     /// The server the client asks first.
     pub first_server: usize,
-    /// The operations the client submits, in order, each after the previous one returned. Empty
-    /// when a driver submits them one by one (the runtime's blocking client handle).
-    pub script: Vec<crate::types::Op>,
     /// Real-time durations.
     pub timing: Timing,
     /// Bound: how many times one request may be re-sent. `None` for real clients.
@@ -126,11 +134,10 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// A real client of a cluster of `servers` servers that asks `first_server` first and
     /// retries without limit.
-    pub fn cluster(servers: usize, first_server: usize, script: Vec<crate::types::Op>) -> Self {
+    pub fn cluster(servers: usize, first_server: usize) -> Self {
         ClientConfig {
             servers,
             first_server,
-            script,
             timing: Timing::default(),
             retries_max: None,
         }

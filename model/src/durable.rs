@@ -5,7 +5,7 @@
 //! any message that depends on it (see [`crate::actor::Effects`]), and a recovering server starts
 //! from it alone: everything else a server holds is volatile.
 
-use crate::state_machine::Snapshot;
+use crate::state_machine::AppliedState;
 use crate::types::{Ballot, Command, Slot};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -28,7 +28,7 @@ pub struct Durable {
     pub accepted: BTreeMap<Slot, AcceptedEntry>,
     /// The state machine up to `snapshot.next_slot`: every slot below it was decided, applied,
     /// and its accepted entry dropped.
-    pub snapshot: Snapshot,
+    pub snapshot: AppliedState,
 }
 
 impl Durable {

@@ -14,20 +14,30 @@
 //! The protocol is written down in `specs/multipaxos.md`; each handler cites its section.
 //!
 //! - [`types`], [`msg`], [`durable`], [`state_machine`]: the vocabulary.
-//! - [`server`]: the server's step functions; [`client`]: the client's.
-//! - [`actor`]: the stateright [`actor::PaxosActor`] whose handlers are those step functions.
+//! - [`server`]: the server's step functions; [`client`]: the client's; [`node`]: either, and
+//!   the one dispatch from an input to its handler; [`output`]: what a step asks its driver to
+//!   do, in the order it must be done; [`rules`]: every path through a handler, named.
 //! - [`config`]: step-function configuration (real clusters; bounds only for checking).
-//! - [`bug`]: known-bad variants, off unless selected.
-//! - [`checking`]: the checked model, its properties and the checker runner.
+//! - [`bug`]: known-bad variants; they can be switched on only with the `bugs` feature.
+//! - [`actor`] (feature `checker`): the one adapter to stateright.
+//! - [`checking`] (feature `checker`): the checked model, its properties and the runner.
+//!
+//! The protocol modules use nothing of stateright: a runtime depends on this crate with
+//! `default-features = false` and gets the step functions alone.
 #![deny(missing_docs)]
 
+#[cfg(feature = "checker")]
 pub mod actor;
 pub mod bug;
+#[cfg(feature = "checker")]
 pub mod checking;
 pub mod client;
 pub mod config;
 pub mod durable;
 pub mod msg;
+pub mod node;
+pub mod output;
+pub mod rules;
 pub mod server;
 pub mod state_machine;
 pub mod types;

@@ -1,7 +1,7 @@
 //! Every message and timer of the protocol (`specs/multipaxos.md`, "Messages").
 
 use crate::durable::AcceptedEntry;
-use crate::state_machine::Snapshot;
+use crate::state_machine::AppliedState;
 use crate::types::{Ballot, ClientCommand, Command, OpResult, RequestId, Slot};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -37,7 +37,7 @@ pub enum Msg {
         /// Accepted entries at `first_slot` and above.
         accepted: Vec<(Slot, AcceptedEntry)>,
         /// The acceptor's applied state, when it is ahead of `first_slot`.
-        snapshot: Option<Snapshot>,
+        applied: Option<AppliedState>,
     },
     /// Phase 2a, leader → acceptors: accept `command` for `slot` in `ballot`.
     Accept {
@@ -83,8 +83,9 @@ pub enum Msg {
         /// The sender's first unapplied slot.
         next_slot: Slot,
     },
-    /// Server → lagging server: my applied state, to install in place of the slots you missed.
-    Snapshot(Snapshot),
+    /// Server → lagging server: my applied state, to install in place of the slots you missed
+    /// (state transfer).
+    StateTransfer(AppliedState),
 }
 
 impl fmt::Debug for Msg {
@@ -100,11 +101,11 @@ impl fmt::Debug for Msg {
                 ballot,
                 first_slot,
                 accepted,
-                snapshot,
+                applied,
             } => {
                 write!(f, "Promise({ballot:?}, {first_slot:?}.., {accepted:?}")?;
-                if let Some(s) = snapshot {
-                    write!(f, ", snapshot to {:?}", s.next_slot)?;
+                if let Some(s) = applied {
+                    write!(f, ", applied to {:?}", s.next_slot)?;
                 }
                 write!(f, ")")
             }
@@ -122,7 +123,7 @@ impl fmt::Debug for Msg {
             } => write!(f, "Decide({ballot:?}, {slot:?}, {command:?})"),
             Msg::Heartbeat { ballot, commit } => write!(f, "Heartbeat({ballot:?}, {commit:?})"),
             Msg::CatchUp { next_slot } => write!(f, "CatchUp({next_slot:?})"),
-            Msg::Snapshot(s) => write!(f, "Snapshot(to {:?})", s.next_slot),
+            Msg::StateTransfer(s) => write!(f, "StateTransfer(to {:?})", s.next_slot),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! The replicated state machine: a register, plus the client sessions that make every command
 //! run at most once (`specs/multipaxos.md`, "Applying and replying").
 //!
-//! A [`Snapshot`] is the state after applying every slot below `next_slot`. A learner keeps one as
-//! its applied state; an acceptor persists one when it compacts its log, and sends one in a
-//! `Promise` when the new leader asks for slots that it has already compacted away.
+//! An [`AppliedState`] is the state machine after applying every slot below `next_slot`. Three
+//! things are one: a learner's *applied state* (`ServerState::applied`), the *stored snapshot*
+//! an acceptor persists when it compacts its log (`Durable::snapshot`), and the state carried
+//! by a `Promise` or a `StateTransfer` message to a server that is behind.
 
 use crate::types::{ClientCommand, ClientId, Command, Op, OpResult, RequestId, Slot, Value};
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,7 @@ pub struct Session {
 
 /// The state machine after applying slots `0..next_slot` in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Snapshot {
+pub struct AppliedState {
     /// The first slot not yet applied.
     pub next_slot: Slot,
     /// The register's value.
@@ -38,7 +39,7 @@ pub enum Applied {
     Reply(ClientCommand, OpResult),
 }
 
-impl Snapshot {
+impl AppliedState {
     /// The result of `command` if this state machine already executed it; `None` if it did not,
     /// or if it is older than the client's latest request (whose result is no longer kept).
     pub fn result_of(&self, command: &ClientCommand) -> Option<OpResult> {
@@ -100,7 +101,7 @@ mod tests {
 
     #[test]
     fn commands_run_in_order_and_reads_see_writes() {
-        let mut s = Snapshot::default();
+        let mut s = AppliedState::default();
         assert_eq!(s.apply(&Command::NoOp), Applied::Nothing);
         let w = cmd(3, 0, Op::Write(Value(7)));
         let r = cmd(4, 0, Op::Read);
@@ -114,7 +115,7 @@ mod tests {
 
     #[test]
     fn a_duplicate_runs_once_and_replays_its_result() {
-        let mut s = Snapshot::default();
+        let mut s = AppliedState::default();
         let r = cmd(4, 0, Op::Read);
         s.apply(&r);
         s.apply(&cmd(3, 0, Op::Write(Value(9))));
@@ -136,7 +137,7 @@ mod tests {
 
     #[test]
     fn an_older_request_is_ignored() {
-        let mut s = Snapshot::default();
+        let mut s = AppliedState::default();
         s.apply(&cmd(3, 1, Op::Write(Value(2))));
         assert_eq!(s.apply(&cmd(3, 0, Op::Write(Value(1)))), Applied::Nothing);
         assert_eq!(s.register, Value(2));

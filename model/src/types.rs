@@ -1,47 +1,56 @@
 //! The protocol's vocabulary: who takes part, how ballots are ordered, what a slot holds.
 //!
-//! Every id is typed. Servers and clients are both stateright actors and share one id space:
-//! servers are actors `0..n`, clients are actors `n..n+c` (`specs/multipaxos.md`, "Actors").
+//! Every id is typed. Servers and clients share one id space, [`NodeId`]: servers are nodes
+//! `0..n`, clients are nodes `n..n+c` (`specs/multipaxos.md`, "Nodes").
 
 use serde::{Deserialize, Serialize};
-use stateright::actor::Id;
 use std::fmt;
 
-/// A server (proposer, acceptor and learner at once): actor index `0..n`.
+/// Any participant, server or client: the address a message is sent to or comes from.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NodeId(pub u32);
+
+/// A server (proposer, acceptor and learner at once): node index `0..n`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ServerId(pub u32);
 
-/// A client: its actor index, `n..n+c`.
+/// A client: its node index, `n..n+c`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ClientId(pub u32);
 
-impl ServerId {
-    /// The stateright actor id of this server.
-    pub fn id(self) -> Id {
-        Id::from(self.0 as usize)
+impl NodeId {
+    /// Index into per-node vectors.
+    pub fn index(self) -> usize {
+        self.0 as usize
     }
+    /// This node as a server, if it is one of the cluster's `servers` servers.
+    pub fn as_server(self, servers: usize) -> Option<ServerId> {
+        (self.index() < servers).then_some(ServerId(self.0))
+    }
+}
+
+impl ServerId {
     /// Index into per-server vectors.
     pub fn index(self) -> usize {
         self.0 as usize
     }
 }
 
-impl ClientId {
-    /// The stateright actor id of this client.
-    pub fn id(self) -> Id {
-        Id::from(self.0 as usize)
+impl From<ServerId> for NodeId {
+    fn from(s: ServerId) -> Self {
+        NodeId(s.0)
     }
 }
 
-impl From<Id> for ServerId {
-    fn from(id: Id) -> Self {
-        ServerId(usize::from(id) as u32)
+impl From<ClientId> for NodeId {
+    fn from(c: ClientId) -> Self {
+        NodeId(c.0)
     }
 }
 
-impl From<Id> for ClientId {
-    fn from(id: Id) -> Self {
-        ClientId(usize::from(id) as u32)
+impl fmt::Debug for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "N{}", self.0)
     }
 }
 

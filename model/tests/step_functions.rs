@@ -1,25 +1,26 @@
 //! Unit tests of the step functions: each drives `PaxosActor`'s handlers directly, one input at
 //! a time, and asserts on the next state and the outputs (the protocol's corner cases).
 
-use paxos_model::actor::{PaxosActor, PaxosState};
 use paxos_model::config::{ClientConfig, ServerConfig};
 use paxos_model::durable::{AcceptedEntry, Durable};
 use paxos_model::msg::{Msg, Timer};
+use paxos_model::node::{Input, Node, NodeState};
+use paxos_model::output::Effect;
 use paxos_model::server::{Role, ServerState};
-use paxos_model::state_machine::Snapshot;
+use paxos_model::state_machine::AppliedState;
 use paxos_model::types::{
-    Ballot, ClientCommand, ClientId, Command, Op, OpResult, RequestId, ServerId, Slot, Value,
+    Ballot, ClientCommand, ClientId, Command, NodeId, Op, OpResult, RequestId, ServerId, Slot,
+    Value,
 };
-use stateright::actor::{Actor, Command as Out, Id, Out as Outputs};
 use std::borrow::Cow;
 
 const N: usize = 3;
 
 /// One server, driven input by input.
 struct Server {
-    actor: PaxosActor,
-    id: Id,
-    state: PaxosState,
+    node: Node,
+    id: NodeId,
+    state: NodeState,
     storage: Option<Durable>,
 }
 
@@ -29,16 +30,16 @@ impl Server {
     }
 
     fn with_config(i: usize, cfg: ServerConfig) -> Server {
-        let actor = PaxosActor::Server(cfg);
-        let mut out = Outputs::new();
-        let state = actor.on_start(Id::from(i), &None, &mut out);
+        let node = Node::Server(cfg);
+        let id = NodeId(i as u32);
+        let (state, out) = node.start(id, None);
         let mut server = Server {
-            actor,
-            id: Id::from(i),
+            node,
+            id,
             state,
             storage: None,
         };
-        server.absorb(out);
+        server.absorb(out.into_iter().collect());
         server
     }
 
@@ -46,48 +47,47 @@ impl Server {
         self.state.as_server().unwrap()
     }
 
-    fn absorb(&mut self, out: Outputs<PaxosActor>) -> Vec<Out<Msg, Timer, Op, Durable>> {
-        let commands: Vec<_> = out.into_iter().collect();
-        for c in &commands {
-            if let Out::Save(d) = c {
+    fn absorb(&mut self, effects: Vec<Effect>) -> Vec<Effect> {
+        for e in &effects {
+            if let Effect::Persist(d) = e {
                 self.storage = Some(d.clone());
             }
         }
-        commands
+        effects
     }
 
-    fn deliver(&mut self, from: usize, msg: Msg) -> Vec<Out<Msg, Timer, Op, Durable>> {
-        let mut out = Outputs::new();
+    fn step(&mut self, input: Input) -> Vec<Effect> {
         let mut state = Cow::Borrowed(&self.state);
-        self.actor
-            .on_msg(self.id, &mut state, Id::from(from), msg, &mut out);
+        let out = self.node.step(self.id, &mut state, input);
         let next = state.into_owned();
         self.state = next;
-        self.absorb(out)
+        self.absorb(out.into_iter().collect())
     }
 
-    fn timeout(&mut self, timer: Timer) -> Vec<Out<Msg, Timer, Op, Durable>> {
-        let mut out = Outputs::new();
-        let mut state = Cow::Borrowed(&self.state);
-        self.actor.on_timeout(self.id, &mut state, &timer, &mut out);
-        let next = state.into_owned();
-        self.state = next;
-        self.absorb(out)
+    fn deliver(&mut self, from: usize, msg: Msg) -> Vec<Effect> {
+        self.step(Input::Deliver {
+            from: NodeId(from as u32),
+            msg,
+        })
+    }
+
+    fn timeout(&mut self, timer: Timer) -> Vec<Effect> {
+        self.step(Input::Timeout(timer))
     }
 
     /// Crash and restart from the last saved durable state.
-    fn restart(&mut self) -> Vec<Out<Msg, Timer, Op, Durable>> {
-        let mut out = Outputs::new();
-        self.state = self.actor.on_start(self.id, &self.storage, &mut out);
-        self.absorb(out)
+    fn restart(&mut self) -> Vec<Effect> {
+        let (state, out) = self.node.start(self.id, self.storage.as_ref());
+        self.state = state;
+        self.absorb(out.into_iter().collect())
     }
 }
 
-fn sends(commands: &[Out<Msg, Timer, Op, Durable>]) -> Vec<(usize, Msg)> {
-    commands
+fn sends(effects: &[Effect]) -> Vec<(usize, Msg)> {
+    effects
         .iter()
         .filter_map(|c| match c {
-            Out::Send(to, m) => Some((usize::from(*to), m.clone())),
+            Effect::Send(to, m) => Some((to.index(), m.clone())),
             _ => None,
         })
         .collect()
@@ -122,7 +122,7 @@ fn leader0() -> Server {
             ballot: b(1, 0),
             first_slot: Slot(0),
             accepted: vec![],
-            snapshot: None,
+            applied: None,
         },
     );
     assert!(s0.s().is_leader());
@@ -134,7 +134,7 @@ fn a_timeout_starts_phase1_and_persists_the_own_promise_before_sending() {
     let mut s0 = Server::new(0);
     let out = s0.timeout(Timer::Election);
     assert!(
-        matches!(&out[0], Out::Save(d) if d.promised == b(1, 0)),
+        matches!(&out[0], Effect::Persist(d) if d.promised == b(1, 0)),
         "the candidate's own promise is saved first: {out:?}"
     );
     assert_eq!(
@@ -169,7 +169,7 @@ fn an_acceptor_promises_once_and_rejects_lower_ballots() {
             first_slot: Slot(0),
         },
     );
-    assert!(matches!(&out[0], Out::Save(d) if d.promised == b(2, 0)));
+    assert!(matches!(&out[0], Effect::Persist(d) if d.promised == b(2, 0)));
     assert!(matches!(sends(&out)[..], [(0, Msg::Promise { .. })]));
     // A duplicate of the same Prepare is not answered again.
     let dup = s1.deliver(
@@ -249,7 +249,7 @@ fn takeover_reproposes_the_highest_ballot_value_and_fills_holes_with_noops() {
                 (Slot(0), entry(b(1, 0), low)),
                 (Slot(2), entry(b(1, 1), high)),
             ],
-            snapshot: None,
+            applied: None,
         },
     );
     assert!(s2.s().is_leader());
@@ -285,7 +285,7 @@ fn takeover_prefers_the_higher_ballot_whatever_the_order_of_promises() {
                 ballot: b(3, 2),
                 first_slot: Slot(0),
                 accepted: vec![(Slot(0), e)],
-                snapshot: None,
+                applied: None,
             },
         );
     }
@@ -300,7 +300,7 @@ fn takeover_prefers_the_higher_ballot_whatever_the_order_of_promises() {
                 ballot: b(1, 2),
                 first_slot: Slot(0),
                 accepted: vec![(Slot(0), e)],
-                snapshot: None,
+                applied: None,
             },
         );
     }
@@ -317,7 +317,7 @@ fn a_quorum_of_distinct_acceptors_decides_and_the_leader_replies() {
     let cmd = write(3, 0, 7);
     let out = s0.deliver(3, Msg::Request(cmd));
     assert!(
-        matches!(&out[0], Out::Save(d) if d.accepted.get(&Slot(0)) == Some(&entry(b(1, 0), cmd))),
+        matches!(&out[0], Effect::Persist(d) if d.accepted.get(&Slot(0)) == Some(&entry(b(1, 0), cmd))),
         "the leader's own vote is saved before the Accept leaves: {out:?}"
     );
     assert_eq!(sends(&out).len(), 2, "Accept to both peers");
@@ -328,7 +328,7 @@ fn a_quorum_of_distinct_acceptors_decides_and_the_leader_replies() {
             slot: Slot(0),
         },
     );
-    assert_eq!(s0.s().log[&Slot(0)].command, Command::Client(cmd));
+    assert_eq!(s0.s().learned[&Slot(0)].command, Command::Client(cmd));
     assert_eq!(s0.s().applied.register, Value(7));
     assert!(sends(&out).contains(&(
         3,
@@ -353,7 +353,7 @@ fn a_duplicated_vote_does_not_count_twice() {
                 ballot: b(1, 0),
                 first_slot: Slot(0),
                 accepted: vec![],
-                snapshot: None,
+                applied: None,
             },
         );
     }
@@ -367,7 +367,7 @@ fn a_duplicated_vote_does_not_count_twice() {
             ballot: b(1, 0),
             first_slot: Slot(0),
             accepted: vec![],
-            snapshot: None,
+            applied: None,
         },
     );
     assert!(s0.s().is_leader());
@@ -382,7 +382,7 @@ fn a_duplicated_vote_does_not_count_twice() {
         );
     }
     assert!(
-        s0.s().log.is_empty(),
+        s0.s().learned.is_empty(),
         "leader + one acceptor twice is not 3 of 5"
     );
 }
@@ -447,7 +447,7 @@ fn an_accept_below_the_promise_is_ignored_and_an_equal_one_is_voted() {
             command: Command::NoOp,
         },
     );
-    assert!(matches!(&out[0], Out::Save(_)));
+    assert!(matches!(&out[0], Effect::Persist(_)));
     assert_eq!(
         sends(&out),
         vec![(
@@ -505,7 +505,7 @@ fn a_restarted_server_recovers_its_promise_votes_and_snapshot_only() {
         "the vote for slot 1 survived; the one for slot 0 is in the snapshot"
     );
     assert!(
-        s.log.is_empty() && s.role == Role::Follower,
+        s.learned.is_empty() && s.role == Role::Follower,
         "volatile state starts empty"
     );
 }
@@ -533,7 +533,7 @@ fn a_promise_carries_the_snapshot_of_compacted_slots() {
     let [(
         2,
         Msg::Promise {
-            snapshot: Some(snap),
+            applied: Some(snap),
             ..
         },
     )] = &sends(&out)[..]
@@ -551,7 +551,7 @@ fn a_promise_carries_the_snapshot_of_compacted_slots() {
             ballot: b(1, 2),
             first_slot: Slot(0),
             accepted: vec![],
-            snapshot: Some(snap.clone()),
+            applied: Some(snap.clone()),
         },
     );
     assert_eq!(s2.s().applied, *snap);
@@ -569,14 +569,14 @@ fn a_lagging_follower_catches_up_from_a_heartbeat() {
         },
     );
     assert!(sends(&out).contains(&(0, Msg::CatchUp { next_slot: Slot(0) })));
-    let snapshot = Snapshot {
+    let snapshot = AppliedState {
         next_slot: Slot(2),
         register: Value(5),
         sessions: Default::default(),
     };
-    let out = s1.deliver(0, Msg::Snapshot(snapshot.clone()));
+    let out = s1.deliver(0, Msg::StateTransfer(snapshot.clone()));
     assert_eq!(s1.s().applied, snapshot);
-    assert!(matches!(&out[0], Out::Save(d) if d.snapshot == snapshot));
+    assert!(matches!(&out[0], Effect::Persist(d) if d.snapshot == snapshot));
 }
 
 #[test]
@@ -591,7 +591,7 @@ fn without_prepare_skip_each_new_command_waits_for_its_own_phase1() {
             ballot: b(1, 0),
             first_slot: Slot(0),
             accepted: vec![],
-            snapshot: None,
+            applied: None,
         },
     );
     let first = s0.deliver(3, Msg::Request(write(3, 0, 1)));
@@ -620,7 +620,7 @@ fn without_prepare_skip_each_new_command_waits_for_its_own_phase1() {
             ballot: b(1, 0),
             first_slot: Slot(1),
             accepted: vec![],
-            snapshot: None,
+            applied: None,
         },
     );
     assert!(sends(&out)
@@ -630,43 +630,44 @@ fn without_prepare_skip_each_new_command_waits_for_its_own_phase1() {
 
 #[test]
 fn a_client_takes_only_the_reply_to_its_pending_request() {
-    let actor = PaxosActor::Client(ClientConfig::cluster(N, 0, vec![]));
-    let id = Id::from(3);
-    let mut out = Outputs::new();
-    let state = actor.on_start(id, &None, &mut out);
+    let node = Node::Client(ClientConfig::cluster(N, 0));
+    let id = NodeId(3);
+    let (state, out) = node.start(id, None);
+    assert!(out.is_empty());
     let mut state = Cow::Owned(state);
-    let mut out = Outputs::new();
-    actor.on_random(id, &mut state, &Op::Read, &mut out);
+    let out = node.step(id, &mut state, Input::Submit(Op::Read));
     assert!(out
-        .iter()
-        .any(|c| matches!(c, Out::Send(to, Msg::Request(_)) if usize::from(*to) == 0)));
+        .sends()
+        .any(|(to, m)| to == NodeId(0) && matches!(m, Msg::Request(_))));
     // A reply to another request is ignored.
     let mut s = Cow::Borrowed(&*state);
-    let mut out = Outputs::new();
     let stale = Msg::Reply {
         request: RequestId(7),
         result: OpResult::WriteOk,
     };
-    actor.on_msg(id, &mut s, Id::from(1), stale, &mut out);
+    let from = NodeId(1);
+    let out = node.step(id, &mut s, Input::Deliver { from, msg: stale });
     assert!(matches!(s, Cow::Borrowed(_)) && out.is_empty());
     // The right one is taken, and the replier becomes the client's target.
     let reply = Msg::Reply {
         request: RequestId(0),
         result: OpResult::ReadOk(Value(0)),
     };
-    let mut out = Outputs::new();
-    actor.on_msg(id, &mut state, Id::from(2), reply, &mut out);
+    let from = NodeId(2);
+    let out = node.step(id, &mut state, Input::Deliver { from, msg: reply });
+    assert_eq!(
+        out.completed(),
+        Some((RequestId(0), OpResult::ReadOk(Value(0))))
+    );
     let client = state.as_client().unwrap();
     assert!(client.is_idle());
     assert_eq!(client.target, ServerId(2));
     // Retrying re-sends the same request id to the next server.
-    let mut out = Outputs::new();
-    actor.on_random(id, &mut state, &Op::Write(Value(3)), &mut out);
-    let mut out = Outputs::new();
-    actor.on_timeout(id, &mut state, &Timer::ClientRetry, &mut out);
-    assert!(out.iter().any(|c| matches!(
-        c,
-        Out::Send(to, Msg::Request(cmd)) if usize::from(*to) == 0 && cmd.request == RequestId(1)
+    let _ = node.step(id, &mut state, Input::Submit(Op::Write(Value(3))));
+    let out = node.step(id, &mut state, Input::Timeout(Timer::ClientRetry));
+    assert!(out.sends().any(|(to, m)| matches!(
+        m,
+        Msg::Request(cmd) if to == NodeId(0) && cmd.request == RequestId(1)
     )));
 }
 
@@ -680,11 +681,11 @@ fn a_cluster_server_keeps_only_the_decisions_since_its_previous_compaction() {
         slot: Slot(slot),
         command: Command::NoOp,
     };
-    let slots = |s: &Server| s.s().log.keys().map(|s| s.0).collect::<Vec<_>>();
+    let slots = |s: &Server| s.s().learned.keys().map(|s| s.0).collect::<Vec<_>>();
     for slot in 0..6 {
         s1.deliver(0, decide(slot));
         // Every decision is in the log at least for the step that learned it.
-        assert!(s1.s().log.contains_key(&Slot(slot)));
+        assert!(s1.s().learned.contains_key(&Slot(slot)));
     }
     // Compactions after slots 1, 3 and 5, each pruning below the snapshot of the previous one:
     // the last pruned below slot 4.

@@ -18,9 +18,9 @@
 use crate::finding::{Check, Finding, Kind};
 use crate::recording::Recording;
 use paxos_impl::record::EventKind;
-use paxos_model::actor::PaxosState;
 use paxos_model::checking::ghost::{register_op, register_ret};
-use paxos_model::state_machine::{Session, Snapshot};
+use paxos_model::node::NodeState;
+use paxos_model::state_machine::{AppliedState, Session};
 use paxos_model::types::{ClientCommand, ClientId, Command, Op, OpResult, RequestId, Slot, Value};
 use stateright::semantics::register::Register;
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
@@ -32,17 +32,17 @@ pub struct Observations {
     /// Per slot, every command decided for it, with the first event and replica that had it.
     decided: BTreeMap<Slot, BTreeMap<Command, (u64, usize)>>,
     /// Each replica's applied state whenever it changed: event, replica, state.
-    applied: Vec<(u64, usize, Snapshot)>,
-    last_applied: BTreeMap<usize, Snapshot>,
+    applied: Vec<(u64, usize, AppliedState)>,
+    last_applied: BTreeMap<usize, AppliedState>,
 }
 
 impl Observations {
     /// Notes a replica's state after a step.
-    pub fn observe(&mut self, seq: u64, replica: usize, state: &PaxosState) {
+    pub fn observe(&mut self, seq: u64, replica: usize, state: &NodeState) {
         let Some(server) = state.as_server() else {
             return;
         };
-        for (slot, decision) in &server.log {
+        for (slot, decision) in &server.learned {
             self.decided
                 .entry(*slot)
                 .or_default()
@@ -259,7 +259,7 @@ pub fn check_observable(
 
 /// Runs `c` on `state` unless it already ran (or a later request of its client did).
 ///
-/// Deliberately written independently of `Snapshot::apply`: this is the oracle the replicas'
+/// Deliberately written independently of `AppliedState::apply`: this is the oracle the replicas'
 /// applied states are compared with, so a bug in the model's state machine shows up here.
 fn execute_once(
     state: &mut Reference,

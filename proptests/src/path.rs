@@ -25,10 +25,10 @@ use crate::recording::Recording;
 use crate::replay::{catch, state_difference};
 use paxos_impl::record::{EventKind, Input, Output, Step};
 use paxos_model::actor::PaxosActor;
-use paxos_model::checking::model::acting;
+use paxos_model::actor::SUBMIT;
+use paxos_model::checking::acting;
 use paxos_model::checking::properties::is_safety;
 use paxos_model::checking::{Action, CheckConfig, NetworkKind, PaxosModel, State};
-use paxos_model::client::SUBMIT;
 use paxos_model::types::Op;
 use stateright::actor::{ActorModelAction, Envelope, Id, Network};
 use stateright::{Model, Property};
@@ -74,10 +74,8 @@ pub fn model_of(recording: &Recording) -> PaxosModel {
     let clients = last_actor.map_or(0, |a| (a + 1).saturating_sub(servers));
     let actors = (0..servers + clients)
         .map(|id| {
-            let mut actor = cfg.actor(id);
-            if let PaxosActor::Client(client) = &mut actor {
-                client.script = scripts.remove(&id).unwrap_or_default();
-            }
+            let mut actor = PaxosActor::new(cfg.node(id));
+            actor.script = scripts.remove(&id).unwrap_or_default();
             actor
         })
         .collect();

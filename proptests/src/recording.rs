@@ -9,9 +9,9 @@
 
 use paxos_impl::record::Event;
 use paxos_impl::{ClusterConfig, StorageChoice};
-use paxos_model::actor::PaxosActor;
 use paxos_model::bug::Bug;
 use paxos_model::config::Timing;
+use paxos_model::node::Node;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::Path;
@@ -94,9 +94,9 @@ impl RunConfig {
         cfg
     }
 
-    /// The exact actor the runtime ran as actor `id`.
-    pub fn actor(&self, id: usize) -> PaxosActor {
-        self.cluster_config().actor(id)
+    /// The exact node the runtime ran as actor `id`.
+    pub fn node(&self, id: usize) -> Node {
+        self.cluster_config().node(id)
     }
 
     /// Whether actor `id` is a replica.

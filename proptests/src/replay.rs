@@ -20,12 +20,11 @@
 use crate::finding::{Check, Finding, Kind};
 use crate::recording::Recording;
 use paxos_impl::record::{digest, EventKind, Input, Output, StateDetail, StateRecord, Step};
-use paxos_model::actor::{PaxosActor, PaxosState};
 use paxos_model::durable::Durable;
 use paxos_model::msg::{Msg, Timer};
+use paxos_model::node::NodeState;
+use paxos_model::output::{Effect, Output as StepOutput};
 use paxos_model::types::{Op, OpResult, RequestId};
-use stateright::actor::{Actor, Command, Id, Out};
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 
@@ -66,7 +65,7 @@ struct Saved {
 struct Tracked {
     started: bool,
     /// The current state; `None` before the start and while crashed.
-    state: Option<PaxosState>,
+    state: Option<NodeState>,
     timers: BTreeSet<Timer>,
     saved: Option<Saved>,
     /// A client's invocation whose `Submit` step has not come yet.
@@ -76,7 +75,7 @@ struct Tracked {
 }
 
 /// Compares a recorded state with the replay's; `None` when they agree.
-pub(crate) fn state_difference(record: &StateRecord, state: &PaxosState) -> Option<String> {
+pub(crate) fn state_difference(record: &StateRecord, state: &NodeState) -> Option<String> {
     if let Some(recorded) = &record.state {
         if recorded != state {
             return Some(format!(
@@ -116,40 +115,11 @@ pub(crate) fn catch<T>(
     })
 }
 
-/// Calls the handler for `input` on `state` (`None` for `Start`/`Recover`).
-fn run_handler(
-    actor: &PaxosActor,
-    id: usize,
-    state: Option<&PaxosState>,
-    input: &Input,
-) -> (PaxosState, Out<PaxosActor>) {
-    let me = Id::from(id);
-    let mut out = Out::new();
-    let next = match (input, state) {
-        (Input::Start { storage } | Input::Recover { storage }, _) => {
-            actor.on_start(me, storage, &mut out)
-        }
-        (input, Some(state)) => {
-            let mut cow = Cow::Borrowed(state);
-            match input {
-                Input::Deliver { src, msg, .. } => {
-                    actor.on_msg(me, &mut cow, Id::from(*src), msg.clone(), &mut out)
-                }
-                Input::Timeout { timer } => actor.on_timeout(me, &mut cow, timer, &mut out),
-                Input::Submit { op } => actor.on_random(me, &mut cow, op, &mut out),
-                Input::Start { .. } | Input::Recover { .. } => unreachable!("matched above"),
-            }
-            cow.into_owned()
-        }
-        (input, None) => unreachable!("{input:?} needs a state"),
-    };
-    (next, out)
-}
-
 /// The model's outputs as the recording writes them, for comparison.
-pub(crate) fn normalized(out: &Out<PaxosActor>) -> Vec<Output> {
-    out.iter()
-        .map(|c| Output::of(c, StateDetail::Digest).normalized())
+pub(crate) fn normalized(out: &StepOutput) -> Vec<Output> {
+    out.effects()
+        .iter()
+        .map(|e| Output::of(e, StateDetail::Digest).normalized())
         .collect()
 }
 
@@ -157,7 +127,7 @@ pub(crate) fn normalized(out: &Out<PaxosActor>) -> Vec<Output> {
 /// (as the model computed it, which the check found equal to the recorded one).
 pub fn replay(
     recording: &Recording,
-    mut observe: impl FnMut(u64, usize, &PaxosState),
+    mut observe: impl FnMut(u64, usize, &NodeState),
 ) -> Result<ReplayStats, Finding> {
     let mut replay = Replayer {
         recording,
@@ -223,7 +193,7 @@ impl Replayer<'_> {
         &mut self,
         seq: u64,
         kind: &EventKind,
-        observe: &mut impl FnMut(u64, usize, &PaxosState),
+        observe: &mut impl FnMut(u64, usize, &NodeState),
     ) -> Result<(), Finding> {
         match kind {
             EventKind::Step(step) => self.step(seq, step, observe),
@@ -265,7 +235,7 @@ impl Replayer<'_> {
                 let idle = tracked
                     .state
                     .as_ref()
-                    .and_then(PaxosState::as_client)
+                    .and_then(NodeState::as_client)
                     .is_some_and(|c| c.is_idle());
                 if !idle || tracked.invoked.is_some() || tracked.taken.is_some() {
                     return Err(fail(
@@ -313,7 +283,7 @@ impl Replayer<'_> {
         &mut self,
         seq: u64,
         step: &Step,
-        observe: &mut impl FnMut(u64, usize, &PaxosState),
+        observe: &mut impl FnMut(u64, usize, &NodeState),
     ) -> Result<(), Finding> {
         let a = step.actor;
         let is_server = self.recording.config.is_server(a);
@@ -443,9 +413,9 @@ impl Replayer<'_> {
             }
         }
         // The step function.
-        let actor = self.recording.config.actor(a);
+        let node = self.recording.config.node(a);
         let (next, out) = catch(Check::Replay, seq, a, || {
-            run_handler(&actor, a, tracked.state.as_ref(), &step.input)
+            step.input.run(&node, a, tracked.state.clone())
         })?;
         if let Some(difference) = state_difference(&step.after, &next) {
             return Err(fail(
@@ -496,27 +466,24 @@ impl Replayer<'_> {
         if starting {
             tracked.timers.clear();
         }
-        for command in out {
-            match command {
-                Command::SetTimer(timer, _) => {
+        for effect in out {
+            match effect {
+                Effect::SetTimer(timer, _) => {
                     tracked.timers.insert(timer);
                 }
-                Command::CancelTimer(timer) => {
+                Effect::CancelTimer(timer) => {
                     tracked.timers.remove(&timer);
                 }
-                Command::Send(dst, msg) => {
-                    *self
-                        .in_flight
-                        .entry((a, usize::from(dst), msg))
-                        .or_default() += 1;
+                Effect::Send(dst, msg) => {
+                    *self.in_flight.entry((a, dst.index(), msg)).or_default() += 1;
                 }
-                Command::Save(durable) => {
+                Effect::Persist(durable) => {
                     tracked.saved = Some(Saved {
                         digest: digest(&durable),
                         durable,
                     });
                 }
-                Command::ChooseRandom(..) => {}
+                Effect::Complete { .. } => {}
             }
         }
         if is_server {

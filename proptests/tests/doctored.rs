@@ -5,8 +5,8 @@
 //! doctored event.
 
 use paxos_impl::record::{digest, EventKind, Input, Output, StateRecord};
-use paxos_model::actor::PaxosState;
 use paxos_model::msg::{Msg, Timer};
+use paxos_model::node::NodeState;
 use paxos_model::server::{Decision, Role};
 use paxos_model::types::{Ballot, ClientCommand, ClientId, Command, Op, OpResult, RequestId, Slot};
 use paxos_model::types::{ServerId, Value};
@@ -16,7 +16,6 @@ use paxos_proptests::path::check_path;
 use paxos_proptests::replay::replay;
 use paxos_proptests::runner::run_and_check;
 use paxos_proptests::{check, Check, Finding, Kind, Recording};
-use stateright::actor::{Actor, Id, Out};
 use std::sync::OnceLock;
 
 /// Limit: runs tried to get a base recording with every feature the doctors need.
@@ -101,7 +100,7 @@ fn server(state: &StateRecord) -> &paxos_model::server::ServerState {
     state
         .state
         .as_ref()
-        .and_then(PaxosState::as_server)
+        .and_then(NodeState::as_server)
         .expect("a full server state")
 }
 
@@ -166,7 +165,7 @@ fn renumber(recording: &mut Recording) {
     }
 }
 
-fn record(state: &PaxosState) -> StateRecord {
+fn record(state: &NodeState) -> StateRecord {
     StateRecord {
         digest: digest(state),
         state: Some(state.clone()),
@@ -237,14 +236,14 @@ fn a_restart_from_stale_storage_is_reported() {
     // The replica restarts from the stale state, and everything it records is consistent
     // with that: only the storage it was given is wrong.
     let step = step_mut(&mut doctored, i);
-    let actor = base().config.actor(step.actor);
-    let mut out = Out::new();
-    let state = actor.on_start(Id::from(step.actor), &stale, &mut out);
+    let node = base().config.node(step.actor);
     step.input = Input::Recover { storage: stale };
+    let (state, output) = step.input.run(&node, step.actor, None);
     step.after = record(&state);
-    step.outputs = out
+    step.outputs = output
+        .effects()
         .iter()
-        .map(|c| Output::of(c, paxos_impl::record::StateDetail::Full))
+        .map(|e| Output::of(e, paxos_impl::record::StateDetail::Full))
         .collect();
     assert_finding(replayed(&doctored), Check::Replay, Kind::StaleStorage, i);
     assert_finding(check_path(&doctored), Check::Path, Kind::StaleStorage, i);
@@ -358,7 +357,7 @@ fn a_changed_state_is_reported() {
         .expect("a replica's step");
     let step = step_mut(&mut doctored, i);
     let mut state = step.after.state.clone().expect("a full state");
-    if let PaxosState::Server(s) = &mut state {
+    if let NodeState::Server(s) = &mut state {
         s.durable.promised = Ballot::new(99, ServerId(0));
     }
     step.after = record(&state);
@@ -412,19 +411,19 @@ fn a_slot_decided_two_ways_is_reported_by_check_3() {
     let mut observations = base_observations();
     let (seq, mut state) = last_server_state();
     let (slot, decision) = state
-        .log
+        .learned
         .iter()
         .next_back()
         .map(|(s, d)| (*s, *d))
         .expect("a decision in the log");
-    state.log.insert(
+    state.learned.insert(
         slot,
         Decision {
             command: Command::NoOp,
             ..decision
         },
     );
-    observations.observe(seq + 1_000_000, 1, &PaxosState::Server(state));
+    observations.observe(seq + 1_000_000, 1, &NodeState::Server(state));
     assert_finding(
         check_observable(base(), &observations),
         Check::Observable,
@@ -449,7 +448,7 @@ fn a_command_executed_twice_is_reported_by_check_3() {
         })
         .expect("another write");
     state.applied.register = earlier;
-    observations.observe(seq + 1_000_000, 0, &PaxosState::Server(state));
+    observations.observe(seq + 1_000_000, 0, &NodeState::Server(state));
     assert_finding(
         check_observable(base(), &observations),
         Check::Observable,
@@ -463,7 +462,7 @@ fn a_command_nobody_submitted_is_reported_by_check_3() {
     let mut observations = base_observations();
     let (seq, mut state) = last_server_state();
     let slot = state
-        .log
+        .learned
         .keys()
         .next_back()
         .map_or(Slot(0), |s| s.next())
@@ -473,14 +472,14 @@ fn a_command_nobody_submitted_is_reported_by_check_3() {
         request: RequestId(99),
         op: Op::Write(Value(7)),
     };
-    state.log.insert(
+    state.learned.insert(
         slot,
         Decision {
             ballot: Ballot::new(1, ServerId(0)),
             command: Command::Client(invented),
         },
     );
-    observations.observe(seq + 1_000_000, 0, &PaxosState::Server(state));
+    observations.observe(seq + 1_000_000, 0, &NodeState::Server(state));
     assert_finding(
         check_observable(base(), &observations),
         Check::Observable,

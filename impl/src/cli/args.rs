@@ -1,7 +1,6 @@
 //! The command line: `paxos-impl run [OPTIONS]`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use paxos_model::bug::Bug;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -88,9 +87,6 @@ pub struct RunArgs {
     /// Give up on an operation that takes longer than this (a liveness failure).
     #[arg(long, value_parser = parse_duration, default_value = "30s")]
     pub op_timeout: Duration,
-    /// Run a deliberately broken protocol variant (for tests).
-    #[arg(long, hide = true)]
-    pub bug: Option<Bug>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

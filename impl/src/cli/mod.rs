@@ -90,7 +90,6 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
         delay: args.delay_ms.clone(),
     };
     cfg.prepare_skip = !args.no_prepare_skip;
-    cfg.bug = args.bug;
     cfg.client_timeout = args.op_timeout;
     cfg.validate()?;
     let temp_dir;

@@ -284,7 +284,7 @@ impl CheckConfig {
 
     /// Client `c`'s step-function configuration (0-based among clients).
     pub fn client(&self, c: usize) -> ClientConfig {
-        let mut cfg = ClientConfig::cluster(self.servers, c % self.servers, self.script(c));
+        let mut cfg = ClientConfig::cluster(self.servers, c % self.servers);
         cfg.retries_max = Some(self.client_retries);
         cfg
     }

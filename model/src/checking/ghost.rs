@@ -75,7 +75,9 @@ impl Ghost {
         let Msg::Request(command) = env.msg else {
             return None;
         };
-        if env.src != command.client.id() || ghost.in_flight.get(&command.client) == Some(command) {
+        if env.src != crate::actor::id(command.client)
+            || ghost.in_flight.get(&command.client) == Some(command)
+        {
             return None; // Not from the client itself, or a retry.
         }
         let mut next = ghost.clone();
@@ -92,7 +94,7 @@ impl Ghost {
         let Msg::Reply { request, result } = env.msg else {
             return None;
         };
-        let client = ClientId::from(env.dst);
+        let client = ClientId(crate::actor::node(env.dst).0);
         if !client::takes_reply(ghost.in_flight.get(&client), *request) {
             return None;
         }

@@ -7,8 +7,9 @@ pub mod ghost;
 pub mod model;
 pub mod properties;
 pub mod run;
+pub mod system;
 
 pub use bugs::{catalogue, KnownBug};
 pub use config::{CheckConfig, ConfigError, NetworkKind};
-pub use model::{Action, PaxosModel, State};
 pub use run::{check, CheckerKind, Outcome, PropertyOutcome, RunOptions, Status};
+pub use system::{acting, Action, PaxosModel, State};

@@ -8,7 +8,7 @@
 //! `prepare-skip` without Prepare-skip or with fewer than two commands, recovery without crashes.
 
 use super::config::CheckConfig;
-use super::model::{clients, servers, PaxosModel, State};
+use super::system::{clients, servers, PaxosModel, State};
 use crate::types::Command;
 use stateright::{Expectation, Property};
 
@@ -102,7 +102,7 @@ fn new_leader_decides(_: &PaxosModel, state: &State) -> bool {
 
 /// A server that crashed and recovered learned a decision afterwards.
 fn decided_after_recovery(model: &PaxosModel, state: &State) -> bool {
-    servers(model, state)
-        .enumerate()
-        .any(|(i, s)| state.history.recovered.iter().any(|r| r.index() == i) && !s.log.is_empty())
+    servers(model, state).enumerate().any(|(i, s)| {
+        state.history.recovered.iter().any(|r| r.index() == i) && !s.learned.is_empty()
+    })
 }

@@ -2,8 +2,8 @@
 //! state counts, each property's status, and every counterexample replayed and formatted.
 
 use super::config::CheckConfig;
-use super::model::{Action, PaxosModel, State};
 use super::properties::is_safety;
+use super::system::{Action, PaxosModel, State};
 use serde::Serialize;
 use stateright::{Checker, Expectation, HasDiscoveries, Model, Path, UniformChooser};
 use std::collections::HashMap;

@@ -9,6 +9,7 @@ use crate::bug::Bug;
 use crate::config::HeartbeatMode;
 use crate::durable::AcceptedEntry;
 use crate::msg::{Msg, Timer};
+use crate::rules::Rule;
 use crate::types::{Ballot, Command, ServerId, Slot};
 
 impl ServerStep<'_, '_> {
@@ -36,6 +37,8 @@ impl ServerStep<'_, '_> {
         let s = self.s_mut();
         s.durable.promised = ballot;
         if ballot.leader != me && s.own_ballot().is_some_and(|own| own < ballot) {
+            self.fx.took(Rule::StepDownOnHigherBallot);
+            let s = self.s_mut();
             let was_leader = s.is_leader();
             s.role = Role::Follower;
             s.pending.clear(); // Their clients retry with the new leader.
@@ -50,25 +53,31 @@ impl ServerStep<'_, '_> {
     /// Phase 1b.
     pub(crate) fn on_prepare(&mut self, from: ServerId, ballot: Ballot, first_slot: Slot) {
         if self.s().answered_prepare == Some((ballot, first_slot)) {
+            self.fx.took(Rule::PrepareDuplicateIgnored);
             return; // A duplicate: answered already.
         }
         if !self.admits(ballot) {
+            self.fx.took(Rule::PrepareRejected);
             let promised = self.s().durable.promised;
-            self.fx.send(from.id(), Msg::Nack { ballot, promised });
+            self.fx.send(from, Msg::Nack { ballot, promised });
             return;
         }
+        self.fx.took(Rule::PrepareAnswered);
         self.raise_promise(ballot);
         self.refresh_election_timer();
         self.s_mut().answered_prepare = Some((ballot, first_slot));
+        if self.s().applied.next_slot > first_slot {
+            self.fx.took(Rule::PromiseCarriesAppliedState);
+        }
         let s = self.s();
-        let snapshot = (s.applied.next_slot > first_slot).then(|| s.applied.clone());
+        let applied = (s.applied.next_slot > first_slot).then(|| s.applied.clone());
         let promise = Msg::Promise {
             ballot,
             first_slot,
             accepted: s.durable.accepted_from(first_slot),
-            snapshot,
+            applied,
         };
-        self.fx.send(from.id(), promise);
+        self.fx.send(from, promise);
     }
 
     /// Phase 2b. An `Accept` below the promise is ignored without an answer: its leader was
@@ -88,15 +97,19 @@ impl ServerStep<'_, '_> {
             // that the values its promises reported are the only ones that can have been
             // decided below b.
         } else if below_promise {
+            self.fx.took(Rule::AcceptBelowPromiseIgnored);
             return;
         }
         self.raise_promise(ballot);
         let entry = AcceptedEntry { ballot, command };
         if self.s().durable.accepted.get(&slot) != Some(&entry) {
+            self.fx.took(Rule::AcceptVoted);
             self.s_mut().durable.accepted.insert(slot, entry);
             self.persist();
+        } else {
+            self.fx.took(Rule::AcceptRepeated);
         }
         self.refresh_election_timer();
-        self.fx.send(from.id(), Msg::Accepted { ballot, slot });
+        self.fx.send(from, Msg::Accepted { ballot, slot });
     }
 }

@@ -3,7 +3,8 @@
 
 use super::{Decision, Role, ServerStep};
 use crate::msg::Msg;
-use crate::state_machine::{Applied, Snapshot};
+use crate::rules::Rule;
+use crate::state_machine::{Applied, AppliedState};
 use crate::types::{Ballot, Command, ServerId, Slot};
 
 impl ServerStep<'_, '_> {
@@ -15,11 +16,13 @@ impl ServerStep<'_, '_> {
     /// Records that `slot` is decided, then applies every slot that is now ready.
     pub(crate) fn learn(&mut self, slot: Slot, decision: Decision) {
         let s = self.s();
-        if slot < s.applied.next_slot || s.log.contains_key(&slot) {
+        if slot < s.applied.next_slot || s.learned.contains_key(&slot) {
+            self.fx.took(Rule::DecisionKnownIgnored);
             return; // Known already.
         }
+        self.fx.took(Rule::DecisionLearned);
         let s = self.s_mut();
-        s.log.insert(slot, decision);
+        s.learned.insert(slot, decision);
         if let Role::Leader(l) = &mut s.role {
             l.proposals.remove(&slot); // Settled, whoever decided it.
         }
@@ -29,7 +32,16 @@ impl ServerStep<'_, '_> {
     /// Applies decided slots in order. The leader replies to each client whose command it
     /// applies (also for a duplicate, with the result of its first execution).
     fn apply_ready(&mut self) {
-        while let Some(decision) = self.s().log.get(&self.s().applied.next_slot).copied() {
+        while let Some(decision) = self.s().learned.get(&self.s().applied.next_slot).copied() {
+            let first_time = match &decision.command {
+                crate::types::Command::Client(c) => !self.s().applied.has_executed(c),
+                crate::types::Command::NoOp => true,
+            };
+            self.fx.took(if first_time {
+                Rule::Applied
+            } else {
+                Rule::AppliedDuplicateCommand
+            });
             let applied = self.s_mut().applied.apply(&decision.command);
             if let Applied::Reply(command, result) = applied {
                 if self.s().is_leader() {
@@ -57,6 +69,10 @@ impl ServerStep<'_, '_> {
         if since == 0 || (!force && since < self.cfg.compact_every) {
             return;
         }
+        self.fx.took(Rule::Compacted);
+        if since > 1 {
+            self.fx.took(Rule::CompactedSeveral);
+        }
         let keep_log = self.cfg.keep_log;
         let s = self.s_mut();
         if !keep_log {
@@ -64,7 +80,7 @@ impl ServerStep<'_, '_> {
             // at least the step that learned it (observers read it after every step), and its
             // size stays bounded by about two compaction periods. The protocol itself never
             // reads the log below `applied.next_slot`, so pruning it changes no decision.
-            s.log = s.log.split_off(&s.durable.snapshot.next_slot);
+            s.learned = s.learned.split_off(&s.durable.snapshot.next_slot);
         }
         s.durable.snapshot = s.applied.clone();
         s.durable.accepted = s.durable.accepted.split_off(&s.applied.next_slot);
@@ -73,10 +89,12 @@ impl ServerStep<'_, '_> {
 
     /// Replaces the applied state by a more advanced one (every slot below its `next_slot` is
     /// decided, so it holds only decided outcomes).
-    pub(crate) fn install_snapshot(&mut self, snapshot: Snapshot) {
+    pub(crate) fn install_snapshot(&mut self, snapshot: AppliedState) {
         if snapshot.next_slot <= self.s().applied.next_slot {
+            self.fx.took(Rule::AppliedStateStaleIgnored);
             return;
         }
+        self.fx.took(Rule::AppliedStateInstalled);
         let s = self.s_mut();
         s.applied = snapshot;
         let next_slot = s.applied.next_slot;
@@ -90,15 +108,17 @@ impl ServerStep<'_, '_> {
 
     /// A lagging server asks for the applied state.
     pub(crate) fn on_catch_up(&mut self, from: ServerId, next_slot: Slot) {
-        let applied = &self.s().applied;
-        if applied.next_slot > next_slot {
-            let snapshot = Msg::Snapshot(applied.clone());
-            self.fx.send(from.id(), snapshot);
+        if self.s().applied.next_slot <= next_slot {
+            self.fx.took(Rule::CatchUpIgnored);
+        } else {
+            self.fx.took(Rule::CatchUpAnswered);
+            let snapshot = Msg::StateTransfer(self.s().applied.clone());
+            self.fx.send(from, snapshot);
         }
     }
 
     /// Another server's applied state arrives.
-    pub(crate) fn on_snapshot(&mut self, snapshot: Snapshot) {
+    pub(crate) fn on_state_transfer(&mut self, snapshot: AppliedState) {
         self.install_snapshot(snapshot);
     }
 }

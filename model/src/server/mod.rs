@@ -14,17 +14,53 @@ mod learner;
 mod proposer;
 mod requests;
 
-use crate::actor::{Effects, PaxosState};
 use crate::bug::Bug;
 use crate::config::ServerConfig;
 use crate::durable::{AcceptedEntry, Durable};
 use crate::msg::{Msg, Timer};
-use crate::state_machine::Snapshot;
-use crate::types::{majority, Ballot, ClientCommand, ClientId, Command, ServerId, Slot};
+use crate::output::{Outbox, Output};
+use crate::rules::Rule;
+use crate::state_machine::AppliedState;
+use crate::types::{majority, Ballot, ClientCommand, ClientId, Command, NodeId, ServerId, Slot};
 use serde::{Deserialize, Serialize};
-use stateright::actor::Id;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+/// Starts (or, with its durable state, recovers) server `me`: the state it starts in, and the
+/// effects of starting (its election timer).
+pub fn start(cfg: &ServerConfig, me: ServerId, durable: Option<&Durable>) -> (ServerState, Output) {
+    let mut state = Cow::Owned(ServerState::recover(durable));
+    let mut step = ServerStep::new(cfg, me, &mut state);
+    step.refresh_election_timer();
+    let output = step.finish();
+    (state.into_owned(), output)
+}
+
+/// Server `me` receives `msg` from node `from`. The state is cloned only if the step changes
+/// it: a step that leaves `state` borrowed and returns no effects changed nothing.
+pub fn on_message(
+    cfg: &ServerConfig,
+    me: ServerId,
+    state: &mut Cow<ServerState>,
+    from: NodeId,
+    msg: Msg,
+) -> Output {
+    let mut step = ServerStep::new(cfg, me, state);
+    step.on_msg(from, msg);
+    step.finish()
+}
+
+/// One of server `me`'s timers fired.
+pub fn on_timeout(
+    cfg: &ServerConfig,
+    me: ServerId,
+    state: &mut Cow<ServerState>,
+    timer: Timer,
+) -> Output {
+    let mut step = ServerStep::new(cfg, me, state);
+    step.on_timeout(timer);
+    step.finish()
+}
 
 /// A server's whole state. Only `durable` survives a crash.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -34,13 +70,13 @@ pub struct ServerState {
     /// Follower, candidate or leader.
     pub role: Role,
     /// The learner's state machine: every slot below `applied.next_slot` applied.
-    pub applied: Snapshot,
+    pub applied: AppliedState,
     /// The slots this server learned were decided since it (re)started, with the ballot whose
     /// majority decided it: all of them in the model (`ServerConfig::keep_log`), those since the
     /// previous compaction in a real cluster. Kept for observers (the model's ghost record, the
     /// runtime's agreement check); the protocol only reads slots at and above
     /// `applied.next_slot`.
-    pub log: BTreeMap<Slot, Decision>,
+    pub learned: BTreeMap<Slot, Decision>,
     /// Client commands waiting for this server to be able to propose them (bounded).
     pub pending: Vec<ClientCommand>,
     /// The last `Prepare` this acceptor answered: a duplicate of it is ignored (candidates never
@@ -80,7 +116,7 @@ pub struct Tally {
     /// Per slot, the accepted entry with the highest ballot among the promises.
     pub accepted: BTreeMap<Slot, AcceptedEntry>,
     /// The most advanced applied state among the promises, if ahead of `first_slot`.
-    pub snapshot: Option<Snapshot>,
+    pub applied: Option<AppliedState>,
 }
 
 /// A leader's Phase 2 state.
@@ -121,7 +157,7 @@ impl ServerState {
             applied: durable.snapshot.clone(),
             durable,
             role: Role::Follower,
-            log: BTreeMap::new(),
+            learned: BTreeMap::new(),
             pending: Vec::new(),
             answered_prepare: None,
         }
@@ -172,34 +208,32 @@ pub(crate) fn add_vote(cfg: &ServerConfig, voters: &mut Vec<ServerId>, voter: Se
 pub(crate) struct ServerStep<'a, 'c> {
     pub(crate) cfg: &'a ServerConfig,
     pub(crate) me: ServerId,
-    state: &'a mut Cow<'c, PaxosState>,
-    pub(crate) fx: Effects,
+    state: &'a mut Cow<'c, ServerState>,
+    pub(crate) fx: Outbox,
 }
 
 impl<'a, 'c> ServerStep<'a, 'c> {
-    pub(crate) fn new(cfg: &'a ServerConfig, me: Id, state: &'a mut Cow<'c, PaxosState>) -> Self {
+    pub(crate) fn new(
+        cfg: &'a ServerConfig,
+        me: ServerId,
+        state: &'a mut Cow<'c, ServerState>,
+    ) -> Self {
         ServerStep {
             cfg,
-            me: ServerId::from(me),
+            me,
             state,
-            fx: Effects::default(),
+            fx: Outbox::default(),
         }
     }
 
     /// The state, read-only (does not clone).
     pub(crate) fn s(&self) -> &ServerState {
-        match &**self.state {
-            PaxosState::Server(s) => s,
-            PaxosState::Client(_) => unreachable!("server step on a client state"),
-        }
+        self.state
     }
 
-    /// The state, mutable (clones it the first time in a model-checking step).
+    /// The state, mutable (clones it the first time in a step that borrowed it).
     pub(crate) fn s_mut(&mut self) -> &mut ServerState {
-        match self.state.to_mut() {
-            PaxosState::Server(s) => s,
-            PaxosState::Client(_) => unreachable!("server step on a client state"),
-        }
+        self.state.to_mut()
     }
 
     /// The number of distinct acceptors that make a quorum.
@@ -224,13 +258,13 @@ impl<'a, 'c> ServerStep<'a, 'c> {
     /// Sends `msg` to every other server.
     pub(crate) fn broadcast(&mut self, msg: Msg) {
         for peer in self.peers() {
-            self.fx.send(peer.id(), msg.clone());
+            self.fx.send(peer, msg.clone());
         }
     }
 
     /// Replies to a client.
     pub(crate) fn reply(&mut self, client: ClientId, msg: Msg) {
-        self.fx.send(client.id(), msg);
+        self.fx.send(client, msg);
     }
 
     /// Asks for the durable state to be saved before this step's messages leave.
@@ -260,41 +294,42 @@ impl<'a, 'c> ServerStep<'a, 'c> {
         }
     }
 
-    /// Handles a message.
-    pub(crate) fn on_msg(&mut self, src: Id, msg: Msg) {
-        let from = ServerId::from(src);
-        let from_server = from.index() < self.cfg.servers;
+    /// Handles a message. Server-to-server messages from anyone but a server are malformed
+    /// and ignored; replies are for clients.
+    pub(crate) fn on_msg(&mut self, src: NodeId, msg: Msg) {
+        let Some(from) = src.as_server(self.cfg.servers) else {
+            match msg {
+                Msg::Request(command) => self.on_request(command, false),
+                _ => self.fx.took(Rule::NotFromServerIgnored),
+            }
+            return;
+        };
         match msg {
             Msg::Request(command) => self.on_request(command, false),
-            Msg::Forward(command) if from_server => self.on_request(command, true),
-            Msg::Prepare { ballot, first_slot } if from_server => {
-                self.on_prepare(from, ballot, first_slot)
-            }
+            Msg::Forward(command) => self.on_request(command, true),
+            Msg::Prepare { ballot, first_slot } => self.on_prepare(from, ballot, first_slot),
             Msg::Promise {
                 ballot,
                 first_slot,
                 accepted,
-                snapshot,
-            } if from_server => self.on_promise(from, ballot, first_slot, accepted, snapshot),
+                applied,
+            } => self.on_promise(from, ballot, first_slot, accepted, applied),
             Msg::Accept {
                 ballot,
                 slot,
                 command,
-            } if from_server => self.on_accept(from, ballot, slot, command),
-            Msg::Accepted { ballot, slot } if from_server => self.on_accepted(from, ballot, slot),
-            Msg::Nack { ballot, promised } if from_server => self.on_nack(ballot, promised),
+            } => self.on_accept(from, ballot, slot, command),
+            Msg::Accepted { ballot, slot } => self.on_accepted(from, ballot, slot),
+            Msg::Nack { ballot, promised } => self.on_nack(ballot, promised),
             Msg::Decide {
                 ballot,
                 slot,
                 command,
-            } if from_server => self.on_decide(ballot, slot, command),
-            Msg::Heartbeat { ballot, commit } if from_server => {
-                self.on_heartbeat(from, ballot, commit)
-            }
-            Msg::CatchUp { next_slot } if from_server => self.on_catch_up(from, next_slot),
-            Msg::Snapshot(snapshot) if from_server => self.on_snapshot(snapshot),
-            // Replies are for clients; anything else from a non-server is malformed: ignored.
-            _ => {}
+            } => self.on_decide(ballot, slot, command),
+            Msg::Heartbeat { ballot, commit } => self.on_heartbeat(from, ballot, commit),
+            Msg::CatchUp { next_slot } => self.on_catch_up(from, next_slot),
+            Msg::StateTransfer(applied) => self.on_state_transfer(applied),
+            Msg::Reply { .. } => {}
         }
     }
 
@@ -307,13 +342,10 @@ impl<'a, 'c> ServerStep<'a, 'c> {
         }
     }
 
-    /// Emits this step's outputs: the durable state first, then timers, then messages.
-    pub(crate) fn finish(self, out: &mut stateright::actor::Out<crate::actor::PaxosActor>) {
-        let durable = match &**self.state {
-            PaxosState::Server(s) => &s.durable,
-            PaxosState::Client(_) => unreachable!("server step on a client state"),
-        };
-        let mut save = self.fx.persist_requested().then_some(durable);
+    /// This step's effects, in the order a driver executes them: the durable state first
+    /// (when the step changed it), then timers, then messages ([`crate::output`]).
+    pub(crate) fn finish(self) -> Output {
+        let mut save = self.fx.persist_requested().then_some(&self.state.durable);
         if self.cfg.has(Bug::VolatileAcceptor) {
             // BUG(volatile-acceptor): never saves. Correct: the promise and the accepted entries
             // reach stable storage before the Promise or Accepted that reports them; an acceptor
@@ -321,6 +353,6 @@ impl<'a, 'c> ServerStep<'a, 'c> {
             // a quorum (counting its old vote) already decided.
             save = None;
         }
-        self.fx.flush(save, out);
+        self.fx.finish(save)
     }
 }

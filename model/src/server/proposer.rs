@@ -11,7 +11,9 @@ use crate::bug::Bug;
 use crate::config::HeartbeatMode;
 use crate::durable::AcceptedEntry;
 use crate::msg::{Msg, Timer};
-use crate::state_machine::Snapshot;
+use crate::output::Outbox;
+use crate::rules::Rule;
+use crate::state_machine::AppliedState;
 use crate::types::{Ballot, ClientCommand, Command, Op, OpResult, ServerId, Slot};
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
@@ -29,7 +31,7 @@ impl Tally {
             first_slot,
             voters: vec![me],
             accepted: own.into_iter().collect(),
-            snapshot: None,
+            applied: None,
         }
     }
 
@@ -37,8 +39,9 @@ impl Tally {
     fn merge(
         &mut self,
         accepted: Vec<(Slot, AcceptedEntry)>,
-        snapshot: Option<Snapshot>,
+        applied: Option<AppliedState>,
         adopt_any: bool,
+        fx: &mut Outbox,
     ) {
         for (slot, entry) in accepted {
             match self.accepted.entry(slot) {
@@ -52,18 +55,21 @@ impl Tally {
                         // decided (or be about to be): a value decided in ballot b was accepted
                         // by a quorum, and every later ballot that won Phase 1 re-proposed it.
                     } else if entry.ballot > o.get().ballot {
+                        fx.took(Rule::TakeoverAdoptsHigherBallot);
                         o.insert(entry);
+                    } else {
+                        fx.took(Rule::TakeoverKeepsHigherBallot);
                     }
                 }
             }
         }
-        if let Some(snapshot) = snapshot {
+        if let Some(applied) = applied {
             if self
-                .snapshot
+                .applied
                 .as_ref()
-                .is_none_or(|best| snapshot.next_slot > best.next_slot)
+                .is_none_or(|best| applied.next_slot > best.next_slot)
             {
-                self.snapshot = Some(snapshot);
+                self.applied = Some(applied);
             }
         }
     }
@@ -73,12 +79,15 @@ impl ServerStep<'_, '_> {
     /// The election timer fired: campaign with a higher ballot.
     pub(crate) fn on_election_timeout(&mut self) {
         if self.s().is_leader() {
+            self.fx.took(Rule::ElectionTimeoutAtLeader);
             return; // A timer set before this server won; leaders do not campaign.
         }
         let Some(round) = self.next_round() else {
+            self.fx.took(Rule::ElectionBoundReached);
             self.fx.cancel_timer(Timer::Election);
             return;
         };
+        self.fx.took(Rule::Campaign);
         let ballot = Ballot::new(round, self.me);
         self.raise_promise(ballot); // The candidate's own acceptor promises first.
         let first_slot = self.s().applied.next_slot;
@@ -103,7 +112,7 @@ impl ServerStep<'_, '_> {
         ballot: Ballot,
         first_slot: Slot,
         accepted: Vec<(Slot, AcceptedEntry)>,
-        snapshot: Option<Snapshot>,
+        applied: Option<AppliedState>,
     ) {
         let counts_twice = self.cfg.has(Bug::CountMessages);
         let tally = match &self.s().role {
@@ -111,21 +120,29 @@ impl ServerStep<'_, '_> {
             Role::Leader(l) => l.reprepare.as_ref(),
             Role::Follower => None,
         };
-        let Some(tally) = tally else { return };
+        let Some(tally) = tally else {
+            self.fx.took(Rule::PromiseStaleIgnored);
+            return; // Not campaigning (any more).
+        };
         if tally.ballot != ballot || tally.first_slot != first_slot {
+            self.fx.took(Rule::PromiseStaleIgnored);
             return; // A promise for an earlier Phase 1.
         }
         if tally.voters.contains(&from) && !counts_twice {
+            self.fx.took(Rule::PromiseDuplicateIgnored);
             return; // Already counted.
         }
+        self.fx.took(Rule::PromiseCounted);
         let cfg = self.cfg;
+        let mut fx = std::mem::take(&mut self.fx);
         let tally = match &mut self.s_mut().role {
             Role::Candidate(t) => t,
             Role::Leader(l) => l.reprepare.as_mut().expect("checked above"),
             Role::Follower => unreachable!("checked above"),
         };
         add_vote(cfg, &mut tally.voters, from);
-        tally.merge(accepted, snapshot, cfg.has(Bug::AdoptAnyValue));
+        tally.merge(accepted, applied, cfg.has(Bug::AdoptAnyValue), &mut fx);
+        self.fx = fx;
         self.check_phase1_quorum();
     }
 
@@ -151,14 +168,16 @@ impl ServerStep<'_, '_> {
         else {
             unreachable!("become_leader outside a campaign");
         };
+        self.fx.took(Rule::PhaseOneWon);
         debug_assert_eq!(
             self.s().durable.promised,
             tally.ballot,
             "{:?} leads a ballot its own acceptor did not promise",
             self.me
         );
-        if let Some(snapshot) = tally.snapshot {
-            self.install_snapshot(snapshot);
+        if let Some(applied) = tally.applied {
+            self.fx.took(Rule::TakeoverInstallsAppliedState);
+            self.install_snapshot(applied);
         }
         let next_slot = self.s().applied.next_slot;
         self.s_mut().role = Role::Leader(Leadership {
@@ -192,7 +211,7 @@ impl ServerStep<'_, '_> {
         };
         for slot in (from.0..=last.0).map(Slot) {
             let known = slot < self.s().applied.next_slot
-                || self.s().log.contains_key(&slot)
+                || self.s().learned.contains_key(&slot)
                 || self
                     .s()
                     .leadership()
@@ -200,7 +219,16 @@ impl ServerStep<'_, '_> {
             if known {
                 continue; // Applied or decided here, or already proposed in this ballot.
             }
-            let command = accepted.get(&slot).map_or(Command::NoOp, |e| e.command);
+            let command = match accepted.get(&slot) {
+                Some(entry) => {
+                    self.fx.took(Rule::TakeoverReproposes);
+                    entry.command
+                }
+                None => {
+                    self.fx.took(Rule::TakeoverFillsHole);
+                    Command::NoOp
+                }
+            };
             self.propose(slot, command, false);
         }
         if let Role::Leader(l) = &mut self.s_mut().role {
@@ -220,6 +248,7 @@ impl ServerStep<'_, '_> {
                 // Classic Paxos: one command at a time, each after a Phase 1 of its own.
                 let busy = l.reprepare.is_some() || l.proposals.values().any(|p| p.fresh);
                 if !busy {
+                    self.fx.took(Rule::RepeatPhaseOne);
                     self.start_reprepare();
                 }
                 return;
@@ -242,6 +271,13 @@ impl ServerStep<'_, '_> {
         if !prepare_skip {
             l.prepared = false;
         }
+        // Prepare-skip: another new command of this ballot was proposed since the last Phase 1.
+        let skips = l.fresh_decided > 0 || l.proposals.values().any(|p| p.fresh);
+        self.fx.took(if skips {
+            Rule::PrepareSkip
+        } else {
+            Rule::ProposeFresh
+        });
         self.propose(slot, Command::Client(command), true);
         if self.cfg.has(Bug::ReplyBeforeDecide) {
             if let Op::Write(_) = command.op {
@@ -297,17 +333,22 @@ impl ServerStep<'_, '_> {
     pub(crate) fn on_accepted(&mut self, from: ServerId, ballot: Ballot, slot: Slot) {
         let counts_twice = self.cfg.has(Bug::CountMessages);
         let Some(l) = self.s().leadership() else {
+            self.fx.took(Rule::AcceptedStaleIgnored);
             return;
         };
         if l.ballot != ballot {
+            self.fx.took(Rule::AcceptedStaleIgnored);
             return; // From an earlier ballot.
         }
         let Some(proposal) = l.proposals.get(&slot) else {
+            self.fx.took(Rule::AcceptedDecidedIgnored);
             return; // Decided already.
         };
         if proposal.voters.contains(&from) && !counts_twice {
+            self.fx.took(Rule::AcceptedDuplicateIgnored);
             return; // Already counted.
         }
+        self.fx.took(Rule::AcceptedCounted);
         let cfg = self.cfg;
         let Role::Leader(l) = &mut self.s_mut().role else {
             unreachable!("checked above");
@@ -337,7 +378,9 @@ impl ServerStep<'_, '_> {
             l.fresh_decided += 1;
         }
         let command = proposal.command;
+        self.fx.took(Rule::Chosen);
         if self.cfg.announce_decisions {
+            self.fx.took(Rule::DecisionAnnounced);
             self.broadcast(Msg::Decide {
                 ballot,
                 slot,
@@ -351,8 +394,10 @@ impl ServerStep<'_, '_> {
     /// A higher ballot exists: step down.
     pub(crate) fn on_nack(&mut self, ballot: Ballot, promised: Ballot) {
         if self.s().own_ballot() != Some(ballot) || promised <= ballot {
+            self.fx.took(Rule::NackStaleIgnored);
             return; // About a ballot this server no longer runs.
         }
+        self.fx.took(Rule::NackStepsDown);
         self.raise_promise(promised);
         self.refresh_election_timer();
     }
@@ -379,8 +424,9 @@ impl ServerStep<'_, '_> {
         let tally = l.reprepare.take().expect("checked by the caller");
         l.prepared = true;
         l.fresh_decided = 0;
-        if let Some(snapshot) = tally.snapshot {
-            self.install_snapshot(snapshot);
+        self.fx.took(Rule::RepeatPhaseOneWon);
+        if let Some(applied) = tally.applied {
+            self.install_snapshot(applied);
         }
         self.propose_recovered(&tally.accepted, tally.first_slot);
         self.serve_pending();
@@ -390,7 +436,10 @@ impl ServerStep<'_, '_> {
     /// and re-send every `Accept` not yet answered (a lost `Accept` would stall its slot).
     pub(crate) fn on_heartbeat_timeout(&mut self) {
         let s = self.s();
-        let Some(l) = s.leadership() else { return };
+        let Some(l) = s.leadership() else {
+            self.fx.took(Rule::HeartbeatTimeoutNotLeading);
+            return;
+        };
         let ballot = l.ballot;
         let commit = s.applied.next_slot;
         let resend: Vec<_> = l
@@ -402,14 +451,16 @@ impl ServerStep<'_, '_> {
                     .map(move |peer| (peer, *slot, p.command))
             })
             .collect();
+        self.fx.took(Rule::HeartbeatSent);
         self.broadcast(Msg::Heartbeat { ballot, commit });
         for (peer, slot, command) in resend {
+            self.fx.took(Rule::AcceptResent);
             let accept = Msg::Accept {
                 ballot,
                 slot,
                 command,
             };
-            self.fx.send(peer.id(), accept);
+            self.fx.send(peer, accept);
         }
         if self.cfg.heartbeat == HeartbeatMode::Periodic {
             let every = self.cfg.timing.heartbeat_interval;
@@ -420,15 +471,18 @@ impl ServerStep<'_, '_> {
     /// A leader's heartbeat arrives: it is alive; catch up if it applied more than we did.
     pub(crate) fn on_heartbeat(&mut self, from: ServerId, ballot: Ballot, commit: Slot) {
         if !self.admits(ballot) {
+            self.fx.took(Rule::HeartbeatRejected);
             let promised = self.s().durable.promised;
-            self.fx.send(from.id(), Msg::Nack { ballot, promised });
+            self.fx.send(from, Msg::Nack { ballot, promised });
             return;
         }
+        self.fx.took(Rule::HeartbeatAccepted);
         self.raise_promise(ballot);
         self.refresh_election_timer();
         let next_slot = self.s().applied.next_slot;
         if commit > next_slot {
-            self.fx.send(from.id(), Msg::CatchUp { next_slot });
+            self.fx.took(Rule::CatchUpRequested);
+            self.fx.send(from, Msg::CatchUp { next_slot });
         }
     }
 }

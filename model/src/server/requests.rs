@@ -5,6 +5,7 @@
 use super::{Role, ServerStep};
 use crate::bug::Bug;
 use crate::msg::Msg;
+use crate::rules::Rule;
 use crate::types::{ClientCommand, Command, Op, OpResult};
 
 impl ServerStep<'_, '_> {
@@ -13,11 +14,14 @@ impl ServerStep<'_, '_> {
         let s = self.s();
         if s.applied.has_executed(&command) {
             if let Some(result) = s.applied.result_of(&command) {
+                self.fx.took(Rule::RequestAnsweredFromSession);
                 let reply = Msg::Reply {
                     request: command.request,
                     result,
                 };
                 self.reply(command.client, reply);
+            } else {
+                self.fx.took(Rule::RequestOlderThanSessionDropped);
             }
             return; // Ran already: never run a command twice.
         }
@@ -35,17 +39,23 @@ impl ServerStep<'_, '_> {
                     self.reply(command.client, reply);
                     return;
                 }
+                self.fx.took(Rule::RequestAtLeader);
                 self.enqueue(command);
                 self.serve_pending();
             }
-            Role::Candidate(_) => self.enqueue(command),
+            Role::Candidate(_) => {
+                self.fx.took(Rule::RequestQueuedWhileCampaigning);
+                self.enqueue(command);
+            }
             Role::Follower => {
                 let leader = s.durable.promised.known_leader();
                 match leader {
                     Some(leader) if !forwarded && leader != self.me => {
-                        self.fx.send(leader.id(), Msg::Forward(command));
+                        self.fx.took(Rule::RequestForwarded);
+                        self.fx.send(leader, Msg::Forward(command));
                     }
-                    _ => {} // No leader known, or already forwarded once: the client retries.
+                    // No leader known, or already forwarded once: the client retries.
+                    _ => self.fx.took(Rule::RequestDroppedNoLeader),
                 }
             }
         }
@@ -54,7 +64,12 @@ impl ServerStep<'_, '_> {
     /// Queues a command until this server can propose it (bounded; duplicates ignored).
     fn enqueue(&mut self, command: ClientCommand) {
         let s = self.s();
-        if self.in_progress(&command) || s.pending.len() >= self.cfg.pending_max {
+        if self.in_progress(&command) {
+            self.fx.took(Rule::RequestInProgressIgnored);
+            return;
+        }
+        if s.pending.len() >= self.cfg.pending_max {
+            self.fx.took(Rule::RequestQueueFull);
             return;
         }
         self.s_mut().pending.push(command);
@@ -68,7 +83,7 @@ impl ServerStep<'_, '_> {
         s.pending.contains(command)
             || s.leadership()
                 .is_some_and(|l| l.proposals.values().any(|p| p.command == command_))
-            || s.log
+            || s.learned
                 .range(s.applied.next_slot..)
                 .any(|(_, d)| d.command == command_)
     }

@@ -1,0 +1,124 @@
+//! One node of the system, server or client, and the one dispatch from an [`Input`] to its
+//! handler. Every driver (the model checker's adapter, the threaded runtime, the replay of a
+//! recorded run) steps nodes through [`Node::start`] and [`Node::step`] and executes the
+//! returned [`Output`] front to back.
+
+use crate::client::{self, ClientState};
+use crate::config::{ClientConfig, ServerConfig};
+use crate::durable::Durable;
+use crate::msg::{Msg, Timer};
+use crate::output::Output;
+use crate::server::{self, ServerState};
+use crate::types::{ClientId, NodeId, Op, ServerId};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// A node's configuration: what kind of node it is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Node {
+    /// A proposer, acceptor and learner.
+    Server(ServerConfig),
+    /// A client of the replicated register.
+    Client(ClientConfig),
+}
+
+/// The state of a server or a client. (Not boxed: the model checker keeps node states behind
+/// an `Arc` already, and a box would cost an allocation on every server step.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NodeState {
+    /// A server's state.
+    Server(ServerState),
+    /// A client's state.
+    Client(ClientState),
+}
+
+/// What can happen to a started node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Input {
+    /// A message from node `from`.
+    Deliver {
+        /// The sender.
+        from: NodeId,
+        /// The message.
+        msg: Msg,
+    },
+    /// One of the node's timers fired.
+    Timeout(Timer),
+    /// A client's caller (or the model checker) submits the client's next operation.
+    Submit(Op),
+}
+
+impl NodeState {
+    /// The server state, if this is a server.
+    pub fn as_server(&self) -> Option<&ServerState> {
+        match self {
+            NodeState::Server(s) => Some(s),
+            NodeState::Client(_) => None,
+        }
+    }
+
+    /// The client state, if this is a client.
+    pub fn as_client(&self) -> Option<&ClientState> {
+        match self {
+            NodeState::Client(c) => Some(c),
+            NodeState::Server(_) => None,
+        }
+    }
+}
+
+impl Node {
+    /// Starts node `me`; a server recovers from `durable` if it has one (clients have no
+    /// durable state).
+    pub fn start(&self, me: NodeId, durable: Option<&Durable>) -> (NodeState, Output) {
+        match self {
+            Node::Server(cfg) => {
+                let (state, output) = server::start(cfg, ServerId(me.0), durable);
+                (NodeState::Server(state), output)
+            }
+            Node::Client(cfg) => (NodeState::Client(client::start(cfg)), Output::default()),
+        }
+    }
+
+    /// One step of node `me` on `input`. `state` is cloned only if the step changes it.
+    ///
+    /// # Panics
+    /// If `state` is not of this node's kind (a driver bug).
+    pub fn step(&self, me: NodeId, state: &mut Cow<NodeState>, input: Input) -> Output {
+        match (self, &**state) {
+            (Node::Server(cfg), NodeState::Server(s)) => {
+                let mut s = Cow::Borrowed(s);
+                let me = ServerId(me.0);
+                let output = match input {
+                    Input::Deliver { from, msg } => server::on_message(cfg, me, &mut s, from, msg),
+                    Input::Timeout(timer) => server::on_timeout(cfg, me, &mut s, timer),
+                    Input::Submit(_) => Output::default(), // Servers have no caller.
+                };
+                if let Cow::Owned(s) = s {
+                    *state = Cow::Owned(NodeState::Server(s));
+                }
+                output
+            }
+            (Node::Client(cfg), NodeState::Client(c)) => {
+                let mut c = Cow::Borrowed(c);
+                let output = match input {
+                    Input::Deliver { from, msg } => client::on_message(cfg, &mut c, from, msg),
+                    Input::Timeout(timer) => client::on_timeout(cfg, &mut c, timer),
+                    Input::Submit(op) => client::submit(cfg, ClientId(me.0), &mut c, op),
+                };
+                if let Cow::Owned(c) = c {
+                    *state = Cow::Owned(NodeState::Client(c));
+                }
+                output
+            }
+            (node, state) => {
+                panic!("{me:?}: a {node:?} stepped on the state of another kind: {state:?}")
+            }
+        }
+    }
+
+    /// Whether this is a server.
+    pub fn is_server(&self) -> bool {
+        matches!(self, Node::Server(_))
+    }
+}

@@ -1,0 +1,184 @@
+//! What one step asks its driver to do: a plain, ordered list of [`Effect`]s.
+//!
+//! A step function never performs I/O. It returns an [`Output`], and the driver (the model
+//! checker's adapter, the threaded runtime, a replay) executes the effects **front to back**.
+//! The order is fixed by construction ([`Outbox::finish`]), so that a driver which executes
+//! them in order can never let a message leave before the state it depends on is durable
+//! (`specs/multipaxos.md`, "Durable state"):
+//!
+//! 1. [`Effect::Persist`], at most once, first: the server's durable state after the step.
+//!    The driver must not go on until it is on stable storage.
+//! 2. Timer changes ([`Effect::SetTimer`], [`Effect::CancelTimer`]), in the order issued.
+//! 3. Messages ([`Effect::Send`]), in the order sent. A `Promise` or `Accepted` among them
+//!    reports state that (1) made durable.
+//! 4. For a client, [`Effect::Complete`]: the reply it took, for its caller.
+//!
+//! A driver may delay the sends of several steps and persist once for all of them (group
+//! commit), as long as no send overtakes the persist of its own step.
+
+use crate::durable::Durable;
+use crate::msg::{Msg, Timer};
+use crate::rules::{Rule, Rules};
+use crate::types::{NodeId, OpResult, RequestId};
+use std::ops::Range;
+use std::time::Duration;
+
+/// One thing a step asks its driver to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Save this durable state to stable storage before executing anything after it.
+    Persist(Durable),
+    /// Set (or restart) a timer to fire after a duration drawn from the range. The model
+    /// checker ignores the range: a set timer may fire at any moment.
+    SetTimer(Timer, Range<Duration>),
+    /// Cancel a timer (nothing happens if it is not set).
+    CancelTimer(Timer),
+    /// Send a message.
+    Send(NodeId, Msg),
+    /// A client took the reply to its pending request: the operation completed with `result`.
+    Complete {
+        /// The request that completed.
+        request: RequestId,
+        /// Its result.
+        result: OpResult,
+    },
+}
+
+/// The effects of one step, in the order a driver must execute them.
+#[must_use = "a step's effects must be executed, persist first"]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    effects: Vec<Effect>,
+    rules: Rules,
+}
+
+impl Output {
+    /// The effects, in execution order.
+    pub fn effects(&self) -> &[Effect] {
+        &self.effects
+    }
+
+    /// The protocol rules the step took (for coverage; drivers need not look).
+    pub fn rules(&self) -> Rules {
+        self.rules
+    }
+
+    /// Whether the step did nothing a driver could see.
+    pub fn is_empty(&self) -> bool {
+        self.effects.is_empty()
+    }
+
+    /// The durable state to save, if the step changed it.
+    pub fn persist(&self) -> Option<&Durable> {
+        match self.effects.first() {
+            Some(Effect::Persist(durable)) => Some(durable),
+            _ => None,
+        }
+    }
+
+    /// The messages, in the order sent.
+    pub fn sends(&self) -> impl Iterator<Item = (NodeId, &Msg)> {
+        self.effects.iter().filter_map(|e| match e {
+            Effect::Send(to, msg) => Some((*to, msg)),
+            _ => None,
+        })
+    }
+
+    /// The result a client took in this step, if it took one.
+    pub fn completed(&self) -> Option<(RequestId, OpResult)> {
+        self.effects.iter().find_map(|e| match e {
+            Effect::Complete { request, result } => Some((*request, *result)),
+            _ => None,
+        })
+    }
+}
+
+impl IntoIterator for Output {
+    type Item = Effect;
+    type IntoIter = std::vec::IntoIter<Effect>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.effects.into_iter()
+    }
+}
+
+/// A timer change, in the order the step issued it.
+#[derive(Debug)]
+enum TimerOp {
+    Set(Timer, Range<Duration>),
+    Cancel(Timer),
+}
+
+/// Collects a step's effects in any order while the handlers run; [`Outbox::finish`] puts them
+/// in the order of the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    persist: bool,
+    timers: Vec<TimerOp>,
+    sends: Vec<(NodeId, Msg)>,
+    complete: Option<(RequestId, OpResult)>,
+    rules: Rules,
+}
+
+impl Outbox {
+    /// Notes that the step took `rule`.
+    pub(crate) fn took(&mut self, rule: Rule) {
+        self.rules.insert(rule);
+    }
+
+    /// Queues a message.
+    pub(crate) fn send(&mut self, to: impl Into<NodeId>, msg: Msg) {
+        self.sends.push((to.into(), msg));
+    }
+
+    /// Asks for the durable state to be saved before any message of this step leaves.
+    pub(crate) fn persist(&mut self) {
+        self.persist = true;
+    }
+
+    /// Whether this step changed the durable state.
+    pub(crate) fn persist_requested(&self) -> bool {
+        self.persist
+    }
+
+    /// Sets (or restarts) a timer.
+    pub(crate) fn set_timer(&mut self, timer: Timer, range: Range<Duration>) {
+        self.timers.push(TimerOp::Set(timer, range));
+    }
+
+    /// Cancels a timer.
+    pub(crate) fn cancel_timer(&mut self, timer: Timer) {
+        self.timers.push(TimerOp::Cancel(timer));
+    }
+
+    /// A client's pending request completed.
+    pub(crate) fn complete(&mut self, request: RequestId, result: OpResult) {
+        self.complete = Some((request, result));
+    }
+
+    /// The effects in execution order: `save` (when given) first, then timers, then messages,
+    /// then the client's completion.
+    pub(crate) fn finish(self, save: Option<&Durable>) -> Output {
+        let mut effects =
+            Vec::with_capacity(usize::from(save.is_some()) + self.timers.len() + self.sends.len());
+        if let Some(durable) = save {
+            effects.push(Effect::Persist(durable.clone()));
+        }
+        effects.extend(self.timers.into_iter().map(|op| match op {
+            TimerOp::Set(timer, range) => Effect::SetTimer(timer, range),
+            TimerOp::Cancel(timer) => Effect::CancelTimer(timer),
+        }));
+        effects.extend(
+            self.sends
+                .into_iter()
+                .map(|(to, msg)| Effect::Send(to, msg)),
+        );
+        effects.extend(
+            self.complete
+                .map(|(request, result)| Effect::Complete { request, result }),
+        );
+        Output {
+            effects,
+            rules: self.rules,
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The protocol's rules, one per path through a handler: every accept, ignore and reject. A step
+//! names the rules it took in its [`crate::output::Output`] ([`Output::rules`]); the model
+//! checker counts them over every explored transition (`paxos-model check --coverage`), and a
+//! rule that no transition took is a rule the checker did not check (`specs/multipaxos.md`,
+//! "Rule coverage"). Each rule is named where it is taken: search for `Rule::`.
+//!
+//! [`Output::rules`]: crate::output::Output::rules
+
+use std::fmt;
+
+macro_rules! rules {
+    ($($(#[doc = $doc:literal])* $rule:ident = $name:literal,)*) => {
+        /// A rule of the protocol: one path through one handler.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[repr(u8)]
+        pub enum Rule {
+            $($(#[doc = $doc])* $rule,)*
+        }
+
+        impl Rule {
+            /// Every rule, in declaration order (by handler).
+            pub const ALL: &'static [Rule] = &[$(Rule::$rule,)*];
+
+            /// The rule's stable name, as printed by `paxos-model check --coverage`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Rule::$rule => $name,)*
+                }
+            }
+
+            /// What the rule does, in one sentence.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(Rule::$rule => concat!($($doc),*).trim(),)*
+                }
+            }
+        }
+    };
+}
+
+rules! {
+    // Client requests at a server (server/requests.rs).
+    /// A request that already ran is answered from the session table, never run again.
+    RequestAnsweredFromSession = "request-answered-from-session",
+    /// A request older than its client's latest executed one is dropped (its result is gone).
+    RequestOlderThanSessionDropped = "request-older-than-session-dropped",
+    /// The leader queues a new request and proposes it.
+    RequestAtLeader = "request-at-leader",
+    /// A candidate queues a request until it has won Phase 1.
+    RequestQueuedWhileCampaigning = "request-queued-while-campaigning",
+    /// A follower passes a client's request on, once, to the leader it knows.
+    RequestForwarded = "request-forwarded",
+    /// A follower that knows no leader (or got a forwarded request) drops it: the client retries.
+    RequestDroppedNoLeader = "request-dropped-no-leader",
+    /// A request already queued, proposed or decided is not queued again.
+    RequestInProgressIgnored = "request-in-progress-ignored",
+    /// The queue of waiting requests is full: the request is dropped.
+    RequestQueueFull = "request-queue-full",
+
+    // Acceptor (server/acceptor.rs).
+    /// A Prepare answered already is ignored.
+    PrepareDuplicateIgnored = "prepare-duplicate-ignored",
+    /// A Prepare below the promise is refused with a Nack.
+    PrepareRejected = "prepare-rejected",
+    /// A Prepare at or above the promise is promised (persisted before the Promise leaves).
+    PrepareAnswered = "prepare-answered",
+    /// A Promise carries the acceptor's applied state (it compacted slots the candidate needs).
+    PromiseCarriesAppliedState = "promise-carries-applied-state",
+    /// An Accept below the promise is ignored without an answer.
+    AcceptBelowPromiseIgnored = "accept-below-promise-ignored",
+    /// An acceptor votes for a new value (persisted before the Accepted leaves).
+    AcceptVoted = "accept-voted",
+    /// An Accept the acceptor already voted for is answered again, with nothing to persist.
+    AcceptRepeated = "accept-repeated",
+    /// A candidate or leader steps down: its acceptor promised a higher ballot.
+    StepDownOnHigherBallot = "step-down-on-higher-ballot",
+
+    // Proposer (server/proposer.rs).
+    /// An election timer that fires at a leader is ignored.
+    ElectionTimeoutAtLeader = "election-timeout-at-leader",
+    /// No campaign: the model's ballot bound is reached (never in a real cluster).
+    ElectionBoundReached = "election-bound-reached",
+    /// A server campaigns: a higher ballot, its own promise, Prepare to every other server.
+    Campaign = "campaign",
+    /// A Promise for another ballot or Phase 1, or at a server not campaigning, is ignored.
+    PromiseStaleIgnored = "promise-stale-ignored",
+    /// A second Promise from the same acceptor is not counted again.
+    PromiseDuplicateIgnored = "promise-duplicate-ignored",
+    /// A Promise is counted.
+    PromiseCounted = "promise-counted",
+    /// Two promises report a value for one slot: the one with the higher ballot is kept.
+    TakeoverAdoptsHigherBallot = "takeover-adopts-higher-ballot",
+    /// Two promises report a value for one slot: the one already kept has the higher ballot.
+    TakeoverKeepsHigherBallot = "takeover-keeps-higher-ballot",
+    /// A majority promised: the candidate leads.
+    PhaseOneWon = "phase-one-won",
+    /// The new leader installs the most advanced applied state among the promises.
+    TakeoverInstallsAppliedState = "takeover-installs-applied-state",
+    /// The new leader re-proposes the highest-ballot value reported for a slot.
+    TakeoverReproposes = "takeover-reproposes",
+    /// The new leader fills a slot nobody reported a value for with a no-op.
+    TakeoverFillsHole = "takeover-fills-hole",
+    /// A leader proposes a new command with Phase 2 alone, after the first in its ballot.
+    PrepareSkip = "prepare-skip",
+    /// A leader proposes a new command (the first of its ballot, or the only one per Phase 1).
+    ProposeFresh = "propose-fresh",
+    /// Without Prepare-skip: the leader runs Phase 1 again before its next command.
+    RepeatPhaseOne = "repeat-phase-one",
+    /// Without Prepare-skip: the repeated Phase 1 is won.
+    RepeatPhaseOneWon = "repeat-phase-one-won",
+    /// An Accepted for another ballot, or at a server not leading, is ignored.
+    AcceptedStaleIgnored = "accepted-stale-ignored",
+    /// An Accepted for a slot decided already is ignored.
+    AcceptedDecidedIgnored = "accepted-decided-ignored",
+    /// A second Accepted from the same acceptor is not counted again.
+    AcceptedDuplicateIgnored = "accepted-duplicate-ignored",
+    /// An Accepted is counted.
+    AcceptedCounted = "accepted-counted",
+    /// A majority accepted: the slot is decided.
+    Chosen = "chosen",
+    /// The leader announces a decision to every server.
+    DecisionAnnounced = "decision-announced",
+    /// A Nack about a ballot this server no longer runs is ignored.
+    NackStaleIgnored = "nack-stale-ignored",
+    /// A Nack: the candidate or leader raises its promise and steps down.
+    NackStepsDown = "nack-steps-down",
+    /// A heartbeat timer fires at a server that no longer leads: nothing to do.
+    HeartbeatTimeoutNotLeading = "heartbeat-timeout-not-leading",
+    /// The leader sends a heartbeat with its commit point.
+    HeartbeatSent = "heartbeat-sent",
+    /// The leader re-sends an Accept not yet answered.
+    AcceptResent = "accept-resent",
+    /// A heartbeat below the promise is refused with a Nack.
+    HeartbeatRejected = "heartbeat-rejected",
+    /// A heartbeat at or above the promise: the leader is alive.
+    HeartbeatAccepted = "heartbeat-accepted",
+    /// A heartbeat shows the leader applied more: ask it to catch us up.
+    CatchUpRequested = "catch-up-requested",
+
+    // Learner (server/learner.rs).
+    /// A decision already known (learned or applied) is ignored.
+    DecisionKnownIgnored = "decision-known-ignored",
+    /// A decision is learned.
+    DecisionLearned = "decision-learned",
+    /// A decided slot is applied; the leader replies to its client.
+    Applied = "applied",
+    /// A command decided a second time (in another slot) is not run again; its first result
+    /// is replayed.
+    AppliedDuplicateCommand = "applied-duplicate-command",
+    /// The applied state becomes the stored snapshot; the votes below it are dropped.
+    Compacted = "compacted",
+    /// Compaction of more than one applied slot at once (the applied state was ahead of the
+    /// stored snapshot).
+    CompactedSeveral = "compacted-several",
+    /// A more advanced applied state is installed in place of missed slots.
+    AppliedStateInstalled = "applied-state-installed",
+    /// An applied state not ahead of ours is ignored.
+    AppliedStateStaleIgnored = "applied-state-stale-ignored",
+    /// A lagging server asked: send it our applied state.
+    CatchUpAnswered = "catch-up-answered",
+    /// A catch-up request from a server not behind us is ignored.
+    CatchUpIgnored = "catch-up-ignored",
+    /// A message of the server protocol from a node that is not a server is ignored.
+    NotFromServerIgnored = "not-from-server-ignored",
+
+    // Client (client.rs).
+    /// A client submits its next command.
+    ClientSubmit = "client-submit",
+    /// A submit while a command is in flight is ignored.
+    ClientBusyIgnored = "client-busy-ignored",
+    /// The client takes the reply to its pending request.
+    ClientReplyTaken = "client-reply-taken",
+    /// A reply to another request, or not from a server, is ignored.
+    ClientReplyIgnored = "client-reply-ignored",
+    /// No reply in time: the client re-sends the same request to the next server.
+    ClientRetry = "client-retry",
+    /// The model's bound on re-sends is reached.
+    ClientRetryBoundReached = "client-retry-bound-reached",
+}
+
+/// A set of rules: the ones one step took.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Rules(u64);
+
+const _: () = assert!(Rule::ALL.len() <= 64, "Rules is a 64-bit set");
+
+impl Rules {
+    /// Adds `rule`.
+    pub fn insert(&mut self, rule: Rule) {
+        self.0 |= 1 << rule as u8;
+    }
+
+    /// Whether `rule` is in the set.
+    pub fn contains(self, rule: Rule) -> bool {
+        self.0 & (1 << rule as u8) != 0
+    }
+
+    /// The rules in the set, in declaration order.
+    pub fn iter(self) -> impl Iterator<Item = Rule> {
+        Rule::ALL.iter().copied().filter(move |r| self.contains(*r))
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl fmt::Debug for Rules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter().map(Rule::name)).finish()
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_every_rule_has_a_description() {
+        let names: std::collections::BTreeSet<_> = Rule::ALL.iter().map(|r| r.name()).collect();
+        assert_eq!(names.len(), Rule::ALL.len());
+        assert!(Rule::ALL.iter().all(|r| !r.description().is_empty()));
+        let mut set = Rules::default();
+        set.insert(Rule::Chosen);
+        set.insert(Rule::Campaign);
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            vec![Rule::Campaign, Rule::Chosen]
+        );
+        assert!(!set.contains(Rule::Applied));
+    }
+}
