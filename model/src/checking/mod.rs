@@ -11,4 +11,4 @@ pub mod run;
 pub use bugs::{catalogue, KnownBug};
 pub use config::{CheckConfig, ConfigError, NetworkKind};
 pub use model::{Action, PaxosModel, State};
-pub use run::{check, CheckerKind, Outcome, PropertyOutcome, RunOptions, Status};
+pub use run::{check, CheckerKind, Outcome, PropertyOutcome, RunOptions, Status, Verdict};
