@@ -30,6 +30,7 @@ fn invalid_arguments_exit_2_with_one_line() {
         &["--bug", "no-such-bug"],
         &["--storage", "tape"],
         &["--ops", "5", "--duration", "1s"],
+        &["--op-timeout", "0s"],
     ] {
         let out = run(args);
         let stderr = text(&out.stderr);
@@ -37,6 +38,11 @@ fn invalid_arguments_exit_2_with_one_line() {
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
     }
+    let out = run(&["--op-timeout", "0s"]);
+    assert_eq!(
+        text(&out.stderr).trim_end(),
+        "error: --op-timeout must be more than 0s"
+    );
 }
 
 #[test]

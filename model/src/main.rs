@@ -3,9 +3,10 @@
 use clap::{Args, Parser, Subcommand};
 use paxos_model::bug::Bug;
 use paxos_model::checking::{
-    self, CheckConfig, CheckerKind, NetworkKind, Outcome, RunOptions, Status,
+    self, CheckConfig, CheckerKind, NetworkKind, Outcome, RunOptions, Status, Verdict,
 };
 use stateright::Model;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Model-check a configuration and report every property.
+    #[command(after_help = CHECK_EXIT_STATUS)]
     Check(CheckArgs),
     /// Serve stateright's Explorer for a configuration (blocks until interrupted).
     Explore(ExploreArgs),
@@ -34,6 +36,17 @@ enum Command {
         flags: Option<Bug>,
     },
 }
+
+/// The end of `check --help`: what a run's exit status and statuses mean.
+const CHECK_EXIT_STATUS: &str = "\
+Exit status:
+  0  complete run: every always-property holds and every sometimes-property was found
+  1  an always-property was violated, or a complete run found a sometimes-property unreachable
+  2  invalid arguments
+  3  incomplete run (--timeout, --max-depth, --checker simulation) with no violation: nothing
+     is proved; an always-property reads \"no violation found\" (JSON: \"no-violation-found\"),
+     a sometimes-property not reached \"not found yet\" (JSON: \"not-found-yet\")
+";
 
 /// The model: cluster, workload, faults, bounds and reductions.
 #[derive(Args, Clone)]
@@ -117,7 +130,7 @@ struct CheckArgs {
     /// Stop after this many seconds (the run is then reported incomplete) [simulation: 30].
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
-    /// BFS only: do not explore beyond this depth (the run may then be incomplete).
+    /// BFS only: do not explore beyond this depth, at least 1 (the run may then be incomplete).
     #[arg(long)]
     max_depth: Option<usize>,
     /// Seed of the simulation checker's random walks.
@@ -187,6 +200,9 @@ fn run_check(args: CheckArgs) -> ExitCode {
             "--max-depth works only with --checker bfs (a depth-bounded DFS misses states)",
         );
     }
+    if args.max_depth == Some(0) {
+        return usage_error("--max-depth must be at least 1");
+    }
     if args.threads == Some(0) {
         return usage_error("--threads must be at least 1");
     }
@@ -229,11 +245,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
     } else {
         print_report(&cfg, &outcome);
     }
-    if outcome.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    ExitCode::from(outcome.verdict().exit_status())
 }
 
 /// One line that says what is checked.
@@ -289,13 +301,14 @@ fn print_report(cfg: &CheckConfig, outcome: &Outcome) {
     for p in &outcome.properties {
         let status = match p.status {
             Status::Holds => "holds".to_string(),
+            Status::NoViolationFound => "no violation found (run incomplete)".to_string(),
             Status::Violated => "VIOLATED".to_string(),
             Status::Found => format!(
                 "found (example path: {} steps)",
                 p.counterexample.as_ref().map_or(0, Vec::len)
             ),
-            Status::NotFound if outcome.complete => "NOT FOUND (unreachable)".to_string(),
-            Status::NotFound => "not found (run incomplete)".to_string(),
+            Status::NotFound => "NOT FOUND (unreachable)".to_string(),
+            Status::NotFoundYet => "not found yet (run incomplete)".to_string(),
         };
         println!("  {:<24} {:<10} {}", p.name, p.expectation, status);
     }
@@ -317,13 +330,23 @@ fn print_report(cfg: &CheckConfig, outcome: &Outcome) {
         );
     }
     println!();
-    println!("{}", if outcome.passed() { "PASS" } else { "FAIL" });
+    let verdict = outcome.verdict();
+    if verdict == Verdict::Incomplete {
+        println!("No violation found, but the run was incomplete: nothing is proved.");
+    }
+    println!("{}", verdict.name());
 }
 
 fn run_explore(args: ExploreArgs) -> ExitCode {
     let cfg = args.model.config();
     if let Err(e) = cfg.validate() {
         return usage_error(e);
+    }
+    if let Err(e) = can_listen_on(&args.address) {
+        return usage_error(format!(
+            "cannot serve the Explorer on {}: {e}",
+            args.address
+        ));
     }
     let threads = args.threads.unwrap_or_else(default_threads).max(1);
     println!("Explorer for {}", describe(&cfg));
@@ -337,6 +360,15 @@ fn run_explore(args: ExploreArgs) -> ExitCode {
         .threads(threads)
         .serve(args.address.as_str());
     ExitCode::SUCCESS
+}
+
+/// Resolves `address` and binds it the way stateright's Explorer will (tiny_http binds the
+/// first resolved address that accepts), then lets it go: stateright unwraps its own bind, so a
+/// bad address or a port in use would otherwise panic inside it. Another process could take the
+/// port between this check and stateright's bind; that race only brings the panic back.
+fn can_listen_on(address: &str) -> std::io::Result<()> {
+    let addresses: Vec<SocketAddr> = address.to_socket_addrs()?.collect();
+    TcpListener::bind(addresses.as_slice()).map(drop)
 }
 
 fn list_bugs(json: bool) -> ExitCode {

@@ -30,6 +30,8 @@ fn invalid_arguments_exit_2_with_one_line() {
         &["check", "--network", "carrier-pigeon"],
         &["check", "--bug", "no-such-bug"],
         &["check", "--checker", "dfs", "--max-depth", "3"],
+        &["check", "--max-depth", "0"],
+        &["check", "--timeout", "0"],
         &["check", "--literal-loss"],
         &["explore", "--max-round", "99"],
     ] {
@@ -44,6 +46,45 @@ fn invalid_arguments_exit_2_with_one_line() {
         String::from_utf8_lossy(&out.stderr).trim(),
         "paxos-model: error: --servers must be between 1 and 7, got 0"
     );
+    // stateright reads a target depth of 0 as "no limit": the run would explore every state
+    // and still be reported incomplete.
+    let out = paxos_model(&["check", "--max-depth", "0"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "paxos-model: error: --max-depth must be at least 1"
+    );
+}
+
+/// A run cut short proves nothing: no property reads `holds`, the verdict is not `PASS`, and
+/// the exit status (3) tells it apart from a proof (0) and from a violation (1).
+#[test]
+fn an_incomplete_run_without_violation_exits_3_and_claims_nothing() {
+    let out = paxos_model(&["check", "--max-depth", "3"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Done: INCOMPLETE"), "{stdout}");
+    for line in [
+        "  agreement                always     no violation found (run incomplete)",
+        "  linearizable             always     no violation found (run incomplete)",
+        "  decided                  sometimes  not found yet (run incomplete)",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
+    }
+    assert!(!stdout.contains(" holds"), "{stdout}");
+    assert!(!stdout.contains("PASS"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("\nINCOMPLETE"), "{stdout}");
+
+    let out = paxos_model(&["check", "--max-depth", "3", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let v = json(&out);
+    assert_eq!(v["complete"], false);
+    for p in v["properties"].as_array().unwrap() {
+        let expected = match p["expectation"].as_str().unwrap() {
+            "always" => "no-violation-found",
+            _ => "not-found-yet",
+        };
+        assert_eq!(p["status"], expected, "{p}");
+    }
 }
 
 #[test]
@@ -95,6 +136,11 @@ fn a_violation_exits_1_and_prints_its_counterexample_and_explorer_path() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("agreement                always     VIOLATED"),
+        "{stdout}"
+    );
+    // The run stops at the first violation, so the other always-properties are not proved.
+    assert!(
+        stdout.contains("validity                 always     no violation found (run incomplete)"),
         "{stdout}"
     );
     assert!(stdout.contains("Counterexample for agreement"), "{stdout}");
@@ -174,4 +220,51 @@ fn explore_serves_the_explorer() {
     assert!(page.to_lowercase().contains("<html"), "{page}");
     assert!(states.starts_with("HTTP/1.1 200"), "{states}");
     assert!(states.contains("\"state\""), "{states}");
+}
+
+/// Runs `paxos-model args`, killing it (and failing) if it has not exited within 20 s: a
+/// regression that starts the Explorer must not hang the test.
+fn paxos_model_with_deadline(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paxos-model"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("paxos-model runs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() >= deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("paxos-model {args:?} did not exit within 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// stateright unwraps its own bind: the address is bound first, so a bad one is a usage error.
+#[test]
+fn explore_on_a_bad_address_or_a_port_in_use_exits_2_with_one_line() {
+    let out = paxos_model_with_deadline(&["explore", "--address", "nonsense"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "paxos-model: error: cannot serve the Explorer on nonsense: invalid socket address"
+    );
+
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let out = paxos_model_with_deadline(&["explore", "--address", &address]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "paxos-model: error: cannot serve the Explorer on {address}: "
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("in use"), "{stderr}");
+    drop(taken);
 }

@@ -84,7 +84,7 @@ pub struct RunArgs {
     /// Put full states (not only digests) in the trace: only for short runs.
     #[arg(long, requires = "trace")]
     pub trace_full_states: bool,
-    /// Give up on an operation that takes longer than this (a liveness failure).
+    /// Give up on an operation that takes longer than this (a liveness failure); more than 0s.
     #[arg(long, value_parser = parse_duration, default_value = "30s")]
     pub op_timeout: Duration,
 }

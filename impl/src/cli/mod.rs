@@ -66,6 +66,9 @@ fn validate(args: &RunArgs) -> Result<(), RunError> {
             return Err(RunError::Usage(format!("{name} must be at least 10ms")));
         }
     }
+    if args.op_timeout.is_zero() {
+        return Err(RunError::Usage("--op-timeout must be more than 0s".into()));
+    }
     if args.storage == StorageKind::Memory && args.data_dir.is_some() {
         return Err(RunError::Usage(
             "--data-dir only applies to --storage disk".into(),

@@ -11,5 +11,5 @@ pub mod system;
 
 pub use bugs::{catalogue, KnownBug};
 pub use config::{CheckConfig, ConfigError, NetworkKind};
-pub use run::{check, CheckerKind, Outcome, PropertyOutcome, RunOptions, Status};
+pub use run::{check, CheckerKind, Outcome, PropertyOutcome, RunOptions, Status, Verdict};
 pub use system::{acting, Action, PaxosModel, State};

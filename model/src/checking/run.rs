@@ -73,21 +73,63 @@ pub struct RunOptions {
     pub progress: bool,
 }
 
-/// A property's result.
+/// A property's result. Only a complete run proves anything: in an incomplete run (a timeout,
+/// a depth cut, a stop at the first violation, or any simulation) an always-property with no
+/// counterexample is reported `no-violation-found`, never `holds`, and a sometimes-property with
+/// no example `not-found-yet`, never `not found`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Status {
-    /// An always-property held in every state explored.
+    /// An always-property held in every reachable state (the run was complete).
     #[serde(rename = "holds")]
     Holds,
+    /// An always-property held in every state explored, but the run was incomplete.
+    #[serde(rename = "no-violation-found")]
+    NoViolationFound,
     /// An always-property failed in some state.
     #[serde(rename = "violated")]
     Violated,
     /// A sometimes-property was reached.
     #[serde(rename = "found")]
     Found,
-    /// A sometimes-property was not reached.
+    /// A sometimes-property is unreachable (the run was complete).
     #[serde(rename = "not found")]
     NotFound,
+    /// A sometimes-property was not reached in the states explored; the run was incomplete.
+    #[serde(rename = "not-found-yet")]
+    NotFoundYet,
+}
+
+/// What a run shows as a whole: the last line of the report and the exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The run was complete, every always-property holds and every sometimes-property was
+    /// found (exit status 0).
+    Pass,
+    /// An always-property was violated, or a complete run found a sometimes-property
+    /// unreachable (exit status 1).
+    Fail,
+    /// The run was incomplete and found no violation: nothing is proved (exit status 3).
+    Incomplete,
+}
+
+impl Verdict {
+    /// The word printed as the report's last line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Incomplete => "INCOMPLETE",
+        }
+    }
+
+    /// The exit status of `paxos-model check`.
+    pub fn exit_status(self) -> u8 {
+        match self {
+            Verdict::Pass => 0,
+            Verdict::Fail => 1,
+            Verdict::Incomplete => 3,
+        }
+    }
 }
 
 /// One property's outcome.
@@ -138,14 +180,26 @@ pub struct ConfigReport {
 }
 
 impl Outcome {
-    /// Exit status 0: every always-property holds and, in a complete run, every
+    /// The run's verdict: a violation fails it whether or not it was complete; otherwise an
+    /// incomplete run proves nothing, and a complete one passes if every sometimes-property was
+    /// found.
+    pub fn verdict(&self) -> Verdict {
+        let any = |status| self.properties.iter().any(|p| p.status == status);
+        if any(Status::Violated) {
+            Verdict::Fail
+        } else if !self.complete {
+            Verdict::Incomplete
+        } else if any(Status::NotFound) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        }
+    }
+
+    /// Whether the run proved every property: complete, every always-property holds and every
     /// sometimes-property was found.
     pub fn passed(&self) -> bool {
-        self.properties.iter().all(|p| match p.status {
-            Status::Holds | Status::Found => true,
-            Status::Violated => false,
-            Status::NotFound => !self.complete,
-        })
+        self.verdict() == Verdict::Pass
     }
 
     /// The outcome of the property called `name`.
@@ -220,7 +274,7 @@ fn finish(
     let complete =
         options.checker != CheckerKind::Simulation && !timed_out && !depth_cut && !stopped_early;
 
-    let properties = outcomes(model, &discoveries);
+    let properties = outcomes(model, &discoveries, complete);
     Outcome {
         config: ConfigReport {
             model: cfg,
@@ -236,10 +290,12 @@ fn finish(
     }
 }
 
-/// Each property's status, with its path replayed from the initial state.
+/// Each property's status (see [`Status`] for what `complete` changes), with its path replayed
+/// from the initial state.
 fn outcomes(
     model: &PaxosModel,
     discoveries: &HashMap<&'static str, Path<State, Action>>,
+    complete: bool,
 ) -> Vec<PropertyOutcome> {
     model
         .properties()
@@ -247,11 +303,13 @@ fn outcomes(
         .map(|property| {
             let always = property.expectation == Expectation::Always;
             let found = discoveries.get(property.name);
-            let status = match (always, found.is_some()) {
-                (true, true) => Status::Violated,
-                (true, false) => Status::Holds,
-                (false, true) => Status::Found,
-                (false, false) => Status::NotFound,
+            let status = match (always, found.is_some(), complete) {
+                (true, true, _) => Status::Violated,
+                (true, false, true) => Status::Holds,
+                (true, false, false) => Status::NoViolationFound,
+                (false, true, _) => Status::Found,
+                (false, false, true) => Status::NotFound,
+                (false, false, false) => Status::NotFoundYet,
             };
             let replayed = found.map(|path| replay(model, path, property.condition, always));
             PropertyOutcome {
