@@ -17,6 +17,9 @@
 //! which writes the actual output into the files, then review the diff (`git diff`) as you
 //! would review code: it shows exactly which step now behaves differently. `SCENARIO=word` runs
 //! only the files whose name contains `word`.
+//!
+//! A second test collects the rules (`paxos_model::rules::Rule`) the steps of all files take
+//! and fails naming every rule no scenario takes, apart from an explicit allow-list.
 
 #[path = "scenario/cluster.rs"]
 mod cluster;
@@ -24,8 +27,24 @@ mod cluster;
 mod syntax;
 
 use cluster::{Cluster, Failure};
+use paxos_model::rules::Rule;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+/// Rules no scenario can take, and why. A scenario uses only what a real cluster can be
+/// configured with (`ServerConfig::cluster`, `ClientConfig::cluster` and their public fields);
+/// these rules need a model-checking bound, which is `pub(crate)` in `config.rs` on purpose.
+const UNREACHABLE: &[(Rule, &str)] = &[
+    (
+        Rule::ElectionBoundReached,
+        "needs `max_round` (pub(crate)): a real cluster has no bound on ballot rounds",
+    ),
+    (
+        Rule::ClientRetryBoundReached,
+        "needs `retries_max` (pub(crate)): a real client retries without limit",
+    ),
+];
 
 /// One command of a file and the output it must print.
 struct Case {
@@ -85,6 +104,7 @@ struct FileRun {
     actual: Vec<String>,
     /// Problems that fail the test whatever the golden text says.
     errors: Vec<String>,
+    rules: BTreeSet<Rule>,
 }
 
 fn run_file(path: &Path) -> FileRun {
@@ -120,6 +140,7 @@ fn run_file(path: &Path) -> FileRun {
         items,
         actual,
         errors,
+        rules: cluster.rules,
     }
 }
 
@@ -239,6 +260,37 @@ fn scenarios_print_their_golden_output() {
          the diff:\n\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+#[test]
+fn every_rule_is_taken_by_some_scenario() {
+    if std::env::var("SCENARIO").is_ok() {
+        return; // A subset of the files says nothing about coverage.
+    }
+    let taken: BTreeSet<Rule> = runs()
+        .iter()
+        .flat_map(|r| r.rules.iter().copied())
+        .collect();
+    let allowed: BTreeSet<Rule> = UNREACHABLE.iter().map(|(r, _)| *r).collect();
+    let missing: Vec<_> = Rule::ALL
+        .iter()
+        .filter(|r| !taken.contains(r) && !allowed.contains(r))
+        .map(|r| format!("  {}: {}", r.name(), r.description()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no scenario takes these rules; add a scenario that does:\n{}",
+        missing.join("\n")
+    );
+    let stale: Vec<_> = UNREACHABLE
+        .iter()
+        .filter(|(r, _)| taken.contains(r))
+        .map(|(r, _)| r.name())
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "allow-listed as unreachable, yet a scenario takes them: {stale:?}"
     );
 }
 
