@@ -10,6 +10,7 @@
 //!   offers the next one as a stateright random choice ([`SUBMIT`]), and choosing it is the
 //!   client's `submit` step. (The runtime's client handle submits what its caller passes.)
 
+use crate::coverage::CoverageHandle;
 use crate::durable::Durable;
 use crate::msg::{Msg, Timer};
 use crate::node::{Input, Node, NodeState};
@@ -28,6 +29,8 @@ pub struct PaxosActor {
     pub node: Node,
     /// The operations a model client submits, in order, each after the previous one returned.
     pub script: Vec<Op>,
+    /// Where the rules each step takes are counted, if anywhere (not part of equality).
+    pub coverage: CoverageHandle,
 }
 
 impl PaxosActor {
@@ -36,6 +39,7 @@ impl PaxosActor {
         PaxosActor {
             node,
             script: Vec::new(),
+            coverage: CoverageHandle::default(),
         }
     }
 
@@ -51,6 +55,9 @@ impl PaxosActor {
     /// Emits `output` as stateright commands, then offers the client's next operation if the
     /// step left it idle (after its start, or after it took a reply).
     fn emit(&self, output: Output, state: &NodeState, offer: bool, out: &mut Out<Self>) {
+        if let Some(coverage) = &self.coverage.0 {
+            coverage.rules(output.rules());
+        }
         for effect in output {
             match effect {
                 Effect::Persist(durable) => out.save(durable),

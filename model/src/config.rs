@@ -58,8 +58,6 @@ pub struct ServerConfig {
     pub bug: Option<Bug>,
     /// Reduction: whether this server has an election timer at all.
     pub(crate) may_campaign: bool,
-    /// Bound: ballots never go above this round.
-    pub(crate) max_round: Option<u32>,
     /// Reduction: whether a leader announces each decision to every server (`Decide`). Without
     /// it, servers learn decided slots only through Phase 1 and snapshots.
     pub(crate) announce_decisions: bool,
@@ -86,7 +84,6 @@ impl ServerConfig {
             #[cfg(feature = "bugs")]
             bug: None,
             may_campaign: true,
-            max_round: None,
             announce_decisions: true,
             heartbeat: HeartbeatMode::Periodic,
             keep_log: false,
@@ -112,7 +109,6 @@ impl ServerConfig {
     pub fn is_bounded(&self) -> bool {
         let real = ServerConfig::cluster(self.servers);
         !self.may_campaign
-            || self.max_round.is_some()
             || self.announce_decisions != real.announce_decisions
             || self.heartbeat != real.heartbeat
     }

@@ -20,7 +20,8 @@
 //! - [`config`]: step-function configuration (real clusters; bounds only for checking).
 //! - [`bug`]: known-bad variants; they can be switched on only with the `bugs` feature.
 //! - [`actor`] (feature `checker`): the one adapter to stateright.
-//! - [`checking`] (feature `checker`): the checked model, its properties and the runner.
+//! - [`checking`] (feature `checker`): the checked model, its properties and the runner;
+//!   [`coverage`]: how often the checker took each rule.
 //!
 //! The protocol modules use nothing of stateright: a runtime depends on this crate with
 //! `default-features = false` and gets the step functions alone.
@@ -33,6 +34,8 @@ pub mod bug;
 pub mod checking;
 pub mod client;
 pub mod config;
+#[cfg(feature = "checker")]
+pub mod coverage;
 pub mod durable;
 pub mod msg;
 pub mod node;

@@ -5,6 +5,8 @@ use paxos_model::bug::Bug;
 use paxos_model::checking::{
     self, CheckConfig, CheckerKind, NetworkKind, Outcome, RunOptions, Status, Verdict,
 };
+use paxos_model::coverage::Situation;
+use paxos_model::rules::Rule;
 use stateright::Model;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::process::ExitCode;
@@ -60,9 +62,9 @@ struct ModelArgs {
     /// Commands per client, submitted one at a time; writes and reads alternate (1 to 4).
     #[arg(long, default_value_t = 1)]
     ops_per_client: usize,
-    /// Highest ballot round a server may campaign with (1 to 6).
-    #[arg(long, default_value_t = 1)]
-    max_round: u32,
+    /// Campaigns in total, by any servers, including ones that voted or were deposed (1 to 6).
+    #[arg(long, default_value_t = 2)]
+    elections: u32,
     /// Network semantics: unordered-nonduplicating, unordered-duplicating or ordered.
     #[arg(long, default_value = "unordered-nonduplicating")]
     network: NetworkKind,
@@ -91,6 +93,9 @@ struct ModelArgs {
     /// Times a client may re-send a request after a timeout (0 to 3).
     #[arg(long, default_value_t = 0)]
     client_retries: u32,
+    /// Reduction off: keep messages whose delivery can never change anything again.
+    #[arg(long)]
+    keep_dead_messages: bool,
     /// Turn on one known-bad protocol variant (see `paxos-model bugs`).
     #[arg(long, value_name = "NAME")]
     bug: Option<Bug>,
@@ -102,7 +107,7 @@ impl ModelArgs {
             servers: self.servers,
             clients: self.clients,
             ops_per_client: self.ops_per_client,
-            max_round: self.max_round,
+            elections: self.elections,
             network: self.network,
             lossy: self.lossy,
             literal_loss: self.literal_loss,
@@ -112,6 +117,7 @@ impl ModelArgs {
             announce_decisions: self.announce_decisions,
             heartbeats: self.heartbeats,
             client_retries: self.client_retries,
+            forget_dead_messages: !self.keep_dead_messages,
             bug: self.bug,
         }
     }
@@ -139,6 +145,10 @@ struct CheckArgs {
     /// Print one JSON object on stdout instead of the report.
     #[arg(long)]
     json: bool,
+    /// Print how many explored transitions took each protocol rule, and the rules none took
+    /// (the JSON output always has a `coverage` object).
+    #[arg(long)]
+    coverage: bool,
 }
 
 #[derive(Args)]
@@ -243,6 +253,9 @@ fn run_check(args: CheckArgs) -> ExitCode {
             serde_json::to_string(&outcome).expect("the outcome serializes")
         );
     } else {
+        if args.coverage {
+            print_coverage(&outcome);
+        }
         print_report(&cfg, &outcome);
     }
     ExitCode::from(outcome.verdict().exit_status())
@@ -251,11 +264,11 @@ fn run_check(args: CheckArgs) -> ExitCode {
 /// One line that says what is checked.
 fn describe(cfg: &CheckConfig) -> String {
     let mut s = format!(
-        "{} servers, {} clients x {} op(s), ballot rounds <= {}, {} network{}, {} crash(es), {}",
+        "{} servers, {} clients x {} op(s), {} election(s), {} network{}, {} crash(es), {}",
         cfg.servers,
         cfg.clients,
         cfg.ops_per_client,
-        cfg.max_round,
+        cfg.elections,
         cfg.network,
         match (cfg.lossy, cfg.drops_explored()) {
             (false, _) => "",
@@ -281,6 +294,31 @@ fn describe(cfg: &CheckConfig) -> String {
         s += &format!("; BUG: {bug}");
     }
     s
+}
+
+/// The coverage table: every rule and situation with its count; untaken ones marked.
+fn print_coverage(outcome: &Outcome) {
+    let report = &outcome.coverage;
+    println!("Rule coverage (explored transitions that took each rule):");
+    let rules = Rule::ALL.iter().map(|r| (r.name(), r.description()));
+    let situations = Situation::ALL.iter().map(|s| (s.name(), s.description()));
+    for (name, description) in rules.chain(situations) {
+        let n = report
+            .rules
+            .get(name)
+            .or(report.situations.get(name))
+            .copied()
+            .unwrap_or(0);
+        let mark = if n == 0 { "NEVER" } else { "" };
+        println!("  {n:>12} {mark:<5} {name:<36} {description}");
+    }
+    let untaken = report.untaken();
+    if untaken.is_empty() {
+        println!("Every rule was taken.");
+    } else {
+        println!("Never taken ({}): {}", untaken.len(), untaken.join(", "));
+    }
+    println!();
 }
 
 fn print_report(cfg: &CheckConfig, outcome: &Outcome) {

@@ -78,8 +78,6 @@ rules! {
     // Proposer (server/proposer.rs).
     /// An election timer that fires at a leader is ignored.
     ElectionTimeoutAtLeader = "election-timeout-at-leader",
-    /// No campaign: the model's ballot bound is reached (never in a real cluster).
-    ElectionBoundReached = "election-bound-reached",
     /// A server campaigns: a higher ballot, its own promise, Prepare to every other server.
     Campaign = "campaign",
     /// A Promise for another ballot or Phase 1, or at a server not campaigning, is ignored.

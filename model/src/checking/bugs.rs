@@ -100,7 +100,7 @@ pub fn catalogue() -> Vec<KnownBug> {
                 ),
                 Bug::AdoptAnyValue => (
                     CheckConfig {
-                        max_round: 2,
+                        elections: 3,
                         network: NetworkKind::Ordered,
                         ..default
                     },

@@ -16,7 +16,7 @@ pub const CLIENTS_MAX: usize = 4;
 /// See [`SERVERS_MAX`].
 pub const OPS_PER_CLIENT_MAX: usize = 4;
 /// See [`SERVERS_MAX`].
-pub const MAX_ROUND_MAX: u32 = 6;
+pub const ELECTIONS_MAX: u32 = 6;
 /// See [`SERVERS_MAX`].
 pub const CLIENT_RETRIES_MAX: u32 = 3;
 
@@ -89,8 +89,10 @@ pub struct CheckConfig {
     pub clients: usize,
     /// Commands each client submits, one at a time.
     pub ops_per_client: usize,
-    /// Ballot rounds never exceed this.
-    pub max_round: u32,
+    /// Bound: campaigns in total, by any servers (each raises its ballot above everything it
+    /// promised, so this also bounds ballots). Any server may campaign again: one that voted,
+    /// one that was deposed, one that recovered.
+    pub elections: u32,
     /// Network semantics.
     pub network: NetworkKind,
     /// Whether messages can be lost.
@@ -110,6 +112,9 @@ pub struct CheckConfig {
     pub heartbeats: bool,
     /// Bound: re-sends per client request (0: clients never retry).
     pub client_retries: u32,
+    /// Reduction: forget messages whose delivery can never change anything again
+    /// (`checking::reduction`; off for known-bad variants and on the ordered network).
+    pub forget_dead_messages: bool,
     /// A deliberately broken protocol variant.
     pub bug: Option<Bug>,
 }
@@ -120,7 +125,7 @@ impl Default for CheckConfig {
             servers: 3,
             clients: 2,
             ops_per_client: 1,
-            max_round: 1,
+            elections: 2,
             network: NetworkKind::UnorderedNonduplicating,
             lossy: false,
             literal_loss: false,
@@ -130,6 +135,7 @@ impl Default for CheckConfig {
             announce_decisions: false,
             heartbeats: false,
             client_retries: 0,
+            forget_dead_messages: true,
             bug: None,
         }
     }
@@ -159,7 +165,7 @@ impl CheckConfig {
             1,
             OPS_PER_CLIENT_MAX as u64,
         )?;
-        in_range("max-round", self.max_round as u64, 1, MAX_ROUND_MAX as u64)?;
+        in_range("elections", self.elections as u64, 1, ELECTIONS_MAX as u64)?;
         in_range("crashes", self.crashes as u64, 0, self.servers as u64)?;
         in_range(
             "campaigners",
@@ -197,8 +203,8 @@ impl CheckConfig {
         if cfg.ops_per_client != d.ops_per_client {
             push("ops-per-client", Some(cfg.ops_per_client.to_string()));
         }
-        if cfg.max_round != d.max_round {
-            push("max-round", Some(cfg.max_round.to_string()));
+        if cfg.elections != d.elections {
+            push("elections", Some(cfg.elections.to_string()));
         }
         if cfg.network != d.network {
             push("network", Some(cfg.network.to_string()));
@@ -226,6 +232,9 @@ impl CheckConfig {
         }
         if cfg.client_retries != d.client_retries {
             push("client-retries", Some(cfg.client_retries.to_string()));
+        }
+        if !cfg.forget_dead_messages {
+            push("keep-dead-messages", None);
         }
         if let Some(bug) = cfg.bug {
             push("bug", Some(bug.to_string()));
@@ -269,7 +278,6 @@ impl CheckConfig {
         cfg.prepare_skip = self.prepare_skip;
         cfg.bug = self.bug;
         cfg.may_campaign = i < self.campaigners;
-        cfg.max_round = Some(self.max_round);
         cfg.announce_decisions = self.announce_decisions;
         cfg.heartbeat = if self.heartbeats {
             HeartbeatMode::Once

@@ -35,6 +35,8 @@ pub struct Ghost {
     pub later_ballot_decided: bool,
     /// Server crashes so far.
     pub crashes: u32,
+    /// Campaigns so far, by any server (bounded by `CheckConfig::elections`).
+    pub elections: u32,
     /// Servers that recovered at least once.
     pub recovered: BTreeSet<ServerId>,
 }
@@ -48,6 +50,7 @@ impl Default for Ghost {
             first_deciding_ballot: None,
             later_ballot_decided: false,
             crashes: 0,
+            elections: 0,
             recovered: BTreeSet::new(),
         }
     }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod ghost;
 pub mod model;
 pub mod properties;
+pub mod reduction;
 pub mod run;
 pub mod system;
 

@@ -3,8 +3,13 @@
 //! that leave the fault bounds (see [`super::system`]).
 
 use super::properties;
+use super::reduction;
 use super::system::{acting, Action, PaxosModel, State};
 use crate::actor;
+use crate::coverage::Situation;
+use crate::msg::Msg;
+use crate::msg::Timer;
+use crate::server::{Role, ServerState};
 use crate::types::ServerId;
 use stateright::actor::{ActorModelAction, Network};
 use stateright::{Model, Path, Property};
@@ -26,14 +31,17 @@ impl Model for PaxosModel {
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
         self.inner.actions(state, actions);
         let crash_budget_left = (state.history.crashes as usize) < self.cfg.crashes;
+        let election_budget_left = state.history.elections < self.cfg.elections;
         actions.retain(|action| match action {
             ActorModelAction::Crash(id) => crash_budget_left && self.is_server(usize::from(*id)),
+            ActorModelAction::Timeout(_, Timer::Election) => election_budget_left,
             _ => true,
         });
     }
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
         let actor = acting(&action);
+        let step = StepKind::of(&action);
         let mut next = match &action {
             ActorModelAction::Crash(_) => {
                 let mut next = self.inner.next_state(last, action)?;
@@ -45,10 +53,30 @@ impl Model for PaxosModel {
                 next.history.recovered.insert(ServerId(actor::node(*id).0));
                 next
             }
+            ActorModelAction::Timeout(id, Timer::Election) => {
+                let mut next = self.inner.next_state(last, action.clone())?;
+                let me = ServerId(actor::node(*id).0);
+                let promised = |s: &State| {
+                    s.actor_states[me.index()]
+                        .as_server()
+                        .map(|s| s.durable.promised)
+                };
+                // A campaign: the server promised a ballot of its own, above its old promise.
+                if promised(&next) > promised(last)
+                    && promised(&next).is_some_and(|b| b.leader == me)
+                {
+                    next.history.elections += 1;
+                }
+                next
+            }
             _ => self.inner.next_state(last, action)?,
         };
         if self.is_server(actor) {
             self.observe(&mut next, actor);
+            self.count_situations(last, step, &next, actor);
+        }
+        if self.forget_dead {
+            reduction::forget_dead_messages(&mut next);
         }
         if let Network::UnorderedDuplicating(_, last_delivered) = &mut next.network {
             // stateright remembers the last envelope delivered so that a delivery that changes
@@ -73,5 +101,87 @@ impl Model for PaxosModel {
 
     fn properties(&self) -> Vec<Property<Self>> {
         properties::all(&self.cfg)
+    }
+}
+
+impl PaxosModel {
+    /// Counts the situations of `specs/multipaxos.md`, "Rule coverage", that server `actor`'s
+    /// step from `last` to `next` shows.
+    fn count_situations(&self, last: &State, step: StepKind, next: &State, actor: usize) {
+        let (Some(before), Some(after)) = (
+            last.actor_states[actor].as_server(),
+            next.actor_states[actor].as_server(),
+        ) else {
+            return;
+        };
+        let me = ServerId(actor as u32);
+        let coverage = &self.coverage;
+        if !before.is_leader() {
+            if let Some(l) = after.leadership() {
+                if l.ballot.round.0 >= 2 {
+                    coverage.situation(Situation::LeaderElectedAgain);
+                }
+            }
+        }
+        match step {
+            StepKind::ElectionTimeout if after.durable.promised > before.durable.promised => {
+                let led_before = before.learned.values().any(|d| d.ballot.leader == me)
+                    || before
+                        .durable
+                        .accepted
+                        .values()
+                        .any(|e| e.ballot.leader == me);
+                if led_before {
+                    coverage.situation(Situation::FormerLeaderCampaigns);
+                }
+            }
+            StepKind::Recover if !after.durable.accepted.is_empty() => {
+                coverage.situation(Situation::RecoveryWithVotes);
+            }
+            StepKind::PromiseWithVotes(from) => {
+                if next.history.recovered.contains(&from)
+                    && !voted(before, from)
+                    && (voted(after, from) || (after.is_leader() && !before.is_leader()))
+                {
+                    coverage.situation(Situation::RecoveredVoteReported);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether `from`'s promise is counted in `s`'s Phase 1.
+fn voted(s: &ServerState, from: ServerId) -> bool {
+    let tally = match &s.role {
+        Role::Candidate(t) => Some(t),
+        Role::Leader(l) => l.reprepare.as_ref(),
+        Role::Follower => None,
+    };
+    tally.is_some_and(|t| t.voters.contains(&from))
+}
+
+/// What `count_situations` needs to know of an action (taken before the action is consumed).
+#[derive(Clone, Copy)]
+enum StepKind {
+    ElectionTimeout,
+    Recover,
+    /// A `Promise` that reports votes, from this server.
+    PromiseWithVotes(ServerId),
+    Other,
+}
+
+impl StepKind {
+    fn of(action: &Action) -> StepKind {
+        match action {
+            ActorModelAction::Timeout(_, Timer::Election) => StepKind::ElectionTimeout,
+            ActorModelAction::Recover(_) => StepKind::Recover,
+            ActorModelAction::Deliver {
+                src,
+                msg: Msg::Promise { accepted, .. },
+                ..
+            } if !accepted.is_empty() => StepKind::PromiseWithVotes(ServerId(actor::node(*src).0)),
+            _ => StepKind::Other,
+        }
     }
 }

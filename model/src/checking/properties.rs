@@ -21,12 +21,10 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
         Property::sometimes("decided", decided),
         Property::sometimes("all-clients-done", all_clients_done),
     ];
-    // A second ballot can only win after a first one decided if a second server campaigns
-    // (with two servers, only with a second round: in round 1 the later campaigner's promise
-    // already blocks the earlier one), or if the only campaigner crashes (leaders do not
-    // campaign) and campaigns again with a higher round.
-    let second_campaigner = cfg.campaigners >= 2 && (cfg.servers >= 3 || cfg.max_round >= 2);
-    if second_campaigner || (cfg.max_round >= 2 && cfg.crashes > 0) {
+    // A second ballot can decide after a first one only with a second election, won by another
+    // campaigner or by the same server after a crash (a leader does not campaign while it
+    // leads, and only another campaigner can depose it).
+    if cfg.elections >= 2 && (cfg.campaigners >= 2 || cfg.crashes > 0) {
         properties.push(Property::sometimes(
             "new-leader-decides",
             new_leader_decides,

@@ -4,6 +4,7 @@
 use super::config::CheckConfig;
 use super::properties::is_safety;
 use super::system::{Action, PaxosModel, State};
+use crate::coverage::CoverageReport;
 use serde::Serialize;
 use stateright::{Checker, Expectation, HasDiscoveries, Model, Path, UniformChooser};
 use std::collections::HashMap;
@@ -166,6 +167,8 @@ pub struct Outcome {
     pub seconds: f64,
     /// Every property, in declaration order.
     pub properties: Vec<PropertyOutcome>,
+    /// How many explored transitions took each rule and situation (`--coverage`).
+    pub coverage: CoverageReport,
 }
 
 /// Every setting of a run, flattened for JSON.
@@ -287,6 +290,7 @@ fn finish(
         max_depth: checker.max_depth(),
         seconds,
         properties,
+        coverage: model.coverage.report(),
     }
 }
 

@@ -11,6 +11,7 @@
 use super::config::{CheckConfig, NetworkKind};
 use super::ghost::Ghost;
 use crate::actor::PaxosActor;
+use crate::coverage::{Coverage, CoverageHandle};
 use crate::msg::{Msg, Timer};
 use crate::node::Node;
 use crate::types::Op;
@@ -28,6 +29,10 @@ pub struct PaxosModel {
     /// What is checked.
     pub cfg: CheckConfig,
     pub(super) inner: ActorModel<PaxosActor, (), Ghost>,
+    /// Whether the dead-message reduction runs after each step.
+    pub(super) forget_dead: bool,
+    /// How often each rule and situation was taken so far.
+    pub coverage: Arc<Coverage>,
 }
 
 impl PaxosModel {
@@ -37,6 +42,7 @@ impl PaxosModel {
         let clients = (0..cfg.clients).map(|c| PaxosActor {
             node: Node::Client(cfg.client(c)),
             script: cfg.script(c),
+            coverage: Default::default(),
         });
         let actors = servers.chain(clients).collect();
         PaxosModel::from_actors(cfg, actors)
@@ -50,7 +56,11 @@ impl PaxosModel {
     ///
     /// # Panics
     /// If the actors do not match `cfg.servers` and `cfg.clients`.
-    pub fn from_actors(cfg: CheckConfig, actors: Vec<PaxosActor>) -> PaxosModel {
+    pub fn from_actors(cfg: CheckConfig, mut actors: Vec<PaxosActor>) -> PaxosModel {
+        let coverage = Arc::new(Coverage::default());
+        for actor in &mut actors {
+            actor.coverage = CoverageHandle(Some(Arc::clone(&coverage)));
+        }
         let kinds: Vec<bool> = actors.iter().map(|a| a.node.is_server()).collect();
         let expected: Vec<bool> = (0..cfg.servers + cfg.clients)
             .map(|i| i < cfg.servers)
@@ -76,7 +86,12 @@ impl PaxosModel {
             .max_crashes(cfg.crashes)
             .record_msg_out(Ghost::on_send)
             .record_msg_in(Ghost::on_deliver);
-        PaxosModel { cfg, inner }
+        PaxosModel {
+            forget_dead: super::reduction::applies(&cfg),
+            cfg,
+            inner,
+            coverage,
+        }
     }
 
     /// The wrapped stateright actor model.

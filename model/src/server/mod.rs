@@ -272,20 +272,16 @@ impl<'a, 'c> ServerStep<'a, 'c> {
         self.fx.persist();
     }
 
-    /// The round of this server's next campaign, if the bounds allow one.
-    fn next_round(&self) -> Option<u32> {
-        let round = self.s().durable.promised.round.0 + 1;
-        match self.cfg.max_round {
-            Some(max) if round > max => None,
-            _ => Some(round),
-        }
+    /// The round of this server's next campaign: above every ballot it has promised.
+    pub(crate) fn next_round(&self) -> u32 {
+        self.s().durable.promised.round.0 + 1
     }
 
     /// Sets the election timer if this server may campaign (now or later) and is not leading;
     /// cancels it otherwise. Setting a set timer restarts it (in the runtime; the model treats
     /// any set timer as able to fire).
     pub(crate) fn refresh_election_timer(&mut self) {
-        let may = self.cfg.may_campaign && self.next_round().is_some() && !self.s().is_leader();
+        let may = self.cfg.may_campaign && !self.s().is_leader();
         if may {
             let range = self.cfg.timing.election_timeout.clone();
             self.fx.set_timer(Timer::Election, range);

@@ -82,11 +82,7 @@ impl ServerStep<'_, '_> {
             self.fx.took(Rule::ElectionTimeoutAtLeader);
             return; // A timer set before this server won; leaders do not campaign.
         }
-        let Some(round) = self.next_round() else {
-            self.fx.took(Rule::ElectionBoundReached);
-            self.fx.cancel_timer(Timer::Election);
-            return;
-        };
+        let round = self.next_round();
         self.fx.took(Rule::Campaign);
         let ballot = Ballot::new(round, self.me);
         self.raise_promise(ballot); // The candidate's own acceptor promises first.
