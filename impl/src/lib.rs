@@ -1,35 +1,41 @@
 //! # A threaded runtime for the Multi-Paxos model
 //!
-//! The protocol lives in one place: the step functions of [`paxos_model`], written as a
-//! stateright [`Actor`](stateright::actor::Actor). The model checker explores them; this crate
-//! *runs* them, unchanged, on OS threads, a real clock, crossbeam channels and a disk. It is an
-//! interpreter of the actor's outputs, like stateright's own `actor::spawn` (which does the same
-//! over UDP), and it never decides anything about the protocol: there is no ballot comparison,
-//! no quorum count and no "am I the leader" test in this crate that feeds back into what a
-//! replica does. (The runtime *observes* roles and decisions, for tests, reports and for
-//! choosing whom the fault schedule crashes.)
+//! The protocol lives in one place: the step functions of [`paxos_model`], behind
+//! [`Node::start`](paxos_model::node::Node::start) and
+//! [`Node::step`](paxos_model::node::Node::step). The model checker explores them (through its
+//! own adapter, which this crate does not use: it depends on `paxos-model` without default
+//! features, so without stateright); this crate *runs* them, unchanged, on OS threads, a real
+//! clock, crossbeam channels and a disk. It is an interpreter of the steps'
+//! [`Output`](paxos_model::output::Output)s, and it never decides anything about the protocol:
+//! there is no ballot comparison, no quorum count and no "am I the leader" test in this crate
+//! that feeds back into what a replica does. (The runtime *observes* roles and decisions, for
+//! tests, reports and for choosing whom the fault schedule crashes.)
 //!
-//! ## Interpreting `Out`
+//! ## Interpreting an `Output`
 //! One thread per replica waits for the first of: a message in its inbox, its earliest timer
-//! deadline, or an order from the cluster (crash, shutdown). Each input becomes one call of a
-//! handler: `on_msg` for a message, `on_timeout` for a timer, `on_start` with the stored durable
-//! state when the replica starts or restarts. The handler returns stateright `Command`s, which
-//! the runtime executes in the order the model emits them:
+//! deadline, or an order from the cluster (crash, shutdown). Each input becomes one step of the
+//! core, through the one dispatch [`record::Input::run`] (shared with the replay of
+//! recordings): [`Node::start`](paxos_model::node::Node::start) with the stored durable state
+//! when the replica starts or restarts, otherwise [`Node::step`](paxos_model::node::Node::step)
+//! with an [`Input`](paxos_model::node::Input): `Deliver { from, msg }` for a message,
+//! `Timeout(timer)` for a timer. The step returns an [`Output`](paxos_model::output::Output),
+//! an ordered list of [`Effect`](paxos_model::output::Effect)s, which the runtime executes front
+//! to back:
 //!
-//! - `Save(durable)`: write the replica's durable state to [`Storage`];
+//! - `Persist(durable)`: write the replica's durable state to [`Storage`] (always first);
 //! - `SetTimer(timer, range)` / `CancelTimer(timer)`: set a deadline drawn from the range with
 //!   the replica's seeded generator (restarting a set timer), or remove it;
 //! - `Send(to, msg)`: hand the message to the network, towards a replica or a client;
-//! - `ChooseRandom`: not used by a cluster's actors (clients submit explicitly, below).
+//! - `Complete { request, result }`: a client's step took the reply to its request (last).
 //!
-//! Clients are actors too. A [`Client`] handle runs the model's client step functions in the
-//! caller's thread: [`Client::execute`] submits an operation through `on_random` (the model's
-//! submit step), then feeds the client's inbox to `on_msg` and its retry timer to `on_timeout`
-//! until a step takes the reply (`paxos_model::client::takes_reply`). A retry re-sends the same
-//! request id, and the replicas' sessions run a command at most once.
+//! Clients are nodes too. A [`Client`] handle runs the model's client step functions in the
+//! caller's thread: [`Client::execute`] submits an operation (`Input::Submit(op)`), then feeds
+//! the client's inbox (`Deliver`) and its retry timer (`Timeout`) to the client's steps until a
+//! step's output has `Complete`. A retry re-sends the same request id, and the replicas'
+//! sessions run a command at most once.
 //!
 //! ## Persist before send
-//! The model emits a step's `Save` before its `Send`s, and the runtime keeps that promise
+//! The model puts a step's `Persist` before its `Send`s, and the runtime keeps that promise
 //! physically: a replica hands a step's messages to the network only after the save returned,
 //! and a save returns only once the state is durable ([`DiskStorage`] writes a temporary file,
 //! fsyncs it, renames it over the old one and fsyncs the directory; the file carries a length
@@ -56,14 +62,20 @@
 //! duplications, partitions, client invocations and responses. Sequence numbers are taken under
 //! one lock, a step is recorded before any of its messages reaches the network, and a delivery
 //! is recorded when the receiving step runs, so the order is consistent with causality: it can
-//! be replayed through the model's step functions (and stateright's `Model::next_state`) and
-//! must reproduce every recorded state. The events are serde types ([`record`]), written as JSON
-//! lines.
+//! be replayed through the model's step functions (and, by the property tests, through the
+//! checked model's transitions) and must reproduce every recorded state. The events are serde
+//! types ([`record`]), written as JSON lines.
 //!
 //! ## Observation
 //! After every step the runtime notes the replica's role, promise and applied slot, and every
-//! decision in its state's log ([`Cluster::decided`]), over all its incarnations, so
-//! [`Cluster::check_agreement`] can check that no slot was ever decided two ways.
+//! decision it learned (its state's `learned` map, [`Cluster::decided`]), over all its
+//! incarnations, so [`Cluster::check_agreement`] can check that no slot was ever decided two
+//! ways.
+//!
+//! ## Features
+//! `bugs` (off by default; only the property tests enable it) adds `ClusterConfig::bug`, which
+//! switches on a known-bad protocol variant (`paxos-model`'s `bugs` feature). Without it the
+//! runtime cannot run a variant.
 //!
 //! ## Example
 //! ```

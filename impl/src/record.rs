@@ -2,25 +2,26 @@
 //! every client invocation and response, in one global order consistent with causality.
 //!
 //! # Order
-//! Every event takes its sequence number and is written under one lock ([`Recorder`]). A step
-//! is recorded as soon as its handler returned, *before* its state is saved and before any of
-//! its messages is handed to the network; a message is delivered (and its `Deliver` step
-//! recorded) only after it was handed over. So a message's `Deliver` always comes after the step that sent it, a
-//! `Dropped`/`Duplicated` after the send too, a replica's `Crash` after its last step and before
-//! its `Recover`, and a client's `Invoke` before its `Submit` step, its `Return` after the step
-//! that took the reply. Timestamps (`at_us`, microseconds since the recorder was created) are
+//! Every event takes its sequence number and is written under one lock ([`Recorder`]). A step is
+//! recorded as soon as its step function returned, *before* its state is saved and before any of
+//! its messages is handed to the network; a message is delivered (and its `Deliver` step recorded)
+//! only after it was handed over. So a message's `Deliver` always comes after the step that sent
+//! it, a `Dropped`/`Duplicated` after the send too, a replica's `Crash` after its last step and
+//! before its `Recover`, and a client's `Invoke` before its `Submit` step, its `Return` after the
+//! step that took the reply. Timestamps (`at_us`, microseconds since the recorder was created) are
 //! for reading; the order is `seq`.
 //!
 //! # Replaying
-//! Each [`Step`] names the actor, its [`Input`] (enough to call the model's handler again: the
-//! message with its source and destination, the timer, the operation, the storage recovered
-//! from) and the resulting state, as a [`digest`] and, with [`StateDetail::Full`], in full. A
-//! replayer starts each actor from its `Start`/`Recover` step and checks every later step
-//! against the model's step functions. Several steps of one replica may share one physical save
-//! (group commit, see the crate docs): each step still lists its own `Save` output, and a
-//! replica that restarts after a `Crash` recovers exactly the state of its last recorded `Save`
-//! (a crash falls between batches). Only a replica that `Failed` (its save itself failed) may
-//! have recorded a `Save` that never reached storage.
+//! Each [`Step`] names the actor, its [`Input`] (enough to run the step through the core again with
+//! [`Input::run`]: the message with its source and destination, the timer, the operation, the
+//! storage recovered from), its [`Output`]s (each effect in recorded form, [`Output::of`]) and the
+//! resulting state, as a [`digest`] and, with [`StateDetail::Full`], in full. A replayer starts
+//! each actor from its `Start`/`Recover` step and checks every later step against the model's step
+//! functions. Several steps of one replica may share one physical save (group commit, see the crate
+//! docs): each step still lists its own `Save` output, and a replica that restarts after a `Crash`
+//! recovers exactly the state of its last recorded `Save` (a crash falls between batches). Only a
+//! replica that `Failed` (its save itself failed) may have recorded a `Save` that never reached
+//! storage.
 
 use crate::error::ConfigError;
 use paxos_model::durable::Durable;
@@ -136,31 +137,31 @@ pub enum DropReason {
 pub struct Step {
     /// The actor (servers `0..n`, clients from `n`).
     pub actor: usize,
-    /// What the handler was called with.
+    /// What the step was run on.
     pub input: Input,
     /// The state before (absent for `Start`/`Recover`).
     pub before: Option<StateRecord>,
     /// The state after.
     pub after: StateRecord,
-    /// The commands the handler produced, in order.
+    /// The effects the step returned, in order, in recorded form ([`Output::of`]).
     pub outputs: Vec<Output>,
 }
 
-/// A handler's input.
+/// A step's input, as recorded; [`Input::run`] turns it into a call of the core.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Input {
-    /// First start of the actor (`on_start`); `storage` is set when a data directory already
-    /// held a state for it.
+    /// First start of the actor (`Node::start`); `storage` is set when a data directory
+    /// already held a state for it.
     Start {
-        /// What `on_start` recovered from.
+        /// What `Node::start` recovered from.
         storage: Option<Durable>,
     },
-    /// Restart after a crash (`on_start` with the stored state).
+    /// Restart after a crash (`Node::start` with the stored state).
     Recover {
-        /// What `on_start` recovered from.
+        /// What `Node::start` recovered from.
         storage: Option<Durable>,
     },
-    /// A message delivered (`on_msg`).
+    /// A message delivered (`node::Input::Deliver`).
     Deliver {
         /// Sender.
         src: usize,
@@ -169,12 +170,13 @@ pub enum Input {
         /// The message.
         msg: Msg,
     },
-    /// A timer fired (`on_timeout`).
+    /// A timer fired (`node::Input::Timeout`).
     Timeout {
         /// The timer.
         timer: Timer,
     },
-    /// A client handle submitted an operation (`on_random`, the model's submit step).
+    /// A client handle submitted an operation (`node::Input::Submit`, the client's submit
+    /// step).
     Submit {
         /// The operation.
         op: Op,
@@ -184,9 +186,8 @@ pub enum Input {
 impl Input {
     /// Runs this input through the core: `node.start` for `Start`/`Recover`, `node.step`
     /// otherwise, on `state` (the actor's state before the step, taken by value so that a
-    /// runtime steps without a copy; unused by a start). This is
-    /// the one place a recorded input meets a step function: the runtime's hosts and the
-    /// replay of a recording both call it.
+    /// runtime steps without a copy; unused by a start). This is the one place a recorded input
+    /// meets a step function: the runtime's hosts and the replay of a recording both call it.
     ///
     /// # Panics
     /// If a step other than a start has no state to step from.
@@ -224,10 +225,11 @@ pub struct StateRecord {
     pub state: Option<NodeState>,
 }
 
-/// One command of a step's output (stateright's `Command`, serializable).
+/// One effect of a step's output ([`Effect`]), in the serializable form a recording keeps
+/// ([`Output::of`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Output {
-    /// Persist the durable state (before any `Send` of the step leaves).
+    /// Persist the durable state ([`Effect::Persist`]; before any `Send` of the step leaves).
     Save {
         /// [`digest`] of the state saved.
         digest: u64,

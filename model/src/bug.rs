@@ -29,11 +29,21 @@ pub enum Bug {
     ReplyBeforeDecide,
     /// The leader answers reads from its local state, not through the log.
     LeaderLocalRead,
+    /// A new leader re-proposes the reported values but leaves the holes between them open.
+    SkipHoleFill,
+    /// A new leader takes a value reported in a promise as decided.
+    LearnFromPromise,
+    /// The learner applies a decided slot as soon as it learns it, not in slot order.
+    ApplyOutOfOrder,
+    /// An acceptor votes in a ballot above its promise without raising the promise.
+    AcceptKeepsPromise,
+    /// A new leader fills every open slot with a no-op, reported values included.
+    NoopTakeover,
 }
 
 impl Bug {
     /// Every bug, in the order `paxos-model bugs` lists them.
-    pub const ALL: [Bug; 10] = [
+    pub const ALL: [Bug; 15] = [
         Bug::IgnorePromisedValues,
         Bug::AdoptAnyValue,
         Bug::AcceptBelowPromise,
@@ -44,6 +54,11 @@ impl Bug {
         Bug::CountMessages,
         Bug::ReplyBeforeDecide,
         Bug::LeaderLocalRead,
+        Bug::SkipHoleFill,
+        Bug::LearnFromPromise,
+        Bug::ApplyOutOfOrder,
+        Bug::AcceptKeepsPromise,
+        Bug::NoopTakeover,
     ];
 
     /// The name used on the command line.
@@ -59,6 +74,11 @@ impl Bug {
             Bug::CountMessages => "count-messages",
             Bug::ReplyBeforeDecide => "reply-before-decide",
             Bug::LeaderLocalRead => "leader-local-read",
+            Bug::SkipHoleFill => "skip-hole-fill",
+            Bug::LearnFromPromise => "learn-from-promise",
+            Bug::ApplyOutOfOrder => "apply-out-of-order",
+            Bug::AcceptKeepsPromise => "accept-keeps-promise",
+            Bug::NoopTakeover => "noop-takeover",
         }
     }
 }
@@ -95,6 +115,21 @@ impl Bug {
             Bug::LeaderLocalRead => {
                 "The leader answers reads from its local state at once, without a lease and without the log."
             }
+            Bug::SkipHoleFill => {
+                "A new leader re-proposes the values its promises reported but fills no hole with a no-op."
+            }
+            Bug::LearnFromPromise => {
+                "A new leader takes the highest-ballot value a promise reports as decided, instead of proposing it again."
+            }
+            Bug::ApplyOutOfOrder => {
+                "The learner applies a decided slot as soon as it learns it, skipping undecided slots below."
+            }
+            Bug::AcceptKeepsPromise => {
+                "An acceptor votes in a ballot above its promise but leaves the promise where it was."
+            }
+            Bug::NoopTakeover => {
+                "A new leader proposes a no-op in every slot up to the highest one reported, values reported in promises included."
+            }
         }
     }
 
@@ -123,7 +158,35 @@ impl Bug {
             Bug::LeaderLocalRead => {
                 "A read goes through the log (or a leader lease), so it sees every write that completed before it."
             }
+            Bug::SkipHoleFill => {
+                "A new leader proposes a no-op in every slot below its highest reported one that no promise reported, so the log has no hole."
+            }
+            Bug::ApplyOutOfOrder => {
+                "The applied state is the exactly-once execution of the decided slots, in slot order."
+            }
+            Bug::AcceptKeepsPromise => {
+                "Accepting in ballot b is also a promise of b: the acceptor never votes below a ballot it voted in."
+            }
+            Bug::LearnFromPromise => {
+                "A value is decided only when a majority accepted it in one ballot; a reported vote is re-proposed, not learned."
+            }
+            Bug::NoopTakeover => {
+                "A no-op may fill only a slot for which no promise reported a value."
+            }
         }
+    }
+}
+
+impl Bug {
+    /// Whether the variant keeps every rule the dead-message reduction rests on (an acceptor's
+    /// promise and stored snapshot only grow and guard what it ignores; a server owns a ballot
+    /// once). Three do not: they act on input the correct protocol ignores, or forget what
+    /// only grows. The checker explores them without the reduction.
+    pub fn keeps_what_reductions_rest_on(self) -> bool {
+        !matches!(
+            self,
+            Bug::AcceptBelowPromise | Bug::BallotWithoutLeader | Bug::VolatileAcceptor
+        )
     }
 }
 

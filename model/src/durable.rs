@@ -1,9 +1,11 @@
 //! What a server persists: its acceptor's promise and accepted entries, and the snapshot that
 //! replaces the entries it has compacted (`specs/multipaxos.md`, "Durable state").
 //!
-//! This is the actor's stateright `Storage`. A step that changes it emits `Out::save` *before*
-//! any message that depends on it (see [`crate::actor::Effects`]), and a recovering server starts
-//! from it alone: everything else a server holds is volatile.
+//! A step that changes it returns [`Effect::Persist`](crate::output::Effect::Persist) as the
+//! first effect of its [`Output`](crate::output::Output), *before* any message that depends on it,
+//! and a recovering server starts from it alone ([`Node::start`](crate::node::Node::start)):
+//! everything else a server holds is volatile. (The model checker's adapter stores it as
+//! stateright's actor `Storage`.)
 
 use crate::state_machine::AppliedState;
 use crate::types::{Ballot, Command, Slot};

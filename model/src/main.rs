@@ -27,6 +27,19 @@ enum Command {
     Check(CheckArgs),
     /// Serve stateright's Explorer for a configuration (blocks until interrupted).
     Explore(ExploreArgs),
+    /// Check every configuration of the full suite (`make check-full`), then report the rules
+    /// none of them took; with --bugs, also check that each known-bad variant is caught.
+    Suite {
+        /// Also run every known-bad variant on the suite configuration that catches it.
+        #[arg(long)]
+        bugs: bool,
+        /// Checker threads [default: the number of CPUs].
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Run only the entries whose name contains this.
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// List the known-bad protocol variants and the configuration that catches each.
     Bugs {
         /// Print a JSON array instead of a table.
@@ -63,7 +76,7 @@ struct ModelArgs {
     #[arg(long, default_value_t = 1)]
     ops_per_client: usize,
     /// Campaigns in total, by any servers, including ones that voted or were deposed (1 to 6).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 3)]
     elections: u32,
     /// Network semantics: unordered-nonduplicating, unordered-duplicating or ordered.
     #[arg(long, default_value = "unordered-nonduplicating")]
@@ -93,6 +106,9 @@ struct ModelArgs {
     /// Times a client may re-send a request after a timeout (0 to 3).
     #[arg(long, default_value_t = 0)]
     client_retries: u32,
+    /// Servers compact their log every K applied slots (1 to 4).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    compact_every: u64,
     /// Reduction off: keep messages whose delivery can never change anything again.
     #[arg(long)]
     keep_dead_messages: bool,
@@ -117,6 +133,7 @@ impl ModelArgs {
             announce_decisions: self.announce_decisions,
             heartbeats: self.heartbeats,
             client_retries: self.client_retries,
+            compact_every: self.compact_every,
             forget_dead_messages: !self.keep_dead_messages,
             bug: self.bug,
         }
@@ -127,8 +144,8 @@ impl ModelArgs {
 struct CheckArgs {
     #[command(flatten)]
     model: ModelArgs,
-    /// Checker: bfs (shortest counterexamples), dfs (faster, little memory) or simulation.
-    #[arg(long, default_value = "bfs")]
+    /// Checker: dfs (fast, little memory), bfs (shortest counterexamples) or simulation.
+    #[arg(long, default_value = "dfs")]
     checker: CheckerKind,
     /// Checker threads [default: the number of CPUs].
     #[arg(long)]
@@ -189,6 +206,11 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => run_check(args),
+        Command::Suite {
+            bugs,
+            threads,
+            only,
+        } => run_suite(bugs, threads.unwrap_or_else(default_threads), only),
         Command::Explore(args) => run_explore(args),
         Command::Bugs { json, flags: None } => list_bugs(json),
         Command::Bugs {
@@ -426,11 +448,118 @@ fn list_bugs(json: bool) -> ExitCode {
         println!("  breaks:   {}", l.rule);
         println!("  violates: {}", l.violates);
         println!(
-            "  catch it: paxos-model check --bug {}{}{}",
+            "  catch it: paxos-model check --checker bfs --bug {}{}{}",
             l.name,
             if l.flags.is_empty() { "" } else { " " },
             l.flags.join(" ")
         );
     }
     ExitCode::SUCCESS
+}
+
+fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
+    use paxos_model::checking::suite::suite;
+    use paxos_model::coverage::{CoverageReport, MODEL_UNREACHABLE};
+    let options = |checker| RunOptions {
+        checker,
+        threads,
+        timeout: None,
+        max_depth: None,
+        seed: 0,
+        progress: false,
+    };
+    let mut failed = false;
+    let mut coverage = CoverageReport::default();
+    let started = std::time::Instant::now();
+    let entries: Vec<_> = suite()
+        .into_iter()
+        .filter(|e| only.as_ref().is_none_or(|o| e.name.contains(o.as_str())))
+        .collect();
+    println!(
+        "{:<16} {:>12} {:>6} {:>9} {:<9} {:<8} flags",
+        "configuration", "unique", "depth", "seconds", "complete", "verdict"
+    );
+    for entry in &entries {
+        let outcome = checking::check(entry.config.clone(), options(CheckerKind::Dfs));
+        let verdict = outcome.verdict();
+        failed |= verdict != Verdict::Pass;
+        coverage.merge(&outcome.coverage);
+        println!(
+            "{:<16} {:>12} {:>6} {:>9.1} {:<9} {:<8} {}",
+            entry.name,
+            outcome.unique_states,
+            outcome.max_depth,
+            outcome.seconds,
+            outcome.complete,
+            format!("{verdict:?}").to_uppercase(),
+            entry.config.flags().join(" ")
+        );
+        for p in outcome
+            .properties
+            .iter()
+            .filter(|p| !matches!(p.status, Status::Holds | Status::Found))
+        {
+            println!("    {}: {:?}", p.name, p.status);
+        }
+    }
+    let untaken = coverage.untaken_reachable();
+    println!();
+    if only.is_none() {
+        if untaken.is_empty() {
+            println!(
+                "Coverage: every rule and situation was taken ({} rules, {} situations);                  model-unreachable, taken by the scenario tests: {}.",
+                coverage.rules.len(),
+                coverage.situations.len(),
+                MODEL_UNREACHABLE
+                    .iter()
+                    .map(|(r, _)| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        } else {
+            failed = true;
+            println!(
+                "Coverage: NEVER TAKEN by any configuration: {}",
+                untaken.join(", ")
+            );
+        }
+    }
+    if bugs {
+        println!();
+        println!(
+            "{:<24} {:<16} {:<14} {:>6} {:>8}",
+            "known-bad variant", "caught by", "violates", "steps", "seconds"
+        );
+        for known in checking::catalogue() {
+            let (entry, _) = checking::bugs::catching(known.bug);
+            if only.as_ref().is_some_and(|o| !entry.contains(o.as_str())) {
+                continue;
+            }
+            let outcome = checking::check(known.config.clone(), options(CheckerKind::Bfs));
+            let caught = outcome.property(known.violates);
+            let steps = caught
+                .and_then(|p| p.counterexample.as_ref())
+                .map_or(0, Vec::len);
+            let ok = caught.is_some_and(|p| p.status == Status::Violated);
+            failed |= !ok;
+            println!(
+                "{:<24} {:<16} {:<14} {:>6} {:>8.1}{}",
+                known.bug.name(),
+                entry,
+                known.violates,
+                steps,
+                outcome.seconds,
+                if ok { "" } else { "  NOT CAUGHT" }
+            );
+        }
+    }
+    println!();
+    println!("Suite: {:.0} s in all.", started.elapsed().as_secs_f64());
+    if failed {
+        println!("FAIL");
+        ExitCode::from(1)
+    } else {
+        println!("PASS");
+        ExitCode::SUCCESS
+    }
 }

@@ -30,10 +30,10 @@ fn invalid_arguments_exit_2_with_one_line() {
         &["check", "--network", "carrier-pigeon"],
         &["check", "--bug", "no-such-bug"],
         &["check", "--checker", "dfs", "--max-depth", "3"],
-        &["check", "--max-depth", "0"],
+        &["check", "--checker", "bfs", "--max-depth", "0"],
         &["check", "--timeout", "0"],
         &["check", "--literal-loss"],
-        &["explore", "--max-round", "99"],
+        &["explore", "--elections", "99"],
     ] {
         let out = paxos_model(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -48,7 +48,7 @@ fn invalid_arguments_exit_2_with_one_line() {
     );
     // stateright reads a target depth of 0 as "no limit": the run would explore every state
     // and still be reported incomplete.
-    let out = paxos_model(&["check", "--max-depth", "0"]);
+    let out = paxos_model(&["check", "--checker", "bfs", "--max-depth", "0"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
         "paxos-model: error: --max-depth must be at least 1"
@@ -59,7 +59,7 @@ fn invalid_arguments_exit_2_with_one_line() {
 /// the exit status (3) tells it apart from a proof (0) and from a violation (1).
 #[test]
 fn an_incomplete_run_without_violation_exits_3_and_claims_nothing() {
-    let out = paxos_model(&["check", "--max-depth", "3"]);
+    let out = paxos_model(&["check", "--checker", "bfs", "--max-depth", "3"]);
     assert_eq!(out.status.code(), Some(3));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("Done: INCOMPLETE"), "{stdout}");
@@ -74,7 +74,7 @@ fn an_incomplete_run_without_violation_exits_3_and_claims_nothing() {
     assert!(!stdout.contains("PASS"), "{stdout}");
     assert!(stdout.trim_end().ends_with("\nINCOMPLETE"), "{stdout}");
 
-    let out = paxos_model(&["check", "--max-depth", "3", "--json"]);
+    let out = paxos_model(&["check", "--checker", "bfs", "--max-depth", "3", "--json"]);
     assert_eq!(out.status.code(), Some(3));
     let v = json(&out);
     assert_eq!(v["complete"], false);
@@ -89,13 +89,23 @@ fn an_incomplete_run_without_violation_exits_3_and_claims_nothing() {
 
 #[test]
 fn check_json_is_one_object_with_every_property() {
-    let out = paxos_model(&["check", "--json", "--clients", "1"]);
+    let out = paxos_model(&["check", "--json", "--clients", "1", "--elections", "2"]);
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
-    assert_eq!(v["checker"], "bfs");
+    assert_eq!(v["checker"], "dfs");
     assert_eq!(v["complete"], true);
-    assert_eq!(v["unique_states"], 1_659);
-    assert!(v["total_states"].as_u64().unwrap() >= 1_659);
+    let unique = v["unique_states"].as_u64().unwrap();
+    assert!(unique > 1_000, "{unique}");
+    assert!(v["total_states"].as_u64().unwrap() >= unique);
+    let rules = v["coverage"]["rules"].as_object().unwrap();
+    assert!(
+        rules["takeover-reproposes"].as_u64().unwrap() > 0,
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains_key("takeover-adopts-higher-ballot"),
+        "{rules:?}"
+    );
     assert!(v["max_depth"].as_u64().unwrap() > 0);
     assert!(v["seconds"].as_f64().is_some());
     assert_eq!(v["config"]["servers"], 3);
@@ -109,8 +119,14 @@ fn check_json_is_one_object_with_every_property() {
             "agreement",
             "validity",
             "linearizable",
+            "chosen",
+            "exactly-once",
+            "progress",
             "decided",
             "all-clients-done",
+            "value-chosen",
+            "applied-at-two-servers",
+            "quiescent-leader",
             "new-leader-decides"
         ]
     );
@@ -131,7 +147,7 @@ fn check_json_is_one_object_with_every_property() {
 
 #[test]
 fn a_violation_exits_1_and_prints_its_counterexample_and_explorer_path() {
-    let out = paxos_model(&["check", "--bug", "half-quorum"]);
+    let out = paxos_model(&["check", "--checker", "bfs", "--bug", "half-quorum"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -167,15 +183,36 @@ fn bugs_json_lists_every_bug_with_its_flags() {
         assert!(!b["name"].as_str().unwrap().is_empty());
         assert!(!b["description"].as_str().unwrap().is_empty());
         assert!(b["flags"].is_array());
-        assert!(
-            ["agreement", "validity", "linearizable"].contains(&b["violates"].as_str().unwrap())
-        );
+        assert!([
+            "agreement",
+            "validity",
+            "linearizable",
+            "chosen",
+            "exactly-once",
+            "progress"
+        ]
+        .contains(&b["violates"].as_str().unwrap()));
     }
     let volatile = bugs
         .iter()
         .find(|b| b["name"] == "volatile-acceptor")
         .unwrap();
-    assert_eq!(volatile["flags"], serde_json::json!(["--crashes", "1"]));
+    // The flags of the suite entry that catches it (`crash`).
+    assert_eq!(
+        volatile["flags"],
+        serde_json::json!([
+            "--clients",
+            "1",
+            "--ops-per-client",
+            "2",
+            "--elections",
+            "2",
+            "--crashes",
+            "1",
+            "--campaigners",
+            "3"
+        ])
+    );
 }
 
 /// `make explore` serves stateright's Explorer: the page at `/` loads, and so does the state

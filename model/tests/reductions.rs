@@ -21,7 +21,19 @@ fn projection(state: &State) -> u64 {
     state.random_choices.hash(&mut h);
     state.crashed.hash(&mut h);
     state.actor_storages.hash(&mut h);
-    state.history.hash(&mut h);
+    // The ghost, with its record of votes by what it means: the values chosen (the vote
+    // reduction folds the record itself).
+    let g = &state.history;
+    (&g.tester, &g.in_flight, &g.decided, g.first_deciding_ballot).hash(&mut h);
+    (g.later_ballot_decided, g.crashes, g.elections, &g.recovered).hash(&mut h);
+    g.chosen(
+        state
+            .actor_states
+            .iter()
+            .filter(|s| s.as_server().is_some())
+            .count(),
+    )
+    .hash(&mut h);
     h.finish()
 }
 

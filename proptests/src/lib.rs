@@ -16,14 +16,16 @@
 //!
 //! ## The three checks ([`checks::check`])
 //! 1. **Replay** ([`replay`]): every step of every replica and client, replayed through the
-//!    model's handlers from the state the replay says the actor was in, gives the recorded next
-//!    state and outputs; every delivered message was sent (or duplicated) earlier; every timer
-//!    that fired was set; every restart began from the last persisted state. The first step that
-//!    diverges is reported.
+//!    model's step functions (`Node::start`/`Node::step`, by the runtime's own dispatch
+//!    `paxos_impl::record::Input::run`) from the state the replay says the actor was in, gives
+//!    the recorded next state and outputs; every delivered message was sent (or duplicated)
+//!    earlier; every timer that fired was set; every restart began from the last persisted
+//!    state. The first step that diverges is reported.
 //! 2. **Path** ([`path`]): the recorded sequence, mapped to stateright actions, is accepted
 //!    action by action by `PaxosModel::next_state` (each action checked to be enabled first),
-//!    the successors' actor states equal the recorded ones, and the model's always-properties
-//!    (`agreement`, `validity`, `linearizable`) hold at every state of the path.
+//!    the successors' actor states equal the recorded ones, and every always-property of the
+//!    model (`agreement`, `validity`, `linearizable`, `chosen`, `exactly-once`, and `progress`,
+//!    liveness judged in terminal states) holds at every state of the path.
 //! 3. **Observable safety** ([`observable`]): the replicas' decided logs agree, every decided
 //!    command was submitted, every command was executed exactly once (every replica's state
 //!    machine equals the exactly-once execution of the agreed log), every client got the result

@@ -1,11 +1,14 @@
-//! Check 2: the recorded run is a path of the stateright model, and the model's safety
-//! properties hold at every state on it.
+//! Check 2: the recorded run is a path of the stateright model ([`PaxosModel`]), and every
+//! always-property of the model holds at every state on it: `agreement`, `validity`,
+//! `linearizable`, `chosen`, `exactly-once` and `progress` (liveness, judged only in terminal
+//! states; the path's network loses nothing, so it is never omitted here).
 //!
 //! The recording is mapped onto stateright actions (`specs/runtime.md`, "Events and actions"):
 //! a delivery is `Deliver`, a timer firing `Timeout`, a client's submit `SelectRandom` under
-//! [`paxos_model::client::SUBMIT`], a crash `Crash` and a restart `Recover`. Network drops and
-//! partitions map to nothing: the model's network is unordered and duplicating, where a lost
-//! message is one that is never delivered, and a duplicated one is delivered twice.
+//! [`paxos_model::actor::SUBMIT`] (the model client's next scripted op, offered by the adapter
+//! as a random choice), a crash `Crash` and a restart `Recover`. Network drops and partitions
+//! map to nothing: the model's network is unordered and duplicating, where a lost message is one
+//! that is never delivered, and a duplicated one is delivered twice.
 //!
 //! stateright's `next_state` trusts its caller: it delivers any envelope and fires any timer it
 //! is given. So before each action this check asks the state itself whether the action is
@@ -15,10 +18,11 @@
 //! changes nothing and emits nothing (or only re-sets the timer that fired); that is accepted
 //! only if the recorded step did exactly that.
 //!
-//! The model is built from the runtime's own actors (`ClusterConfig::actor`). Clients get the
-//! operations they submitted, in order, as their script: that is what lets the model's
-//! `validity` property tell a submitted command from an invented one, and it changes no client
-//! state (only the `SelectRandom` choices the model offers).
+//! The model is built from the runtime's own nodes (`ClusterConfig::node`), each wrapped in the
+//! model's stateright adapter, [`PaxosActor`]. Clients get the operations they submitted, in
+//! order, as their script: that is what lets the model's `validity` property tell a submitted
+//! command from an invented one, and it changes no client state (only the `SelectRandom`
+//! choices the model offers).
 
 use crate::finding::{Check, Finding, Kind};
 use crate::recording::Recording;
@@ -41,9 +45,9 @@ pub struct PathStats {
     pub actions: usize,
     /// Recorded steps the model treats as no-ops (it stays in the same state).
     pub stutters: usize,
-    /// States whose safety properties were evaluated (the initial one included).
+    /// States whose always-properties were evaluated (the initial one included).
     pub states: usize,
-    /// The safety properties evaluated.
+    /// The always-properties evaluated.
     pub properties: Vec<&'static str>,
 }
 
@@ -90,6 +94,11 @@ pub fn model_of(recording: &Recording) -> PaxosModel {
         crashes: crashes.max(servers),
         prepare_skip: cfg.prepare_skip,
         campaigners: servers,
+        // A real run campaigns as often as its timers fire: no election budget.
+        elections: u32::MAX,
+        // The runtime delivers stale and duplicate messages: the model must keep them in flight
+        // (the dead-message reduction would forget them, and a delivery would look unsent).
+        forget_dead_messages: false,
         bug: cfg.bug,
         ..CheckConfig::default()
     };
@@ -351,7 +360,7 @@ fn enabled(state: &State, seq: u64, step: &Step) -> Result<Option<Action>, Findi
     Ok(Some(action))
 }
 
-/// Evaluates every safety property on `state`.
+/// Evaluates every always-property on `state`.
 fn check_properties(
     model: &PaxosModel,
     properties: &[Property<PaxosModel>],

@@ -8,9 +8,10 @@
 //!   fired was set and not cancelled or fired since; a client submitted exactly what its caller
 //!   invoked; a restart began from the last state the replica saved before it crashed;
 //! - that the recorded state before the step is the state the replay says the actor was in;
-//! - that the model's handler (`PaxosActor::on_start`, `on_msg`, `on_timeout`, `on_random`: the
-//!   very functions the checker explores), called on that state and input, gives the recorded
-//!   state after the step and the recorded outputs, in order.
+//! - that the model's step function (`Node::start` or `Node::step`: the very functions the
+//!   checker explores), run on that state and input through the runtime's own dispatch
+//!   ([`Input::run`]), gives the recorded state after the step and the recorded outputs
+//!   ([`Output::of`] of each effect), in order.
 //!
 //! The first step that fails any of these is reported ([`Finding`]) with both sides of the
 //! comparison. Drops and duplications by the network are accounted for (a drop consumes a copy,

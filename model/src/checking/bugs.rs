@@ -4,7 +4,8 @@
 //! Every entry is a claim the tests check both ways (`model/tests/bugs.rs`): with the bug, the
 //! checker reports `violates` as violated; without it, the same configuration passes.
 
-use super::config::{CheckConfig, NetworkKind};
+use super::config::CheckConfig;
+use super::suite;
 use crate::bug::Bug;
 use serde::Serialize;
 
@@ -55,65 +56,53 @@ impl KnownBug {
     }
 }
 
-/// The smallest configuration known to catch `bug`, and the property it violates there.
+/// For each bug, the configuration of the full suite (`checking::suite`) that catches it, and
+/// the property it violates there. No bug has a configuration of its own: the suite's
+/// configurations are what `make check-full` checks, so each bug shows that the suite would
+/// catch that mistake.
 ///
 /// Why each needs what it needs:
-/// - Most are caught by the default configuration: two campaigners give two ballots, two clients
-///   give two different commands competing for a slot, and a write and a read give
-///   linearizability something to check.
+/// - Most are caught by the default configuration: elections by two campaigners, two clients
+///   with two different commands competing for a slot, a write and a read for linearizability.
 /// - `volatile-acceptor` needs a crash: only a recovered acceptor can forget its promise.
 /// - `count-messages` needs duplicated messages and four servers: with three, the leader's own
-///   vote plus any one other is already a true majority, so counting a vote twice changes
-///   nothing.
-/// - `adopt-any-value` needs three ballots (two rounds): values accepted in two different
-///   ballots for one slot, then a third leader that picks the older one. The ordered network
-///   keeps that search small.
+///   vote plus any one other is already a true majority.
 pub fn catalogue() -> Vec<KnownBug> {
     Bug::ALL
         .into_iter()
         .map(|bug| {
-            let default = CheckConfig {
-                bug: Some(bug),
-                ..CheckConfig::default()
-            };
-            let (config, violates) = match bug {
-                Bug::IgnorePromisedValues
-                | Bug::AcceptBelowPromise
-                | Bug::HalfQuorum
-                | Bug::SkipPhase1
-                | Bug::BallotWithoutLeader => (default, "agreement"),
-                Bug::ReplyBeforeDecide | Bug::LeaderLocalRead => (default, "linearizable"),
-                Bug::VolatileAcceptor => (
-                    CheckConfig {
-                        crashes: 1,
-                        ..default
-                    },
-                    "agreement",
-                ),
-                Bug::CountMessages => (
-                    CheckConfig {
-                        servers: 4,
-                        network: NetworkKind::UnorderedDuplicating,
-                        ..default
-                    },
-                    "agreement",
-                ),
-                Bug::AdoptAnyValue => (
-                    CheckConfig {
-                        elections: 3,
-                        network: NetworkKind::Ordered,
-                        ..default
-                    },
-                    "agreement",
-                ),
-            };
+            let (entry, violates) = catching(bug);
             KnownBug {
                 bug,
-                config,
+                config: CheckConfig {
+                    bug: Some(bug),
+                    ..suite::entry(entry).config
+                },
                 violates,
             }
         })
         .collect()
+}
+
+/// The suite entry that catches `bug`, and the property it violates.
+pub fn catching(bug: Bug) -> (&'static str, &'static str) {
+    match bug {
+        // A vote that is not part of a real majority, or a second value chosen: `chosen`
+        // sees it when the votes are cast, before any server learns a value.
+        Bug::IgnorePromisedValues
+        | Bug::AdoptAnyValue
+        | Bug::AcceptBelowPromise
+        | Bug::BallotWithoutLeader
+        | Bug::AcceptKeepsPromise
+        | Bug::LearnFromPromise
+        | Bug::NoopTakeover => ("default", "chosen"),
+        Bug::HalfQuorum | Bug::SkipPhase1 => ("default", "agreement"),
+        Bug::ReplyBeforeDecide | Bug::LeaderLocalRead => ("default", "linearizable"),
+        Bug::SkipHoleFill => ("default", "progress"),
+        Bug::ApplyOutOfOrder => ("default", "exactly-once"),
+        Bug::VolatileAcceptor => ("crash", "chosen"),
+        Bug::CountMessages => ("four-servers", "chosen"),
+    }
 }
 
 /// The catalogue entry of `bug`.

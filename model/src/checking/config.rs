@@ -112,6 +112,9 @@ pub struct CheckConfig {
     pub heartbeats: bool,
     /// Bound: re-sends per client request (0: clients never retry).
     pub client_retries: u32,
+    /// Servers compact their log every this many applied slots (1: at every slot, so the
+    /// applied state always equals the stored snapshot; 2: it can be one slot ahead).
+    pub compact_every: u64,
     /// Reduction: forget messages whose delivery can never change anything again
     /// (`checking::reduction`; off for known-bad variants and on the ordered network).
     pub forget_dead_messages: bool,
@@ -125,7 +128,7 @@ impl Default for CheckConfig {
             servers: 3,
             clients: 2,
             ops_per_client: 1,
-            elections: 2,
+            elections: 3,
             network: NetworkKind::UnorderedNonduplicating,
             lossy: false,
             literal_loss: false,
@@ -135,6 +138,7 @@ impl Default for CheckConfig {
             announce_decisions: false,
             heartbeats: false,
             client_retries: 0,
+            compact_every: 1,
             forget_dead_messages: true,
             bug: None,
         }
@@ -173,6 +177,7 @@ impl CheckConfig {
             1,
             self.servers as u64,
         )?;
+        in_range("compact-every", self.compact_every, 1, 4)?;
         in_range(
             "client-retries",
             self.client_retries as u64,
@@ -233,6 +238,9 @@ impl CheckConfig {
         if cfg.client_retries != d.client_retries {
             push("client-retries", Some(cfg.client_retries.to_string()));
         }
+        if cfg.compact_every != d.compact_every {
+            push("compact-every", Some(cfg.compact_every.to_string()));
+        }
         if !cfg.forget_dead_messages {
             push("keep-dead-messages", None);
         }
@@ -240,6 +248,14 @@ impl CheckConfig {
             push("bug", Some(bug.to_string()));
         }
         f
+    }
+
+    /// Whether the dead-message and vote reductions (`checking::reduction`) apply: asked for,
+    /// on an unordered network, for a protocol that keeps what they rest on.
+    pub fn reduces_dead_messages(&self) -> bool {
+        self.forget_dead_messages
+            && self.bug.is_none_or(|b| b.keeps_what_reductions_rest_on())
+            && self.network != NetworkKind::Ordered
     }
 
     /// Whether the checker explores `Drop` actions.
@@ -285,8 +301,9 @@ impl CheckConfig {
             HeartbeatMode::Off
         };
         cfg.keep_log = true;
-        cfg.compact_every = 1;
-        cfg.pending_max = self.clients;
+        cfg.compact_every = self.compact_every;
+        // One less than the clients, so that a full queue is reachable (and explored).
+        cfg.pending_max = self.clients.saturating_sub(1).max(1);
         cfg
     }
 

@@ -37,6 +37,12 @@ pub struct Ghost {
     pub crashes: u32,
     /// Campaigns so far, by any server (bounded by `CheckConfig::elections`).
     pub elections: u32,
+    /// Every vote any acceptor ever cast, crashed or compacted ones included: per slot, per
+    /// (ballot, value), the acceptors that voted for it (a bit per server).
+    pub votes: BTreeMap<Slot, BTreeMap<(Ballot, Command), u16>>,
+    /// Values chosen (a majority voted for them in one ballot) whose votes were folded away
+    /// by the vote reduction (`checking::reduction::settle_votes`).
+    pub settled: BTreeMap<Slot, BTreeSet<Command>>,
     /// Servers that recovered at least once.
     pub recovered: BTreeSet<ServerId>,
 }
@@ -51,6 +57,8 @@ impl Default for Ghost {
             later_ballot_decided: false,
             crashes: 0,
             elections: 0,
+            votes: BTreeMap::new(),
+            settled: BTreeMap::new(),
             recovered: BTreeSet::new(),
         }
     }
@@ -105,6 +113,49 @@ impl Ghost {
         let _ = next.tester.on_return(client, register_ret(*result));
         next.in_flight.remove(&client);
         Some(next)
+    }
+
+    /// Records the votes `server`'s acceptor holds now (each vote is recorded once; a vote
+    /// that compaction or a crash removes later stays recorded).
+    pub fn record_votes<'a>(
+        &mut self,
+        server: ServerId,
+        accepted: impl Iterator<Item = (&'a Slot, &'a crate::durable::AcceptedEntry)>,
+    ) {
+        let bit = 1u16 << server.0;
+        for (slot, entry) in accepted {
+            if self
+                .settled
+                .get(slot)
+                .is_some_and(|chosen| chosen.contains(&entry.command))
+            {
+                continue; // Chosen already: more votes for it change nothing.
+            }
+            let voters = self
+                .votes
+                .entry(*slot)
+                .or_default()
+                .entry((entry.ballot, entry.command))
+                .or_default();
+            *voters |= bit;
+        }
+    }
+
+    /// Per slot, the values a majority of `servers` acceptors voted for in one ballot.
+    pub fn chosen(&self, servers: usize) -> BTreeMap<Slot, BTreeSet<Command>> {
+        let majority = crate::types::majority(servers) as u32;
+        let mut chosen = self.settled.clone();
+        for (slot, votes) in &self.votes {
+            let values = chosen.entry(*slot).or_default();
+            values.extend(
+                votes
+                    .iter()
+                    .filter(|(_, voters)| voters.count_ones() >= majority)
+                    .map(|((_, command), _)| *command),
+            );
+        }
+        chosen.retain(|_, values| !values.is_empty());
+        chosen
     }
 
     /// Records decisions seen in a server's log.

@@ -8,6 +8,7 @@ pub mod model;
 pub mod properties;
 pub mod reduction;
 pub mod run;
+pub mod suite;
 pub mod system;
 
 pub use bugs::{catalogue, KnownBug};

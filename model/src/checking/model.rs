@@ -13,6 +13,7 @@ use crate::server::{Role, ServerState};
 use crate::types::ServerId;
 use stateright::actor::{ActorModelAction, Network};
 use stateright::{Model, Path, Property};
+use std::sync::Arc;
 
 impl Model for PaxosModel {
     type State = State;
@@ -73,10 +74,18 @@ impl Model for PaxosModel {
         };
         if self.is_server(actor) {
             self.observe(&mut next, actor);
+            if !Arc::ptr_eq(&last.actor_states[actor], &next.actor_states[actor]) {
+                let server = Arc::clone(&next.actor_states[actor]);
+                if let Some(s) = server.as_server() {
+                    let me = ServerId(actor as u32);
+                    next.history.record_votes(me, s.durable.accepted.iter());
+                }
+            }
             self.count_situations(last, step, &next, actor);
         }
         if self.forget_dead {
             reduction::forget_dead_messages(&mut next);
+            reduction::settle_votes(&mut next, self.cfg.servers);
         }
         if let Network::UnorderedDuplicating(_, last_delivered) = &mut next.network {
             // stateright remembers the last envelope delivered so that a delivery that changes
@@ -138,13 +147,12 @@ impl PaxosModel {
             StepKind::Recover if !after.durable.accepted.is_empty() => {
                 coverage.situation(Situation::RecoveryWithVotes);
             }
-            StepKind::PromiseWithVotes(from) => {
+            StepKind::PromiseWithVotes(from)
                 if next.history.recovered.contains(&from)
                     && !voted(before, from)
-                    && (voted(after, from) || (after.is_leader() && !before.is_leader()))
-                {
-                    coverage.situation(Situation::RecoveredVoteReported);
-                }
+                    && (voted(after, from) || (after.is_leader() && !before.is_leader())) =>
+            {
+                coverage.situation(Situation::RecoveredVoteReported);
             }
             _ => {}
         }

@@ -1,15 +1,18 @@
 //! The properties checked, by stable name (`specs/multipaxos.md`, "Properties").
 //!
-//! Safety ("always"): `agreement`, `validity`, `linearizable`. Each is paired with reachability
-//! ("sometimes") properties that show the states where safety could fail were really explored:
-//! `decided`, `all-clients-done`, `new-leader-decides`, `prepare-skip`, and, in configurations
-//! with crashes, `decided-after-recovery`. A sometimes-property that cannot apply to a
-//! configuration is left out of it: `new-leader-decides` when no second ballot can win,
-//! `prepare-skip` without Prepare-skip or with fewer than two commands, recovery without crashes.
+//! Safety ("always"): `agreement` (learned values), `validity`, `linearizable` (what clients
+//! observed), `chosen` (over every vote ever cast), `exactly-once` (each server's applied state
+//! against an independent execution of the decided prefix), and liveness where it can be
+//! judged, `progress` (a terminal state with a stable leader has no unfinished work). Each is
+//! paired with reachability ("sometimes") properties that show the states where it could fail
+//! were explored: `decided`, `all-clients-done`, `value-chosen`, `applied-at-two-servers`,
+//! `quiescent-leader`, `new-leader-decides`, `prepare-skip`, and, with crashes,
+//! `decided-after-recovery`. A property that cannot apply to a configuration is left out of it.
 
 use super::config::CheckConfig;
 use super::system::{clients, servers, PaxosModel, State};
-use crate::types::Command;
+use crate::types::{ClientId, Command, Op, OpResult, RequestId, Slot, Value};
+use stateright::Model;
 use stateright::{Expectation, Property};
 
 /// The properties that apply to `cfg`.
@@ -18,9 +21,34 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
         Property::always("agreement", agreement),
         Property::always("validity", validity),
         Property::always("linearizable", linearizable),
+        Property::always("exactly-once", exactly_once),
         Property::sometimes("decided", decided),
         Property::sometimes("all-clients-done", all_clients_done),
     ];
+    // With one server a vote is cast, decided, applied and compacted in one step: the ghost,
+    // which reads the acceptor after each step, never sees it. `agreement` and `exactly-once`
+    // still judge such a run.
+    if cfg.servers >= 2 {
+        properties.insert(3, Property::always("chosen", chosen));
+        let at = 1 + properties
+            .iter()
+            .position(|p| p.name == "all-clients-done")
+            .expect("listed above");
+        properties.insert(at, Property::sometimes("value-chosen", value_chosen));
+        properties.insert(
+            at + 1,
+            Property::sometimes("applied-at-two-servers", applied_at_two_servers),
+        );
+    }
+    // Liveness is judged in terminal states, of a network that loses nothing: with explored
+    // drops (the ordered network, or --literal-loss) a lost Accept stalls a slot until a
+    // retransmission the model bounds, which is the bound running out, not a stall; on the
+    // duplicating network a message can always be delivered again, so no state is terminal.
+    if !cfg.drops_explored() && cfg.network != super::config::NetworkKind::UnorderedDuplicating {
+        let at = properties.iter().filter(|p| is_safety(p)).count();
+        properties.insert(at, Property::always("progress", progress));
+        properties.push(Property::sometimes("quiescent-leader", quiescent_leader));
+    }
     // A second ballot can decide after a first one only with a second election, won by another
     // campaigner or by the same server after a crash (a leader does not campaign while it
     // leads, and only another campaigner can depose it).
@@ -103,4 +131,148 @@ fn decided_after_recovery(model: &PaxosModel, state: &State) -> bool {
     servers(model, state).enumerate().any(|(i, s)| {
         state.history.recovered.iter().any(|r| r.index() == i) && !s.learned.is_empty()
     })
+}
+
+/// Over every vote any acceptor ever cast: at most one value per slot was accepted by a
+/// majority in some ballot (chosen), and every value a server learned was chosen.
+fn chosen(model: &PaxosModel, state: &State) -> bool {
+    let chosen = state.history.chosen(model.cfg.servers);
+    chosen.values().all(|values| values.len() <= 1)
+        && state.history.decided.iter().all(|(slot, learned)| {
+            chosen
+                .get(slot)
+                .is_some_and(|values| learned.is_subset(values))
+        })
+}
+
+/// Some value was chosen by a majority's votes (so `chosen` compared something).
+fn value_chosen(model: &PaxosModel, state: &State) -> bool {
+    state
+        .history
+        .chosen(model.cfg.servers)
+        .values()
+        .any(|values| !values.is_empty())
+}
+
+/// Per client, its latest executed request and what it returned.
+pub type Sessions = std::collections::BTreeMap<ClientId, (RequestId, OpResult)>;
+
+/// What executing the decided slots below `next_slot` in order, each client command at most
+/// once, gives: the register and, per client, its latest executed request and result. An
+/// oracle written apart from `AppliedState::apply`. `None` if a slot below is not decided.
+pub fn execute_prefix(
+    decided: &std::collections::BTreeMap<Slot, std::collections::BTreeSet<Command>>,
+    next_slot: Slot,
+) -> Option<(Value, Sessions)> {
+    let mut register = Value::default();
+    let mut sessions = Sessions::new();
+    for slot in 0..next_slot.0 {
+        let values = decided.get(&Slot(slot))?;
+        let command = values.iter().next()?;
+        let Command::Client(c) = command else {
+            continue;
+        };
+        if sessions
+            .get(&c.client)
+            .is_some_and(|(latest, _)| *latest >= c.request)
+        {
+            continue; // Executed already (or an older request): never twice.
+        }
+        let result = match c.op {
+            Op::Write(v) => {
+                register = v;
+                OpResult::WriteOk
+            }
+            Op::Read => OpResult::ReadOk(register),
+        };
+        sessions.insert(c.client, (c.request, result));
+    }
+    Some((register, sessions))
+}
+
+/// Each server's applied state (register and sessions) is the exactly-once execution of the
+/// decided slots below its `next_slot`, in slot order.
+fn exactly_once(model: &PaxosModel, state: &State) -> bool {
+    servers(model, state).all(|s| {
+        let Some((register, sessions)) =
+            execute_prefix(&state.history.decided, s.applied.next_slot)
+        else {
+            return false; // Applied a slot nobody decided.
+        };
+        let applied: Sessions = s
+            .applied
+            .sessions
+            .iter()
+            .map(|(c, session)| (*c, (session.request, session.result)))
+            .collect();
+        s.applied.register == register && applied == sessions
+    })
+}
+
+/// Two servers applied a client command (so `exactly-once` compared non-trivial states).
+fn applied_at_two_servers(model: &PaxosModel, state: &State) -> bool {
+    servers(model, state)
+        .filter(|s| !s.applied.sessions.is_empty())
+        .count()
+        >= 2
+}
+
+/// The leader of the highest ballot, if it is up and leads: no server that is up promised
+/// anything higher.
+fn stable_leader<'a>(
+    model: &PaxosModel,
+    state: &'a State,
+) -> Option<&'a crate::server::ServerState> {
+    let up = || {
+        servers(model, state)
+            .enumerate()
+            .filter(|(i, _)| !state.crashed[*i])
+            .map(|(_, s)| s)
+    };
+    let highest = up().map(|s| s.durable.promised).max()?;
+    up().find(|s| s.leadership().is_some_and(|l| l.ballot == highest))
+}
+
+/// Work the stable leader has not finished: a decided slot it cannot apply (a hole below it),
+/// a proposal not decided, or a queued request.
+fn unfinished(s: &crate::server::ServerState) -> bool {
+    let hole = s.learned.range(s.applied.next_slot..).next().is_some();
+    let proposing = s.leadership().is_some_and(|l| !l.proposals.is_empty());
+    hole || proposing || !s.pending.is_empty()
+}
+
+/// Liveness, checked where it can be: in a terminal state (no action changes anything), a
+/// stable leader (up, leading the highest ballot any server that is up promised) has finished
+/// its work: no decided slot waits behind a hole, no proposal is undecided, no request is
+/// queued. A log that stalls under a leader that could finish it is a violation; a state
+/// where no leader can act (the election budget is spent, the leader crashed) is the bound
+/// running out, not a stall (`specs/multipaxos.md`, "Properties").
+fn progress(model: &PaxosModel, state: &State) -> bool {
+    let Some(leader) = stable_leader(model, state) else {
+        return true;
+    };
+    if !unfinished(leader) {
+        return true;
+    }
+    // The leader has work left: the state must not be terminal.
+    let mut actions = Vec::new();
+    model.actions(state, &mut actions);
+    actions
+        .into_iter()
+        .any(|action| model.next_state(state, action).is_some())
+}
+
+/// A terminal state with a stable leader that finished its work (so `progress` judged one).
+fn quiescent_leader(model: &PaxosModel, state: &State) -> bool {
+    let Some(leader) = stable_leader(model, state) else {
+        return false;
+    };
+    if unfinished(leader) || leader.applied.next_slot == Slot(0) {
+        return false;
+    }
+    let mut actions = Vec::new();
+    model.actions(state, &mut actions);
+    actions
+        .into_iter()
+        .all(|action| model.next_state(state, action).is_none())
 }

@@ -24,22 +24,24 @@
 //! - `Reply(r)` to client C, when C has submitted r and is not waiting for it: C's requests only
 //!   grow, so it never takes it.
 //!
-//! It is sound only for the correct protocol on unordered networks: a known-bad variant acts
-//! on messages the correct protocol ignores, and on the ordered network removing a message
-//! lets the ones behind it through. So it is off for both. `model/tests/reductions.rs` checks
+//! The same reasoning settles the ghost record of votes (`Ghost::votes`, read by the `chosen`
+//! property), whose histories would otherwise split states that differ only in who voted for
+//! what long ago ([`settle_votes`]): a value a majority voted for in a ballot is chosen, and
+//! only that fact is kept; the votes of a ballot that can get no more votes (its owner no longer
+//! owns it, and no `Accept` of it is in flight) and that reached no majority can never be part
+//! of a choice, and are dropped.
+//!
+//! It is sound only on unordered networks (on the ordered network removing a message lets the
+//! ones behind it through), and only for a protocol that keeps the rules above: it is off for
+//! the known-bad variants that act on input the correct protocol ignores or forget what only
+//! grows (`Bug::keeps_what_reductions_rest_on`). `model/tests/reductions.rs` checks
 //! it by comparing reachable states (without the network) with and without it.
 
-use super::config::CheckConfig;
 use super::system::State;
 use crate::msg::Msg;
 use crate::node::NodeState;
 use crate::types::Ballot;
 use stateright::actor::{Envelope, Id, Network};
-
-/// Whether the reduction applies to `cfg`.
-pub fn applies(cfg: &CheckConfig) -> bool {
-    cfg.forget_dead_messages && cfg.bug.is_none() && cfg.network != super::NetworkKind::Ordered
-}
 
 /// Removes every dead message from `state`'s network.
 pub fn forget_dead_messages(state: &mut State) {
@@ -94,5 +96,50 @@ fn is_dead(src: Option<&NodeState>, dst: Option<&NodeState>, msg: &Msg) -> bool 
             _ => false,
         },
         None => false,
+    }
+}
+
+/// Folds the ghost's votes: chosen values move to `settled`; votes of a ballot that can get no
+/// more votes, and reached no majority, are dropped.
+pub fn settle_votes(state: &mut State, servers: usize) {
+    let majority = crate::types::majority(servers) as u32;
+    let owner_still_owns = |ballot: Ballot| {
+        owns(
+            state.actor_states.get(ballot.leader.index()).map(|s| &**s),
+            ballot,
+        )
+    };
+    let accept_in_flight = |slot: crate::types::Slot, ballot: Ballot| {
+        let is_it = |msg: &Msg| matches!(msg, Msg::Accept { ballot: b, slot: s, .. } if *b == ballot && *s == slot);
+        match &state.network {
+            Network::UnorderedNonDuplicating(map) => map.keys().any(|e| is_it(&e.msg)),
+            Network::UnorderedDuplicating(set, _) => set.iter().any(|e| is_it(&e.msg)),
+            Network::Ordered(flows) => flows.values().flatten().any(is_it),
+        }
+    };
+    let mut settle = Vec::new();
+    let mut drop = Vec::new();
+    for (slot, votes) in &state.history.votes {
+        for ((ballot, command), voters) in votes {
+            if voters.count_ones() >= majority {
+                settle.push((*slot, *ballot, *command));
+            } else if !owner_still_owns(*ballot) && !accept_in_flight(*slot, *ballot) {
+                drop.push((*slot, *ballot, *command));
+            }
+        }
+    }
+    if settle.is_empty() && drop.is_empty() {
+        return;
+    }
+    let ghost = &mut state.history;
+    for (slot, ballot, command) in settle.iter().chain(&drop) {
+        let votes = ghost.votes.get_mut(slot).expect("listed above");
+        votes.remove(&(*ballot, *command));
+        if votes.is_empty() {
+            ghost.votes.remove(slot);
+        }
+    }
+    for (slot, _, command) in settle {
+        ghost.settled.entry(slot).or_default().insert(command);
     }
 }

@@ -87,7 +87,7 @@ impl PaxosModel {
             .record_msg_out(Ghost::on_send)
             .record_msg_in(Ghost::on_deliver);
         PaxosModel {
-            forget_dead: super::reduction::applies(&cfg),
+            forget_dead: cfg.reduces_dead_messages(),
             cfg,
             inner,
             coverage,

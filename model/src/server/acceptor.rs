@@ -100,7 +100,12 @@ impl ServerStep<'_, '_> {
             self.fx.took(Rule::AcceptBelowPromiseIgnored);
             return;
         }
-        self.raise_promise(ballot);
+        if !self.cfg.has(Bug::AcceptKeepsPromise) {
+            // BUG(accept-keeps-promise) skips this. Correct: a vote in ballot b is a promise of
+            // b too; an acceptor that votes in b and then promises a lower ballot can vote again
+            // below b, replacing a vote that may be part of a choice.
+            self.raise_promise(ballot);
+        }
         let entry = AcceptedEntry { ballot, command };
         if self.s().durable.accepted.get(&slot) != Some(&entry) {
             self.fx.took(Rule::AcceptVoted);

@@ -2,6 +2,7 @@
 //! catching up from another server's snapshot (`specs/multipaxos.md`, "Learner").
 
 use super::{Decision, Role, ServerStep};
+use crate::bug::Bug;
 use crate::msg::Msg;
 use crate::rules::Rule;
 use crate::state_machine::{Applied, AppliedState};
@@ -32,6 +33,15 @@ impl ServerStep<'_, '_> {
     /// Applies decided slots in order. The leader replies to each client whose command it
     /// applies (also for a duplicate, with the result of its first execution).
     fn apply_ready(&mut self) {
+        if self.cfg.has(Bug::ApplyOutOfOrder) {
+            // BUG(apply-out-of-order): jumps over undecided slots to the next learned one.
+            // Correct: apply in slot order only; a slot below may still be decided otherwise.
+            let next = self.s().applied.next_slot;
+            if let Some((slot, _)) = self.s().learned.range(next..).next() {
+                let slot = *slot;
+                self.s_mut().applied.next_slot = slot;
+            }
+        }
         while let Some(decision) = self.s().learned.get(&self.s().applied.next_slot).copied() {
             let first_time = match &decision.command {
                 crate::types::Command::Client(c) => !self.s().applied.has_executed(c),

@@ -216,9 +216,30 @@ impl ServerStep<'_, '_> {
                 continue; // Applied or decided here, or already proposed in this ballot.
             }
             let command = match accepted.get(&slot) {
+                Some(_) if self.cfg.has(Bug::NoopTakeover) => {
+                    // BUG(noop-takeover): a no-op where a value was reported. Correct: the
+                    // reported value with the highest ballot, which may already be chosen.
+                    Command::NoOp
+                }
+                Some(entry) if self.cfg.has(Bug::LearnFromPromise) => {
+                    // BUG(learn-from-promise): learns the reported value as decided. Correct:
+                    // propose it again; one acceptor's vote is not a majority's, and the value
+                    // may never have been chosen (another one may be, later).
+                    let decision = super::Decision {
+                        ballot: entry.ballot,
+                        command: entry.command,
+                    };
+                    self.learn(slot, decision);
+                    continue;
+                }
                 Some(entry) => {
                     self.fx.took(Rule::TakeoverReproposes);
                     entry.command
+                }
+                None if self.cfg.has(Bug::SkipHoleFill) => {
+                    // BUG(skip-hole-fill): leaves the hole open. Correct: fill it with a no-op;
+                    // a slot nobody decides stops every later slot from being applied.
+                    continue;
                 }
                 None => {
                     self.fx.took(Rule::TakeoverFillsHole);

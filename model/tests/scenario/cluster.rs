@@ -210,8 +210,8 @@ impl Cluster {
 
     /// `servers N [compact-every=K] [pending-max=K] [no-prepare-skip]`: starts servers `0..N`
     /// with [`ServerConfig::cluster`] and the public fields the options set. The model-only
-    /// fields (`may_campaign`, `max_round`, `announce_decisions`, `heartbeat`, `keep_log`) are
-    /// `pub(crate)`: a scenario runs what a real cluster runs.
+    /// fields (`may_campaign`, `announce_decisions`, `heartbeat`, `keep_log`) are `pub(crate)`:
+    /// a scenario runs what a real cluster runs.
     fn start_servers(&mut self, args: &[&str], out: &mut Vec<String>) -> Result<(), Failure> {
         if !self.nodes.is_empty() {
             return usage("`servers` must come once, first");

@@ -1,0 +1,157 @@
+//! `make check-full`: a small named set of configurations, checked one after the other, whose
+//! union takes every rule of the coverage list and catches every known-bad variant
+//! (`specs/multipaxos.md`, "The full suite"). Each entry says what it is there for.
+
+use super::config::{CheckConfig, NetworkKind};
+
+/// One configuration of the suite.
+#[derive(Clone, Debug)]
+pub struct SuiteEntry {
+    /// A short name.
+    pub name: &'static str,
+    /// The configuration.
+    pub config: CheckConfig,
+    /// What it is there for.
+    pub why: &'static str,
+}
+
+/// The suite, in the order `make check-full` runs it.
+pub fn suite() -> Vec<SuiteEntry> {
+    let d = CheckConfig::default();
+    vec![
+        SuiteEntry {
+            name: "default",
+            config: d.clone(),
+            why: "make check: three elections (the highest-ballot rule), re-elections, no-op fills",
+        },
+        SuiteEntry {
+            name: "tla-smr",
+            config: CheckConfig {
+                clients: 1,
+                ops_per_client: 3,
+                elections: 2,
+                campaigners: 3,
+                network: NetworkKind::UnorderedDuplicating,
+                lossy: true,
+                ..d.clone()
+            },
+            why: "the bounds of tlaplus/Examples MultiPaxos_MC.cfg: 3 servers, 2 writes + 1 read \
+                  (one client, in sequence), any server leads, 2 leaderships, messages \
+                  reordered, duplicated and lost",
+        },
+        SuiteEntry {
+            name: "crash",
+            config: CheckConfig {
+                clients: 1,
+                ops_per_client: 2,
+                elections: 2,
+                campaigners: 3,
+                crashes: 1,
+                ..d.clone()
+            },
+            why: "a crash and a recovery: votes persisted before the crash count after it",
+        },
+        SuiteEntry {
+            name: "retries",
+            config: CheckConfig {
+                clients: 1,
+                ops_per_client: 2,
+                elections: 2,
+                client_retries: 1,
+                ..d.clone()
+            },
+            why: "a client retries across a leader change: answered from the session table",
+        },
+        SuiteEntry {
+            name: "heartbeats",
+            config: CheckConfig {
+                servers: 2,
+                clients: 1,
+                ops_per_client: 2,
+                elections: 2,
+                heartbeats: true,
+                announce_decisions: true,
+                client_retries: 1,
+                compact_every: 2,
+                ..d.clone()
+            },
+            why: "heartbeats, retransmission and catch-up by state transfer, announced \
+                  decisions, compaction with the applied state ahead of the snapshot",
+        },
+        SuiteEntry {
+            name: "heartbeats-crash",
+            config: CheckConfig {
+                servers: 2,
+                clients: 1,
+                ops_per_client: 2,
+                elections: 2,
+                heartbeats: true,
+                announce_decisions: true,
+                compact_every: 2,
+                crashes: 1,
+                ..d.clone()
+            },
+            why: "a leader that restarts behind what it told its followers: catch-up requests \
+                  and decisions it already knows",
+        },
+        SuiteEntry {
+            name: "no-prepare-skip",
+            config: CheckConfig {
+                clients: 1,
+                ops_per_client: 2,
+                elections: 2,
+                prepare_skip: false,
+                ..d.clone()
+            },
+            why: "classic Paxos: Phase 1 before every command",
+        },
+        SuiteEntry {
+            name: "stale-messages",
+            config: CheckConfig {
+                clients: 1,
+                elections: 2,
+                campaigners: 3,
+                forget_dead_messages: false,
+                network: NetworkKind::UnorderedDuplicating,
+                client_retries: 1,
+                ..d.clone()
+            },
+            why: "no dead-message reduction, duplication: every stale and duplicate input is \
+                  delivered and ignored",
+        },
+        SuiteEntry {
+            name: "ordered-lossy",
+            config: CheckConfig {
+                clients: 1,
+                ops_per_client: 2,
+                elections: 2,
+                network: NetworkKind::Ordered,
+                lossy: true,
+                ..d.clone()
+            },
+            why: "per-link FIFO with loss (explored as Drop actions; no reduction applies)",
+        },
+        SuiteEntry {
+            name: "four-servers",
+            config: CheckConfig {
+                servers: 4,
+                clients: 1,
+                elections: 2,
+                network: NetworkKind::UnorderedDuplicating,
+                ..d
+            },
+            why: "four servers and duplication: a vote counted twice looks like a majority",
+        },
+    ]
+}
+
+/// The suite entry called `name`.
+///
+/// # Panics
+/// If there is none.
+pub fn entry(name: &str) -> SuiteEntry {
+    suite()
+        .into_iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| panic!("no suite entry called {name}"))
+}
