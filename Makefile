@@ -3,7 +3,7 @@
 CARGO ?= cargo
 MODEL := $(CARGO) run --release --quiet -p paxos-model --
 
-.PHONY: check check-full explore bugs test soak bench lint
+.PHONY: check check-full explore bugs test soak bench bench-checker lint
 
 ## check: model-check the default configuration (DFS, complete, under a minute) with its coverage
 check:
@@ -35,6 +35,12 @@ soak:
 ## bench: Prepare-skip vs Phase 1 per command, side by side in the runtime
 bench:
 	$(CARGO) bench -p paxos-impl --bench prepare_skip
+
+## bench-checker: our checker next to stateright's own Paxos example (check-dfs 3), side by side:
+## unique states per second and BFS bytes per state (BENCH_ROUNDS=N, default 3; BENCH_BFS_ROUNDS=N,
+## default 1); also written to target/bench/checker.json
+bench-checker:
+	$(CARGO) bench -p paxos-model --bench checker
 
 ## lint: formatting and clippy, as required before every commit
 lint:
