@@ -85,6 +85,7 @@ fn assert_loss_adds_no_projected_state(cfg: CheckConfig) {
 fn loss_adds_no_state_on_the_unordered_nonduplicating_network() {
     assert_loss_adds_no_projected_state(CheckConfig {
         clients: 1,
+        elections: 2,
         crashes: 1,
         lossy: true,
         ..CheckConfig::default()
@@ -96,6 +97,7 @@ fn loss_adds_no_state_on_the_unordered_duplicating_network() {
     assert_loss_adds_no_projected_state(CheckConfig {
         servers: 2,
         clients: 1,
+        elections: 2,
         crashes: 1,
         network: NetworkKind::UnorderedDuplicating,
         lossy: true,
@@ -107,6 +109,7 @@ fn loss_adds_no_state_on_the_unordered_duplicating_network() {
 fn loss_adds_states_on_the_ordered_network_so_drops_are_explored_there() {
     let lossless = CheckConfig {
         clients: 1,
+        elections: 2,
         network: NetworkKind::Ordered,
         ..CheckConfig::default()
     };
@@ -148,6 +151,7 @@ fn assert_forgetting_dead_messages_loses_no_projected_state(cfg: CheckConfig) {
 fn forgetting_dead_messages_loses_no_state_with_re_elections_and_a_crash() {
     assert_forgetting_dead_messages_loses_no_projected_state(CheckConfig {
         clients: 1,
+        elections: 2,
         crashes: 1,
         campaigners: 3,
         ..CheckConfig::default()
@@ -159,6 +163,7 @@ fn forgetting_dead_messages_loses_no_state_with_decisions_heartbeats_and_retries
     assert_forgetting_dead_messages_loses_no_projected_state(CheckConfig {
         servers: 2,
         clients: 1,
+        elections: 2,
         announce_decisions: true,
         heartbeats: true,
         client_retries: 1,
