@@ -255,11 +255,16 @@ fn progress(model: &PaxosModel, state: &State) -> bool {
         return true;
     }
     // The leader has work left: the state must not be terminal.
+    !terminal(model, state)
+}
+
+/// Whether no action changes anything in `state`.
+fn terminal(model: &PaxosModel, state: &State) -> bool {
     let mut actions = Vec::new();
     model.actions(state, &mut actions);
     actions
         .into_iter()
-        .any(|action| model.next_state(state, action).is_some())
+        .all(|action| model.next_state(state, action).is_none())
 }
 
 /// A terminal state with a stable leader that finished its work (so `progress` judged one).
@@ -270,9 +275,5 @@ fn quiescent_leader(model: &PaxosModel, state: &State) -> bool {
     if unfinished(leader) || leader.applied.next_slot == Slot(0) {
         return false;
     }
-    let mut actions = Vec::new();
-    model.actions(state, &mut actions);
-    actions
-        .into_iter()
-        .all(|action| model.next_state(state, action).is_none())
+    terminal(model, state)
 }
