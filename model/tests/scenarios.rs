@@ -35,16 +35,10 @@ use std::sync::OnceLock;
 /// Rules no scenario can take, and why. A scenario uses only what a real cluster can be
 /// configured with (`ServerConfig::cluster`, `ClientConfig::cluster` and their public fields);
 /// these rules need a model-checking bound, which is `pub(crate)` in `config.rs` on purpose.
-const UNREACHABLE: &[(Rule, &str)] = &[
-    (
-        Rule::ElectionBoundReached,
-        "needs `max_round` (pub(crate)): a real cluster has no bound on ballot rounds",
-    ),
-    (
-        Rule::ClientRetryBoundReached,
-        "needs `retries_max` (pub(crate)): a real client retries without limit",
-    ),
-];
+const UNREACHABLE: &[(Rule, &str)] = &[(
+    Rule::ClientRetryBoundReached,
+    "needs `retries_max` (pub(crate)): a real client retries without limit",
+)];
 
 /// One command of a file and the output it must print.
 struct Case {
