@@ -30,19 +30,20 @@
 //! it by comparing reachable states (without the network) with and without it.
 
 use super::config::CheckConfig;
-use super::system::State;
+use crate::actor::PaxosActor;
 use crate::msg::Msg;
 use crate::node::NodeState;
 use crate::types::Ballot;
-use stateright::actor::{Envelope, Id, Network};
+use stateright::actor::{ActorModelState, Envelope, Id, Network};
 
 /// Whether the reduction applies to `cfg`.
 pub fn applies(cfg: &CheckConfig) -> bool {
     cfg.forget_dead_messages && cfg.bug.is_none() && cfg.network != super::NetworkKind::Ordered
 }
 
-/// Removes every dead message from `state`'s network.
-pub fn forget_dead_messages(state: &mut State) {
+/// Removes every dead message from `state`'s network. (Generic in the ghost record, which it
+/// does not read, so that this module does not import `system`, which imports it.)
+pub fn forget_dead_messages<H>(state: &mut ActorModelState<PaxosActor, H>) {
     let actors = &state.actor_states;
     let node = |id: Id| actors.get(usize::from(id)).map(|s| &**s);
     let dead = |env: &Envelope<Msg>| is_dead(node(env.src), node(env.dst), &env.msg);
