@@ -7,7 +7,7 @@ MODEL := $(CARGO) run --release --quiet -p paxos-model --
 # (measured in the README's table).
 CHECK_FULL_FLAGS := --campaigners 3 --crashes 1
 
-.PHONY: check check-full explore bugs test soak bench lint
+.PHONY: check check-full explore bugs test soak bench bench-checker lint
 
 ## check: model-check the default configuration (BFS, complete, under a minute)
 check:
@@ -38,6 +38,12 @@ soak:
 ## bench: Prepare-skip vs Phase 1 per command, side by side in the runtime
 bench:
 	$(CARGO) bench -p paxos-impl --bench prepare_skip
+
+## bench-checker: our checker next to stateright's own Paxos example (check-dfs 3), side by side:
+## unique states per second and BFS bytes per state (BENCH_ROUNDS=N, default 3; BENCH_BFS_ROUNDS=N,
+## default 1); also written to target/bench/checker.json
+bench-checker:
+	$(CARGO) bench -p paxos-model --bench checker
 
 ## lint: formatting and clippy, as required before every commit
 lint:
