@@ -21,7 +21,8 @@
 //! - [`bug`]: known-bad variants; they can be switched on only with the `bugs` feature.
 //! - [`actor`] (feature `checker`): the one adapter to stateright.
 //! - [`checking`] (feature `checker`): the checked model, its properties and the runner;
-//!   [`coverage`]: how often the checker took each rule.
+//!   [`coverage`]: how often the checker took each rule; [`digest`]: parts of a checked state
+//!   hashed once.
 //!
 //! The protocol modules use nothing of stateright: a runtime depends on this crate with
 //! `default-features = false` and gets the step functions alone.
@@ -36,6 +37,8 @@ pub mod client;
 pub mod config;
 #[cfg(feature = "checker")]
 pub mod coverage;
+#[cfg(feature = "checker")]
+pub mod digest;
 pub mod durable;
 pub mod msg;
 pub mod node;

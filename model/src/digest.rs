@@ -1,0 +1,223 @@
+//! Parts of a checked state hashed once instead of at every step.
+//!
+//! stateright fingerprints each state it generates by hashing *all* of it, and clones all of
+//! it to make a successor, although a step changes one actor's state at most, and the ghost
+//! record and an actor's storage only now and then. The parts a step rarely changes are
+//! therefore wrapped:
+//!
+//! - [`Digested`]: a value with its digest, computed once when it is made. Its `Hash` writes
+//!   the digest alone, so hashing it is one write whatever its size. For values stateright
+//!   already keeps behind an `Arc` and never changes (an actor's state).
+//! - [`Shared`]: a value behind an `Arc` with its digest computed at the first hash: cloning
+//!   it is a reference count, and a state and its successors share it until a step changes it
+//!   (`DerefMut` copies it then, if shared, and forgets the digest). For the ghost record and
+//!   the storages, which stateright clones with every state.
+//!
+//! A digest is a 64-bit hash of the value with fixed seeds, like stateright's fingerprints:
+//! equal values have equal digests (so `Hash` stays consistent with `Eq`), and the digests are
+//! the same in every run. Two different values with equal digests would be merged like two
+//! states with equal fingerprints: as unlikely as a fingerprint collision, which stateright
+//! accepts for every state. `Debug` and `Serialize` show the value alone, as if unwrapped.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// `value`'s digest: never 0 (0 marks a [`Shared`] digest not computed yet).
+fn digest_of<T: Hash>(value: &T) -> u64 {
+    // Any fixed seeds do; these are stateright's.
+    let seeds =
+        ahash::RandomState::with_seeds(123_456_789_987_654_321, 98_765_432_123_456_789, 0, 0);
+    seeds.hash_one(value).max(1)
+}
+
+/// An immutable value and its digest.
+#[derive(Clone)]
+pub struct Digested<T> {
+    value: T,
+    digest: u64,
+}
+
+impl<T: Hash> Digested<T> {
+    /// Wraps `value`, hashing it now.
+    pub fn new(value: T) -> Self {
+        let digest = digest_of(&value);
+        Digested { value, digest }
+    }
+}
+
+impl<T> Digested<T> {
+    /// The value.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+}
+
+impl<T> Deref for Digested<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> Hash for Digested<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest);
+    }
+}
+
+impl<T: PartialEq> PartialEq for Digested<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest && self.value == other.value
+    }
+}
+
+impl<T: Eq> Eq for Digested<T> {}
+
+impl<T: fmt::Debug> fmt::Debug for Digested<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+impl<T: Serialize> Serialize for Digested<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+/// A shared, copy-on-write value whose digest is computed at the first hash.
+pub struct Shared<T>(Arc<Cell<T>>);
+
+struct Cell<T> {
+    value: T,
+    /// The value's digest, or 0 while not computed (two threads may both compute it: they
+    /// store the same number).
+    digest: AtomicU64,
+}
+
+impl<T: Clone> Clone for Cell<T> {
+    fn clone(&self) -> Self {
+        Cell {
+            value: self.value.clone(),
+            digest: AtomicU64::new(self.digest.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl<T> Shared<T> {
+    /// Wraps `value`.
+    pub fn new(value: T) -> Self {
+        Shared(Arc::new(Cell {
+            value,
+            digest: AtomicU64::new(0),
+        }))
+    }
+}
+
+impl<T: Hash> Shared<T> {
+    fn digest(&self) -> u64 {
+        match self.0.digest.load(Ordering::Relaxed) {
+            0 => {
+                let digest = digest_of(&self.0.value);
+                self.0.digest.store(digest, Ordering::Relaxed);
+                digest
+            }
+            digest => digest,
+        }
+    }
+}
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(Arc::clone(&self.0))
+    }
+}
+
+impl<T: Default> Default for Shared<T> {
+    fn default() -> Self {
+        Shared::new(T::default())
+    }
+}
+
+impl<T> Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0.value
+    }
+}
+
+impl<T: Clone> DerefMut for Shared<T> {
+    /// The value, copied first if another state shares it; its digest is forgotten.
+    fn deref_mut(&mut self) -> &mut T {
+        let cell = Arc::make_mut(&mut self.0);
+        *cell.digest.get_mut() = 0;
+        &mut cell.value
+    }
+}
+
+impl<T: Hash> Hash for Shared<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest());
+    }
+}
+
+impl<T: PartialEq + Hash> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.digest() == other.digest() && self.0.value == other.0.value)
+    }
+}
+
+impl<T: Eq + Hash> Eq for Shared<T> {}
+
+impl<T: fmt::Debug> fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.value.fmt(f)
+    }
+}
+
+impl<T: Serialize> Serialize for Shared<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.value.serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn hash_of<T: Hash>(value: &T) -> u64 {
+        digest_of(value)
+    }
+
+    #[test]
+    fn equal_values_hash_equal_and_a_change_forgets_the_digest() {
+        let a = Shared::new(BTreeMap::from([(1, 2)]));
+        let mut b = a.clone();
+        assert_eq!(hash_of(&a), hash_of(&b));
+        b.insert(3, 4);
+        assert_ne!(
+            hash_of(&a),
+            hash_of(&b),
+            "the copy was changed, not the original"
+        );
+        assert_eq!(a.len(), 1);
+        b.remove(&3);
+        assert_eq!(a, b);
+        assert_eq!(hash_of(&a), hash_of(&b));
+        assert_eq!(hash_of(&Digested::new(7u32)), hash_of(&Digested::new(7u32)));
+        assert_ne!(hash_of(&Digested::new(7u32)), hash_of(&Digested::new(8u32)));
+    }
+
+    #[test]
+    fn debug_shows_the_value_alone() {
+        let v = vec![(1, "a")];
+        assert_eq!(format!("{:#?}", Shared::new(v.clone())), format!("{v:#?}"));
+        assert_eq!(format!("{:?}", Digested::new(v.clone())), format!("{v:?}"));
+    }
+}
