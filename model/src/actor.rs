@@ -6,11 +6,14 @@
 //! - a step's [`Output`] becomes [`Out`] commands in the same order (persist first, so the
 //!   checker's `Save` precedes every `Send` of the step); a client's `Complete` has no command:
 //!   the ghost record sees the reply being taken (`crate::checking::ghost`);
+//! - the storage is a [`Shared`] [`Durable`]: stateright clones every actor's storage with
+//!   every state it generates, and hashes all of them, while a step saves one at most;
 //! - a model client's script: whenever the client is idle with operations left, the adapter
 //!   offers the next one as a stateright random choice ([`SUBMIT`]), and choosing it is the
 //!   client's `submit` step. (The runtime's client handle submits what its caller passes.)
 
 use crate::coverage::CoverageHandle;
+use crate::digest::Shared;
 use crate::durable::Durable;
 use crate::msg::{Msg, Timer};
 use crate::node::{Input, Node, NodeState};
@@ -60,7 +63,7 @@ impl PaxosActor {
         }
         for effect in output {
             match effect {
-                Effect::Persist(durable) => out.save(durable),
+                Effect::Persist(durable) => out.save(Shared::new(durable)),
                 Effect::SetTimer(timer, range) => out.set_timer(timer, range),
                 Effect::CancelTimer(timer) => out.cancel_timer(timer),
                 Effect::Send(to, msg) => out.send(id(to), msg),
@@ -96,10 +99,15 @@ impl Actor for PaxosActor {
     type State = NodeState;
     type Timer = Timer;
     type Random = Op;
-    type Storage = Durable;
+    type Storage = Shared<Durable>;
 
-    fn on_start(&self, me: Id, storage: &Option<Durable>, out: &mut Out<Self>) -> NodeState {
-        let (state, output) = self.node.start(node(me), storage.as_ref());
+    fn on_start(
+        &self,
+        me: Id,
+        storage: &Option<Shared<Durable>>,
+        out: &mut Out<Self>,
+    ) -> NodeState {
+        let (state, output) = self.node.start(node(me), storage.as_deref());
         self.emit(output, &state, true, out);
         state
     }
