@@ -8,12 +8,15 @@
 //!   the ghost record sees the reply being taken (`crate::checking::ghost`);
 //! - the storage is a [`Shared`] [`Durable`]: stateright clones every actor's storage with
 //!   every state it generates, and hashes all of them, while a step saves one at most;
+//! - the actor state is a [`Digested`] [`NodeState`]: stateright hashes every actor's state in
+//!   every state it generates, while a step changes one at most, so each is hashed once, when a
+//!   step makes it;
 //! - a model client's script: whenever the client is idle with operations left, the adapter
 //!   offers the next one as a stateright random choice ([`SUBMIT`]), and choosing it is the
 //!   client's `submit` step. (The runtime's client handle submits what its caller passes.)
 
 use crate::coverage::CoverageHandle;
-use crate::digest::Shared;
+use crate::digest::{Digested, Shared};
 use crate::durable::Durable;
 use crate::msg::{Msg, Timer};
 use crate::node::{Input, Node, NodeState};
@@ -77,12 +80,19 @@ impl PaxosActor {
         }
     }
 
-    fn step(&self, me: Id, state: &mut Cow<NodeState>, input: Input, out: &mut Out<Self>) {
-        let output = self.node.step(node(me), state, input);
+    fn step(&self, me: Id, state: &mut Cow<ActorState>, input: Input, out: &mut Out<Self>) {
+        let mut node_state = Cow::Borrowed(&***state);
+        let output = self.node.step(node(me), &mut node_state, input);
+        if let Cow::Owned(next) = node_state {
+            *state = Cow::Owned(Digested::new(next));
+        }
         let offer = output.completed().is_some();
         self.emit(output, state, offer, out);
     }
 }
+
+/// A node's state as the checker keeps it.
+pub type ActorState = Digested<NodeState>;
 
 /// The node with stateright id `id`.
 pub fn node(id: Id) -> NodeId {
@@ -96,7 +106,7 @@ pub fn id(node: impl Into<NodeId>) -> Id {
 
 impl Actor for PaxosActor {
     type Msg = Msg;
-    type State = NodeState;
+    type State = ActorState;
     type Timer = Timer;
     type Random = Op;
     type Storage = Shared<Durable>;
@@ -106,13 +116,13 @@ impl Actor for PaxosActor {
         me: Id,
         storage: &Option<Shared<Durable>>,
         out: &mut Out<Self>,
-    ) -> NodeState {
+    ) -> ActorState {
         let (state, output) = self.node.start(node(me), storage.as_deref());
         self.emit(output, &state, true, out);
-        state
+        Digested::new(state)
     }
 
-    fn on_msg(&self, me: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, out: &mut Out<Self>) {
+    fn on_msg(&self, me: Id, state: &mut Cow<ActorState>, src: Id, msg: Msg, out: &mut Out<Self>) {
         let input = Input::Deliver {
             from: node(src),
             msg,
@@ -120,11 +130,11 @@ impl Actor for PaxosActor {
         self.step(me, state, input, out);
     }
 
-    fn on_timeout(&self, me: Id, state: &mut Cow<NodeState>, timer: &Timer, out: &mut Out<Self>) {
+    fn on_timeout(&self, me: Id, state: &mut Cow<ActorState>, timer: &Timer, out: &mut Out<Self>) {
         self.step(me, state, Input::Timeout(*timer), out);
     }
 
-    fn on_random(&self, me: Id, state: &mut Cow<NodeState>, op: &Op, out: &mut Out<Self>) {
+    fn on_random(&self, me: Id, state: &mut Cow<ActorState>, op: &Op, out: &mut Out<Self>) {
         self.step(me, state, Input::Submit(*op), out);
     }
 

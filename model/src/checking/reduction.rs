@@ -45,7 +45,7 @@ pub fn applies(cfg: &CheckConfig) -> bool {
 /// does not read, so that this module does not import `system`, which imports it.)
 pub fn forget_dead_messages<H>(state: &mut ActorModelState<PaxosActor, H>) {
     let actors = &state.actor_states;
-    let node = |id: Id| actors.get(usize::from(id)).map(|s| &**s);
+    let node = |id: Id| actors.get(usize::from(id)).map(|s| &***s);
     let dead = |env: &Envelope<Msg>| is_dead(node(env.src), node(env.dst), &env.msg);
     match &mut state.network {
         Network::UnorderedNonDuplicating(map) => {
