@@ -309,7 +309,13 @@ impl<'a, 'c> ServerStep<'a, 'c> {
                 first_slot,
                 accepted,
                 applied,
-            } => self.on_promise(from, ballot, first_slot, accepted, applied),
+            } => self.on_promise(
+                from,
+                ballot,
+                first_slot,
+                accepted.into_vec(),
+                applied.map(|a| *a),
+            ),
             Msg::Accept {
                 ballot,
                 slot,
@@ -324,7 +330,7 @@ impl<'a, 'c> ServerStep<'a, 'c> {
             } => self.on_decide(ballot, slot, command),
             Msg::Heartbeat { ballot, commit } => self.on_heartbeat(from, ballot, commit),
             Msg::CatchUp { next_slot } => self.on_catch_up(from, next_slot),
-            Msg::StateTransfer(applied) => self.on_state_transfer(applied),
+            Msg::StateTransfer(applied) => self.on_state_transfer(*applied),
             Msg::Reply { .. } => {}
         }
     }
