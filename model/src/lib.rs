@@ -13,7 +13,8 @@
 //!
 //! The protocol is written down in `specs/multipaxos.md`; each handler cites its section.
 //!
-//! - [`types`], [`msg`], [`durable`], [`state_machine`]: the vocabulary.
+//! - [`types`], [`msg`], [`durable`], [`state_machine`]: the vocabulary; [`vec_map`]: the small
+//!   ordered map the states keep it in.
 //! - [`server`]: the server's step functions; [`client`]: the client's; [`node`]: either, and
 //!   the one dispatch from an input to its handler; [`output`]: what a step asks its driver to
 //!   do, in the order it must be done; [`rules`]: every path through a handler, named.
@@ -47,3 +48,4 @@ pub mod rules;
 pub mod server;
 pub mod state_machine;
 pub mod types;
+pub mod vec_map;
