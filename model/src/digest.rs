@@ -12,6 +12,9 @@
 //!   it is a reference count, and a state and its successors share it until a step changes it
 //!   (`DerefMut` copies it then, if shared, and forgets the digest). For the ghost record and
 //!   the storages, which stateright clones with every state.
+//! - [`Interner`]: keeps one copy of equal [`Shared`] values that different steps made
+//!   separately (two interleavings that reach the same ghost record), so that the states of
+//!   a breadth-first search's queue share them instead of holding a copy each.
 //!
 //! A digest is a 64-bit hash of the value with fixed seeds, like stateright's fingerprints:
 //! equal values have equal digests (so `Hash` stays consistent with `Eq`), and the digests are
@@ -20,11 +23,12 @@
 //! accepts for every state. `Debug` and `Serialize` show the value alone, as if unwrapped.
 
 use serde::{Serialize, Serializer};
+use std::collections::HashMap;
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 /// `value`'s digest: never 0 (0 marks a [`Shared`] digest not computed yet).
 fn digest_of<T: Hash>(value: &T) -> u64 {
@@ -97,6 +101,8 @@ struct Cell<T> {
     /// The value's digest, or 0 while not computed (two threads may both compute it: they
     /// store the same number).
     digest: AtomicU64,
+    /// Whether an [`Interner`] holds this cell.
+    interned: AtomicBool,
 }
 
 impl<T: Clone> Clone for Cell<T> {
@@ -104,6 +110,7 @@ impl<T: Clone> Clone for Cell<T> {
         Cell {
             value: self.value.clone(),
             digest: AtomicU64::new(self.digest.load(Ordering::Relaxed)),
+            interned: AtomicBool::new(false),
         }
     }
 }
@@ -114,6 +121,7 @@ impl<T> Shared<T> {
         Shared(Arc::new(Cell {
             value,
             digest: AtomicU64::new(0),
+            interned: AtomicBool::new(false),
         }))
     }
 }
@@ -155,6 +163,7 @@ impl<T: Clone> DerefMut for Shared<T> {
     fn deref_mut(&mut self) -> &mut T {
         let cell = Arc::make_mut(&mut self.0);
         *cell.digest.get_mut() = 0;
+        *cell.interned.get_mut() = false;
         &mut cell.value
     }
 }
@@ -186,6 +195,93 @@ impl<T: Serialize> Serialize for Shared<T> {
     }
 }
 
+/// Keeps one copy of equal [`Shared`] values, without keeping any alive: it holds weak
+/// references, found by digest, and forgets those whose value was dropped. Thread-safe
+/// (sharded locks); interning costs a lookup and, when an equal value is found, a comparison.
+pub struct Interner<T> {
+    shards: Vec<Mutex<Shard<T>>>,
+}
+
+struct Shard<T> {
+    cells: HashMap<u64, Vec<Weak<Cell<T>>>, BuildHasherDefault<DigestHasher>>,
+    /// Cells added since the last sweep of the dropped ones, and how many were left then.
+    added: usize,
+    kept: usize,
+}
+
+/// The digests are hashes already: the map uses them as they are.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, digest: u64) {
+        self.0 = digest;
+    }
+}
+
+/// Locks per interner: enough that checker threads rarely wait for each other.
+const SHARDS: usize = 64;
+
+impl<T> Default for Interner<T> {
+    fn default() -> Self {
+        Interner {
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        cells: HashMap::default(),
+                        added: 0,
+                        kept: 0,
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+impl<T: Hash + PartialEq> Interner<T> {
+    /// Makes `shared` the interned copy of its value: an equal value's copy if one is alive,
+    /// else `shared` itself, from now on. Does nothing if `shared` is interned already.
+    pub fn intern(&self, shared: &mut Shared<T>) {
+        if shared.0.interned.load(Ordering::Relaxed) {
+            return;
+        }
+        let digest = shared.digest();
+        let mut shard = self.shards[(digest % SHARDS as u64) as usize]
+            .lock()
+            .expect("an interner's lock is never poisoned: nothing panics under it");
+        let cells = shard.cells.entry(digest).or_default();
+        cells.retain(|cell| cell.strong_count() > 0);
+        for cell in cells.iter() {
+            if let Some(cell) = cell.upgrade() {
+                if cell.value == shared.0.value {
+                    shared.0 = cell;
+                    return;
+                }
+            }
+        }
+        shared.0.interned.store(true, Ordering::Relaxed);
+        cells.push(Arc::downgrade(&shared.0));
+        shard.added += 1;
+        if shard.added > shard.kept.max(1024) {
+            // Forget dropped values (amortized: the shard at least doubled since the last sweep).
+            shard.cells.retain(|_, cells| {
+                cells.retain(|cell| cell.strong_count() > 0);
+                !cells.is_empty()
+            });
+            shard.kept = shard.cells.values().map(Vec::len).sum();
+            shard.added = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +308,29 @@ mod tests {
         assert_eq!(hash_of(&a), hash_of(&b));
         assert_eq!(hash_of(&Digested::new(7u32)), hash_of(&Digested::new(7u32)));
         assert_ne!(hash_of(&Digested::new(7u32)), hash_of(&Digested::new(8u32)));
+    }
+
+    #[test]
+    fn interning_shares_equal_values_and_keeps_none_alive() {
+        let interner = Interner::default();
+        let mut a = Shared::new(vec![1, 2]);
+        let mut b = Shared::new(vec![1, 2]);
+        let mut c = Shared::new(vec![3]);
+        interner.intern(&mut a);
+        interner.intern(&mut b);
+        interner.intern(&mut c);
+        assert!(Arc::ptr_eq(&a.0, &b.0), "equal values share one copy");
+        assert!(!Arc::ptr_eq(&a.0, &c.0));
+        b.push(3);
+        assert_eq!(*a, vec![1, 2], "changing a shared copy copies it first");
+        interner.intern(&mut b);
+        assert!(!Arc::ptr_eq(&a.0, &b.0));
+        let weak = Arc::downgrade(&a.0);
+        drop(a);
+        assert!(weak.upgrade().is_none(), "the interner keeps nothing alive");
+        let mut d = Shared::new(vec![1, 2]);
+        interner.intern(&mut d);
+        assert_eq!(*d, vec![1, 2]);
     }
 
     #[test]

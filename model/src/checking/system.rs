@@ -12,7 +12,7 @@ use super::config::{CheckConfig, NetworkKind};
 use super::ghost::Ghost;
 use crate::actor::PaxosActor;
 use crate::coverage::{Coverage, CoverageHandle};
-use crate::digest::Shared;
+use crate::digest::{Interner, Shared};
 use crate::msg::{Msg, Timer};
 use crate::node::Node;
 use crate::server::Decision;
@@ -25,10 +25,13 @@ use std::sync::Arc;
 
 /// A state of the checked system. The ghost record is [`Shared`]: most steps leave it alone,
 /// and then a state and its successor share it (stateright clones the whole state for every
-/// successor, and hashes all of it).
+/// successor, and hashes all of it); and it is interned, so that two steps that make equal
+/// ghost records (two interleavings of the same client operations) share one copy.
 pub type State = ActorModelState<PaxosActor, SharedGhost>;
 /// The ghost record as a state carries it.
 pub type SharedGhost = Shared<Ghost>;
+/// The wrapped model's configuration: where equal ghost records are interned.
+pub type Ghosts = Interner<Ghost>;
 /// An action of the checked system.
 pub type Action = ActorModelAction<Msg, Timer, Op>;
 
@@ -36,7 +39,7 @@ pub type Action = ActorModelAction<Msg, Timer, Op>;
 pub struct PaxosModel {
     /// What is checked.
     pub cfg: CheckConfig,
-    pub(super) inner: ActorModel<PaxosActor, (), SharedGhost>,
+    pub(super) inner: ActorModel<PaxosActor, Ghosts, SharedGhost>,
     /// Whether the dead-message reduction runs after each step.
     pub(super) forget_dead: bool,
     /// How often each rule and situation was taken so far.
@@ -83,7 +86,7 @@ impl PaxosModel {
             NetworkKind::UnorderedDuplicating => Network::new_unordered_duplicating([]),
             NetworkKind::Ordered => Network::new_ordered([]),
         };
-        let inner = ActorModel::new((), SharedGhost::default())
+        let inner = ActorModel::new(Ghosts::default(), SharedGhost::default())
             .actors(actors)
             .init_network(network)
             .lossy_network(if cfg.drops_explored() {
@@ -103,7 +106,7 @@ impl PaxosModel {
     }
 
     /// The wrapped stateright actor model.
-    pub fn actor_model(&self) -> &ActorModel<PaxosActor, (), SharedGhost> {
+    pub fn actor_model(&self) -> &ActorModel<PaxosActor, Ghosts, SharedGhost> {
         &self.inner
     }
 
@@ -118,7 +121,8 @@ impl PaxosModel {
     }
 
     /// Records in the ghost the decisions in `actor`'s log (only the acting actor changes).
-    /// The ghost is copied only if the log holds a decision it does not know yet.
+    /// The ghost is copied only if the log holds a decision it does not know yet. Then interns
+    /// the ghost if this step changed it (here, or in a crash, recovery or campaign).
     pub(super) fn observe(&self, state: &mut State, actor: usize) {
         let server = Arc::clone(&state.actor_states[actor]);
         if let Some(server) = server.as_server() {
@@ -130,6 +134,7 @@ impl PaxosModel {
                 state.history.record(server.learned.iter());
             }
         }
+        self.inner.cfg.intern(&mut state.history);
     }
 }
 
@@ -149,13 +154,19 @@ fn recorded(ghost: &Ghost, slot: &Slot, decision: &Decision) -> bool {
 }
 
 /// `record_msg_out`: [`Ghost::on_send`] on the shared ghost.
-fn on_send(cfg: &(), ghost: &SharedGhost, env: Envelope<&Msg>) -> Option<SharedGhost> {
-    Ghost::on_send(cfg, ghost, env).map(Shared::new)
+fn on_send(ghosts: &Ghosts, ghost: &SharedGhost, env: Envelope<&Msg>) -> Option<SharedGhost> {
+    Ghost::on_send(&(), ghost, env).map(|next| interned(ghosts, next))
 }
 
 /// `record_msg_in`: [`Ghost::on_deliver`] on the shared ghost.
-fn on_deliver(cfg: &(), ghost: &SharedGhost, env: Envelope<&Msg>) -> Option<SharedGhost> {
-    Ghost::on_deliver(cfg, ghost, env).map(Shared::new)
+fn on_deliver(ghosts: &Ghosts, ghost: &SharedGhost, env: Envelope<&Msg>) -> Option<SharedGhost> {
+    Ghost::on_deliver(&(), ghost, env).map(|next| interned(ghosts, next))
+}
+
+fn interned(ghosts: &Ghosts, ghost: Ghost) -> SharedGhost {
+    let mut shared = Shared::new(ghost);
+    ghosts.intern(&mut shared);
+    shared
 }
 
 /// The actor an action steps.
