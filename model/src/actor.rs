@@ -8,15 +8,16 @@
 //!   the ghost record sees the reply being taken (`crate::checking::ghost`);
 //! - the storage is a [`Shared`] [`Durable`]: stateright clones every actor's storage with
 //!   every state it generates, and hashes all of them, while a step saves one at most;
-//! - the actor state is a [`Digested`] [`NodeState`]: stateright hashes every actor's state in
-//!   every state it generates, while a step changes one at most, so each is hashed once, when a
-//!   step makes it;
+//! - the actor state is a [`Shared`] [`NodeState`], interned: stateright hashes every actor's
+//!   state in every state it generates, while a step changes one at most, so each is hashed
+//!   once; and the many steps that make equal node states (the same server state reached by
+//!   different interleavings) share one copy;
 //! - a model client's script: whenever the client is idle with operations left, the adapter
 //!   offers the next one as a stateright random choice ([`SUBMIT`]), and choosing it is the
 //!   client's `submit` step. (The runtime's client handle submits what its caller passes.)
 
 use crate::coverage::CoverageHandle;
-use crate::digest::{Digested, Shared};
+use crate::digest::{Interner, Shared};
 use crate::durable::Durable;
 use crate::msg::{Msg, Timer};
 use crate::node::{Input, Node, NodeState};
@@ -24,6 +25,8 @@ use crate::output::{Effect, Output};
 use crate::types::{NodeId, Op};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 
 /// The random-choice key under which a model client offers its next operation.
 pub const SUBMIT: &str = "submit";
@@ -37,6 +40,31 @@ pub struct PaxosActor {
     pub script: Vec<Op>,
     /// Where the rules each step takes are counted, if anywhere (not part of equality).
     pub coverage: CoverageHandle,
+    /// Where the node states its steps make are interned, if anywhere (not part of equality).
+    pub states: StateInterner,
+}
+
+/// A handle to the interner of a model's node states, shared by its actors; it takes no part
+/// in the actors' equality or hashing.
+#[derive(Clone, Default)]
+pub struct StateInterner(pub Option<Arc<Interner<NodeState>>>);
+
+impl PartialEq for StateInterner {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for StateInterner {}
+
+impl std::hash::Hash for StateInterner {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+impl fmt::Debug for StateInterner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StateInterner")
+    }
 }
 
 impl PaxosActor {
@@ -46,7 +74,17 @@ impl PaxosActor {
             node,
             script: Vec::new(),
             coverage: CoverageHandle::default(),
+            states: StateInterner::default(),
         }
+    }
+
+    /// `state` as the checker keeps it: interned if this actor has an interner.
+    fn keep(&self, state: NodeState) -> ActorState {
+        let mut state = Shared::new(state);
+        if let Some(states) = &self.states.0 {
+            states.intern(&mut state);
+        }
+        state
     }
 
     /// The next scripted operation, if the client is idle and has one left.
@@ -84,7 +122,7 @@ impl PaxosActor {
         let mut node_state = Cow::Borrowed(&***state);
         let output = self.node.step(node(me), &mut node_state, input);
         if let Cow::Owned(next) = node_state {
-            *state = Cow::Owned(Digested::new(next));
+            *state = Cow::Owned(self.keep(next));
         }
         let offer = output.completed().is_some();
         self.emit(output, state, offer, out);
@@ -92,7 +130,7 @@ impl PaxosActor {
 }
 
 /// A node's state as the checker keeps it.
-pub type ActorState = Digested<NodeState>;
+pub type ActorState = Shared<NodeState>;
 
 /// The node with stateright id `id`.
 pub fn node(id: Id) -> NodeId {
@@ -119,7 +157,7 @@ impl Actor for PaxosActor {
     ) -> ActorState {
         let (state, output) = self.node.start(node(me), storage.as_deref());
         self.emit(output, &state, true, out);
-        Digested::new(state)
+        self.keep(state)
     }
 
     fn on_msg(&self, me: Id, state: &mut Cow<ActorState>, src: Id, msg: Msg, out: &mut Out<Self>) {

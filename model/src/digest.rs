@@ -1,26 +1,22 @@
-//! Parts of a checked state hashed once instead of at every step.
+//! Parts of a checked state hashed once, shared, and kept once.
 //!
 //! stateright fingerprints each state it generates by hashing *all* of it, and clones all of
 //! it to make a successor, although a step changes one actor's state at most, and the ghost
-//! record and an actor's storage only now and then. The parts a step rarely changes are
-//! therefore wrapped:
+//! record and an actor's storage only now and then. So those parts are [`Shared`]: a value
+//! behind an `Arc` with its digest computed at the first hash. Cloning it is a reference
+//! count, hashing it one write whatever its size, and a state and its successors share it
+//! until a step changes it (`DerefMut` copies it then, if shared, and forgets the digest).
 //!
-//! - [`Digested`]: a value with its digest, computed once when it is made. Its `Hash` writes
-//!   the digest alone, so hashing it is one write whatever its size. For values stateright
-//!   already keeps behind an `Arc` and never changes (an actor's state).
-//! - [`Shared`]: a value behind an `Arc` with its digest computed at the first hash: cloning
-//!   it is a reference count, and a state and its successors share it until a step changes it
-//!   (`DerefMut` copies it then, if shared, and forgets the digest). For the ghost record and
-//!   the storages, which stateright clones with every state.
-//! - [`Interner`]: keeps one copy of equal [`Shared`] values that different steps made
-//!   separately (two interleavings that reach the same ghost record), so that the states of
-//!   a breadth-first search's queue share them instead of holding a copy each.
+//! An [`Interner`] keeps one copy of equal values that different steps made separately (the
+//! same server state, or the same ghost record, reached by different interleavings), so that
+//! the states of a breadth-first search's queue share them instead of holding a copy each.
 //!
 //! A digest is a 64-bit hash of the value with fixed seeds, like stateright's fingerprints:
 //! equal values have equal digests (so `Hash` stays consistent with `Eq`), and the digests are
-//! the same in every run. Two different values with equal digests would be merged like two
-//! states with equal fingerprints: as unlikely as a fingerprint collision, which stateright
-//! accepts for every state. `Debug` and `Serialize` show the value alone, as if unwrapped.
+//! the same in every run. Two different values with equal digests would make two states hash
+//! alike: as unlikely as a fingerprint collision, which stateright accepts for every state.
+//! (Interning compares values, never digests alone.) `Debug` and `Serialize` show the value
+//! alone, as if unwrapped.
 
 use serde::{Serialize, Serializer};
 use std::collections::HashMap;
@@ -36,61 +32,6 @@ fn digest_of<T: Hash>(value: &T) -> u64 {
     let seeds =
         ahash::RandomState::with_seeds(123_456_789_987_654_321, 98_765_432_123_456_789, 0, 0);
     seeds.hash_one(value).max(1)
-}
-
-/// An immutable value and its digest.
-#[derive(Clone)]
-pub struct Digested<T> {
-    value: T,
-    digest: u64,
-}
-
-impl<T: Hash> Digested<T> {
-    /// Wraps `value`, hashing it now.
-    pub fn new(value: T) -> Self {
-        let digest = digest_of(&value);
-        Digested { value, digest }
-    }
-}
-
-impl<T> Digested<T> {
-    /// The value.
-    pub fn into_inner(self) -> T {
-        self.value
-    }
-}
-
-impl<T> Deref for Digested<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.value
-    }
-}
-
-impl<T> Hash for Digested<T> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.digest);
-    }
-}
-
-impl<T: PartialEq> PartialEq for Digested<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.digest == other.digest && self.value == other.value
-    }
-}
-
-impl<T: Eq> Eq for Digested<T> {}
-
-impl<T: fmt::Debug> fmt::Debug for Digested<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.value.fmt(f)
-    }
-}
-
-impl<T: Serialize> Serialize for Digested<T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.value.serialize(serializer)
-    }
 }
 
 /// A shared, copy-on-write value whose digest is computed at the first hash.
@@ -246,6 +187,12 @@ impl<T> Default for Interner<T> {
     }
 }
 
+impl<T> fmt::Debug for Interner<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Interner")
+    }
+}
+
 impl<T: Hash + PartialEq> Interner<T> {
     /// Makes `shared` the interned copy of its value: an equal value's copy if one is alive,
     /// else `shared` itself, from now on. Does nothing if `shared` is interned already.
@@ -270,8 +217,9 @@ impl<T: Hash + PartialEq> Interner<T> {
         shared.0.interned.store(true, Ordering::Relaxed);
         cells.push(Arc::downgrade(&shared.0));
         shard.added += 1;
-        if shard.added > shard.kept.max(1024) {
-            // Forget dropped values (amortized: the shard at least doubled since the last sweep).
+        if shard.added > shard.kept.max(64) {
+            // Forget dropped values (amortized: the shard at least doubled since the last
+            // sweep). A weak reference keeps its value's allocation, not its contents.
             shard.cells.retain(|_, cells| {
                 cells.retain(|cell| cell.strong_count() > 0);
                 !cells.is_empty()
@@ -306,8 +254,6 @@ mod tests {
         b.remove(&3);
         assert_eq!(a, b);
         assert_eq!(hash_of(&a), hash_of(&b));
-        assert_eq!(hash_of(&Digested::new(7u32)), hash_of(&Digested::new(7u32)));
-        assert_ne!(hash_of(&Digested::new(7u32)), hash_of(&Digested::new(8u32)));
     }
 
     #[test]
@@ -337,6 +283,6 @@ mod tests {
     fn debug_shows_the_value_alone() {
         let v = vec![(1, "a")];
         assert_eq!(format!("{:#?}", Shared::new(v.clone())), format!("{v:#?}"));
-        assert_eq!(format!("{:?}", Digested::new(v.clone())), format!("{v:?}"));
+        assert_eq!(format!("{:?}", Shared::new(v.clone())), format!("{v:?}"));
     }
 }

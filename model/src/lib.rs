@@ -23,7 +23,7 @@
 //! - [`actor`] (feature `checker`): the one adapter to stateright.
 //! - [`checking`] (feature `checker`): the checked model, its properties and the runner;
 //!   [`coverage`]: how often the checker took each rule; [`digest`]: parts of a checked state
-//!   hashed once.
+//!   hashed once, shared, and kept once.
 //!
 //! The protocol modules use nothing of stateright: a runtime depends on this crate with
 //! `default-features = false` and gets the step functions alone.

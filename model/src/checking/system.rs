@@ -10,7 +10,7 @@
 
 use super::config::{CheckConfig, NetworkKind};
 use super::ghost::Ghost;
-use crate::actor::PaxosActor;
+use crate::actor::{PaxosActor, StateInterner};
 use crate::coverage::{Coverage, CoverageHandle};
 use crate::digest::{Interner, Shared};
 use crate::msg::{Msg, Timer};
@@ -54,6 +54,7 @@ impl PaxosModel {
             node: Node::Client(cfg.client(c)),
             script: cfg.script(c),
             coverage: Default::default(),
+            states: Default::default(),
         });
         let actors = servers.chain(clients).collect();
         PaxosModel::from_actors(cfg, actors)
@@ -69,8 +70,10 @@ impl PaxosModel {
     /// If the actors do not match `cfg.servers` and `cfg.clients`.
     pub fn from_actors(cfg: CheckConfig, mut actors: Vec<PaxosActor>) -> PaxosModel {
         let coverage = Arc::new(Coverage::default());
+        let states = Arc::new(Interner::default());
         for actor in &mut actors {
             actor.coverage = CoverageHandle(Some(Arc::clone(&coverage)));
+            actor.states = StateInterner(Some(Arc::clone(&states)));
         }
         let kinds: Vec<bool> = actors.iter().map(|a| a.node.is_server()).collect();
         let expected: Vec<bool> = (0..cfg.servers + cfg.clients)
