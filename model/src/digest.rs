@@ -136,15 +136,22 @@ impl<T: Serialize> Serialize for Shared<T> {
     }
 }
 
-/// Keeps one copy of equal [`Shared`] values, without keeping any alive: it holds weak
-/// references, found by digest, and forgets those whose value was dropped. Thread-safe
-/// (sharded locks); interning costs a lookup and, when an equal value is found, a comparison.
+/// Keeps one copy of equal [`Shared`] values, without keeping any alive: it holds a weak
+/// reference per digest and forgets those whose value was dropped. Best effort: of two
+/// different values with the same digest (as unlikely as a fingerprint collision), the second
+/// is left unshared. Thread-safe (sharded locks); interning costs a lookup and, when an equal
+/// value is found, a comparison.
 pub struct Interner<T> {
-    shards: Vec<Mutex<Shard<T>>>,
+    shards: Vec<Padded<Mutex<Shard<T>>>>,
 }
 
+/// One cache line (two, for the adjacent-line prefetcher) per lock: threads locking different
+/// shards do not slow each other down.
+#[repr(align(128))]
+struct Padded<T>(T);
+
 struct Shard<T> {
-    cells: HashMap<u64, Vec<Weak<Cell<T>>>, BuildHasherDefault<DigestHasher>>,
+    cells: HashMap<u64, Weak<Cell<T>>, BuildHasherDefault<DigestHasher>>,
     /// Cells added since the last sweep of the dropped ones, and how many were left then.
     added: usize,
     kept: usize,
@@ -171,16 +178,21 @@ impl Hasher for DigestHasher {
 /// Locks per interner: enough that checker threads rarely wait for each other.
 const SHARDS: usize = 64;
 
+/// The shard of a digest: from its middle bits (the map uses its low bits and its top ones).
+fn shard_of(digest: u64) -> usize {
+    (digest >> 32) as usize % SHARDS
+}
+
 impl<T> Default for Interner<T> {
     fn default() -> Self {
         Interner {
             shards: (0..SHARDS)
                 .map(|_| {
-                    Mutex::new(Shard {
+                    Padded(Mutex::new(Shard {
                         cells: HashMap::default(),
                         added: 0,
                         kept: 0,
-                    })
+                    }))
                 })
                 .collect(),
         }
@@ -201,31 +213,35 @@ impl<T: Hash + PartialEq> Interner<T> {
             return;
         }
         let digest = shared.digest();
-        let mut shard = self.shards[(digest % SHARDS as u64) as usize]
+        let mut shard = self.shards[shard_of(digest)]
+            .0
             .lock()
             .expect("an interner's lock is never poisoned: nothing panics under it");
-        let cells = shard.cells.entry(digest).or_default();
-        cells.retain(|cell| cell.strong_count() > 0);
-        for cell in cells.iter() {
-            if let Some(cell) = cell.upgrade() {
+        let known = shard.cells.get(&digest).map(Weak::upgrade);
+        match known {
+            Some(Some(cell)) => {
+                drop(shard);
                 if cell.value == shared.0.value {
+                    // The copy made by this step is dropped here, outside the lock.
                     shared.0 = cell;
-                    return;
+                }
+                // Else: another value with the same digest holds the place; leave this one.
+            }
+            Some(None) | None => {
+                shared.0.interned.store(true, Ordering::Relaxed);
+                let replaced = shard.cells.insert(digest, Arc::downgrade(&shared.0));
+                if replaced.is_none() {
+                    shard.added += 1;
+                }
+                if shard.added > shard.kept.max(64) {
+                    // Forget dropped values (amortized: the shard at least doubled since the
+                    // last sweep). A weak reference keeps its value's allocation, not its
+                    // contents.
+                    shard.cells.retain(|_, cell| cell.strong_count() > 0);
+                    shard.kept = shard.cells.len();
+                    shard.added = 0;
                 }
             }
-        }
-        shared.0.interned.store(true, Ordering::Relaxed);
-        cells.push(Arc::downgrade(&shared.0));
-        shard.added += 1;
-        if shard.added > shard.kept.max(64) {
-            // Forget dropped values (amortized: the shard at least doubled since the last
-            // sweep). A weak reference keeps its value's allocation, not its contents.
-            shard.cells.retain(|_, cells| {
-                cells.retain(|cell| cell.strong_count() > 0);
-                !cells.is_empty()
-            });
-            shard.kept = shard.cells.values().map(Vec::len).sum();
-            shard.added = 0;
         }
     }
 }
