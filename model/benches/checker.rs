@@ -25,7 +25,8 @@
 //!   the unique states of the BFS run: bytes per state of a breadth-first search, whose queue
 //!   holds whole states.
 //!
-//! Results are printed as a table and written to `target/bench/checker.json`.
+//! Results are printed as a table and written to `target/bench/checker.json`. `BENCH_OURS=<path>`
+//! measures another build of `paxos-model` in place of this one (an older commit's, say).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -279,7 +280,11 @@ fn main() {
     let out_dir = target.join("bench");
     fs::create_dir_all(&out_dir).unwrap();
     let theirs = build_stateright_example(&target);
-    let ours = PathBuf::from(env!("CARGO_BIN_EXE_paxos-model"));
+    // BENCH_OURS: another build of paxos-model to measure instead (an older commit's, say);
+    // a relative path is taken from the workspace root, where `make` runs.
+    let ours = std::env::var("BENCH_OURS")
+        .map(|p| root.join(p))
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_paxos-model")));
     let pin = pin_to_two_cpus();
     let command = |exe: &Path, args: &[&str]| -> Vec<String> {
         let mut c = pin.clone();
