@@ -38,7 +38,7 @@ bench:
 
 ## bench-checker: our checker next to stateright's own Paxos example (check-dfs 3), side by side:
 ## unique states per second and BFS bytes per state (BENCH_ROUNDS=N, default 3; BENCH_BFS_ROUNDS=N,
-## default 1); also written to target/bench/checker.json
+## default 1; BENCH_OURS=<path> measures another paxos-model build); also target/bench/checker.json
 bench-checker:
 	$(CARGO) bench -p paxos-model --bench checker
 

@@ -25,7 +25,8 @@
 //!   the unique states of the BFS run: bytes per state of a breadth-first search, whose queue
 //!   holds whole states.
 //!
-//! Results are printed as a table and written to `target/bench/checker.json`.
+//! Results are printed as a table and written to `target/bench/checker.json`. `BENCH_OURS=<path>`
+//! measures another build of `paxos-model` in place of this one (an older commit's, say).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -132,15 +133,21 @@ fn pin_to_two_cpus() -> Vec<String> {
     }
 }
 
-/// Names of the process' threads that are stateright checker threads.
+/// The process' stateright checker threads (named `checker-<n>`; the main thread, whose name
+/// is the program's, is never one, even between `fork` and `exec` when it bears ours).
 fn checker_threads(pid: i32) -> usize {
     let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
         return 0;
     };
     tasks
         .filter_map(|t| t.ok())
+        .filter(|t| t.file_name().to_str() != Some(pid.to_string().as_str()))
         .filter(|t| {
-            fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.starts_with("checker-"))
+            fs::read_to_string(t.path().join("comm")).is_ok_and(|c| {
+                c.trim_end()
+                    .strip_prefix("checker-")
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
         })
         .count()
 }
@@ -273,7 +280,11 @@ fn main() {
     let out_dir = target.join("bench");
     fs::create_dir_all(&out_dir).unwrap();
     let theirs = build_stateright_example(&target);
-    let ours = PathBuf::from(env!("CARGO_BIN_EXE_paxos-model"));
+    // BENCH_OURS: another build of paxos-model to measure instead (an older commit's, say);
+    // a relative path is taken from the workspace root, where `make` runs.
+    let ours = std::env::var("BENCH_OURS")
+        .map(|p| root.join(p))
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_BIN_EXE_paxos-model")));
     let pin = pin_to_two_cpus();
     let command = |exe: &Path, args: &[&str]| -> Vec<String> {
         let mut c = pin.clone();

@@ -6,11 +6,18 @@
 //! - a step's [`Output`] becomes [`Out`] commands in the same order (persist first, so the
 //!   checker's `Save` precedes every `Send` of the step); a client's `Complete` has no command:
 //!   the ghost record sees the reply being taken (`crate::checking::ghost`);
+//! - the storage is a [`Shared`] [`Durable`]: stateright clones every actor's storage with
+//!   every state it generates, and hashes all of them, while a step saves one at most;
+//! - the actor state is a [`Shared`] [`NodeState`], interned: stateright hashes every actor's
+//!   state in every state it generates, while a step changes one at most, so each is hashed
+//!   once; and the many steps that make equal node states (the same server state reached by
+//!   different interleavings) share one copy;
 //! - a model client's script: whenever the client is idle with operations left, the adapter
 //!   offers the next one as a stateright random choice ([`SUBMIT`]), and choosing it is the
 //!   client's `submit` step. (The runtime's client handle submits what its caller passes.)
 
 use crate::coverage::CoverageHandle;
+use crate::digest::{Interner, Shared};
 use crate::durable::Durable;
 use crate::msg::{Msg, Timer};
 use crate::node::{Input, Node, NodeState};
@@ -18,6 +25,8 @@ use crate::output::{Effect, Output};
 use crate::types::{NodeId, Op};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 
 /// The random-choice key under which a model client offers its next operation.
 pub const SUBMIT: &str = "submit";
@@ -31,6 +40,31 @@ pub struct PaxosActor {
     pub script: Vec<Op>,
     /// Where the rules each step takes are counted, if anywhere (not part of equality).
     pub coverage: CoverageHandle,
+    /// Where the node states its steps make are interned, if anywhere (not part of equality).
+    pub states: StateInterner,
+}
+
+/// A handle to the interner of a model's node states, shared by its actors; it takes no part
+/// in the actors' equality or hashing.
+#[derive(Clone, Default)]
+pub struct StateInterner(pub Option<Arc<Interner<NodeState>>>);
+
+impl PartialEq for StateInterner {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for StateInterner {}
+
+impl std::hash::Hash for StateInterner {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+impl fmt::Debug for StateInterner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StateInterner")
+    }
 }
 
 impl PaxosActor {
@@ -40,7 +74,17 @@ impl PaxosActor {
             node,
             script: Vec::new(),
             coverage: CoverageHandle::default(),
+            states: StateInterner::default(),
         }
+    }
+
+    /// `state` as the checker keeps it: interned if this actor has an interner.
+    fn keep(&self, state: NodeState) -> ActorState {
+        let mut state = Shared::new(state);
+        if let Some(states) = &self.states.0 {
+            states.intern(&mut state);
+        }
+        state
     }
 
     /// The next scripted operation, if the client is idle and has one left.
@@ -60,7 +104,7 @@ impl PaxosActor {
         }
         for effect in output {
             match effect {
-                Effect::Persist(durable) => out.save(durable),
+                Effect::Persist(durable) => out.save(Shared::new(durable)),
                 Effect::SetTimer(timer, range) => out.set_timer(timer, range),
                 Effect::CancelTimer(timer) => out.cancel_timer(timer),
                 Effect::Send(to, msg) => out.send(id(to), msg),
@@ -74,12 +118,19 @@ impl PaxosActor {
         }
     }
 
-    fn step(&self, me: Id, state: &mut Cow<NodeState>, input: Input, out: &mut Out<Self>) {
-        let output = self.node.step(node(me), state, input);
+    fn step(&self, me: Id, state: &mut Cow<ActorState>, input: Input, out: &mut Out<Self>) {
+        let mut node_state = Cow::Borrowed(&***state);
+        let output = self.node.step(node(me), &mut node_state, input);
+        if let Cow::Owned(next) = node_state {
+            *state = Cow::Owned(self.keep(next));
+        }
         let offer = output.completed().is_some();
         self.emit(output, state, offer, out);
     }
 }
+
+/// A node's state as the checker keeps it.
+pub type ActorState = Shared<NodeState>;
 
 /// The node with stateright id `id`.
 pub fn node(id: Id) -> NodeId {
@@ -93,18 +144,23 @@ pub fn id(node: impl Into<NodeId>) -> Id {
 
 impl Actor for PaxosActor {
     type Msg = Msg;
-    type State = NodeState;
+    type State = ActorState;
     type Timer = Timer;
     type Random = Op;
-    type Storage = Durable;
+    type Storage = Shared<Durable>;
 
-    fn on_start(&self, me: Id, storage: &Option<Durable>, out: &mut Out<Self>) -> NodeState {
-        let (state, output) = self.node.start(node(me), storage.as_ref());
+    fn on_start(
+        &self,
+        me: Id,
+        storage: &Option<Shared<Durable>>,
+        out: &mut Out<Self>,
+    ) -> ActorState {
+        let (state, output) = self.node.start(node(me), storage.as_deref());
         self.emit(output, &state, true, out);
-        state
+        self.keep(state)
     }
 
-    fn on_msg(&self, me: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, out: &mut Out<Self>) {
+    fn on_msg(&self, me: Id, state: &mut Cow<ActorState>, src: Id, msg: Msg, out: &mut Out<Self>) {
         let input = Input::Deliver {
             from: node(src),
             msg,
@@ -112,11 +168,11 @@ impl Actor for PaxosActor {
         self.step(me, state, input, out);
     }
 
-    fn on_timeout(&self, me: Id, state: &mut Cow<NodeState>, timer: &Timer, out: &mut Out<Self>) {
+    fn on_timeout(&self, me: Id, state: &mut Cow<ActorState>, timer: &Timer, out: &mut Out<Self>) {
         self.step(me, state, Input::Timeout(*timer), out);
     }
 
-    fn on_random(&self, me: Id, state: &mut Cow<NodeState>, op: &Op, out: &mut Out<Self>) {
+    fn on_random(&self, me: Id, state: &mut Cow<ActorState>, op: &Op, out: &mut Out<Self>) {
         self.step(me, state, Input::Submit(*op), out);
     }
 

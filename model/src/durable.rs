@@ -9,8 +9,8 @@
 
 use crate::state_machine::AppliedState;
 use crate::types::{Ballot, Command, Slot};
+use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// An acceptor's vote for `command` in a slot, cast in `ballot`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -27,7 +27,7 @@ pub struct Durable {
     /// The highest ballot this acceptor promised: it rejects anything lower.
     pub promised: Ballot,
     /// Accepted entries of the slots not yet compacted into `snapshot`.
-    pub accepted: BTreeMap<Slot, AcceptedEntry>,
+    pub accepted: VecMap<Slot, AcceptedEntry>,
     /// The state machine up to `snapshot.next_slot`: every slot below it was decided, applied,
     /// and its accepted entry dropped.
     pub snapshot: AppliedState,

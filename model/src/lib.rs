@@ -13,7 +13,8 @@
 //!
 //! The protocol is written down in `specs/multipaxos.md`; each handler cites its section.
 //!
-//! - [`types`], [`msg`], [`durable`], [`state_machine`]: the vocabulary.
+//! - [`types`], [`msg`], [`durable`], [`state_machine`]: the vocabulary; [`vec_map`]: the small
+//!   ordered map the states keep it in.
 //! - [`server`]: the server's step functions; [`client`]: the client's; [`node`]: either, and
 //!   the one dispatch from an input to its handler; [`output`]: what a step asks its driver to
 //!   do, in the order it must be done; [`rules`]: every path through a handler, named.
@@ -21,7 +22,8 @@
 //! - [`bug`]: known-bad variants; they can be switched on only with the `bugs` feature.
 //! - [`actor`] (feature `checker`): the one adapter to stateright.
 //! - [`checking`] (feature `checker`): the checked model, its properties and the runner;
-//!   [`coverage`]: how often the checker took each rule.
+//!   [`coverage`]: how often the checker took each rule; [`digest`]: parts of a checked state
+//!   hashed once, shared, and kept once.
 //!
 //! The protocol modules use nothing of stateright: a runtime depends on this crate with
 //! `default-features = false` and gets the step functions alone.
@@ -36,6 +38,8 @@ pub mod client;
 pub mod config;
 #[cfg(feature = "checker")]
 pub mod coverage;
+#[cfg(feature = "checker")]
+pub mod digest;
 pub mod durable;
 pub mod msg;
 pub mod node;
@@ -44,3 +48,4 @@ pub mod rules;
 pub mod server;
 pub mod state_machine;
 pub mod types;
+pub mod vec_map;

@@ -12,6 +12,12 @@ use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// The checker allocates and frees small blocks (states, maps, messages) millions of times a
+/// second from every checker thread; mimalloc does it faster than glibc's malloc: 15% off a
+/// depth-first check, 25% off a breadth-first one (`make bench-checker`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Model-check a Multi-Paxos exhaustively with stateright, or explore its states in a browser.
 #[derive(Parser)]
 #[command(name = "paxos-model", version, about, long_about = None)]

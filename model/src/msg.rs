@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A message between actors. Servers are proposers, acceptors and learners at once.
+///
+/// The variants that carry a variable amount of state (`Promise`, `StateTransfer`) box it, so
+/// that every message is as small as an `Accept`: the model checker's network holds and copies
+/// messages by value, in every state.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Msg {
     /// Client → server: please run this command.
@@ -35,9 +39,9 @@ pub enum Msg {
         /// Echoes the `Prepare`, so a leader can tell promises of a repeated Phase 1 apart.
         first_slot: Slot,
         /// Accepted entries at `first_slot` and above.
-        accepted: Vec<(Slot, AcceptedEntry)>,
+        accepted: Box<[(Slot, AcceptedEntry)]>,
         /// The acceptor's applied state, when it is ahead of `first_slot`.
-        applied: Option<AppliedState>,
+        applied: Option<Box<AppliedState>>,
     },
     /// Phase 2a, leader → acceptors: accept `command` for `slot` in `ballot`.
     Accept {
@@ -85,7 +89,7 @@ pub enum Msg {
     },
     /// Server → lagging server: my applied state, to install in place of the slots you missed
     /// (state transfer).
-    StateTransfer(AppliedState),
+    StateTransfer(Box<AppliedState>),
 }
 
 impl fmt::Debug for Msg {

@@ -101,22 +101,28 @@ impl IntoIterator for Output {
     }
 }
 
-/// A timer change, in the order the step issued it.
-#[derive(Debug)]
-enum TimerOp {
-    Set(Timer, Range<Duration>),
-    Cancel(Timer),
-}
-
-/// Collects a step's effects in any order while the handlers run; [`Outbox::finish`] puts them
-/// in the order of the module docs.
+/// Collects a step's effects while the handlers run; [`Outbox::finish`] puts them in the order
+/// of the module docs.
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
     persist: bool,
-    timers: Vec<TimerOp>,
-    sends: Vec<(NodeId, Msg)>,
+    /// Timer changes and messages, in the order issued (`finish` moves the timer changes
+    /// before the messages). One vector, not one per kind: a step is short, and the model
+    /// checker runs millions of them.
+    effects: Vec<Effect>,
     complete: Option<(RequestId, OpResult)>,
     rules: Rules,
+}
+
+/// Where an effect goes in a step's output: timers before messages (a persist is first and a
+/// completion last anyway).
+fn rank(effect: &Effect) -> u8 {
+    match effect {
+        Effect::Persist(_) => 0,
+        Effect::SetTimer(..) | Effect::CancelTimer(_) => 1,
+        Effect::Send(..) => 2,
+        Effect::Complete { .. } => 3,
+    }
 }
 
 impl Outbox {
@@ -127,7 +133,7 @@ impl Outbox {
 
     /// Queues a message.
     pub(crate) fn send(&mut self, to: impl Into<NodeId>, msg: Msg) {
-        self.sends.push((to.into(), msg));
+        self.effects.push(Effect::Send(to.into(), msg));
     }
 
     /// Asks for the durable state to be saved before any message of this step leaves.
@@ -142,12 +148,12 @@ impl Outbox {
 
     /// Sets (or restarts) a timer.
     pub(crate) fn set_timer(&mut self, timer: Timer, range: Range<Duration>) {
-        self.timers.push(TimerOp::Set(timer, range));
+        self.effects.push(Effect::SetTimer(timer, range));
     }
 
     /// Cancels a timer.
     pub(crate) fn cancel_timer(&mut self, timer: Timer) {
-        self.timers.push(TimerOp::Cancel(timer));
+        self.effects.push(Effect::CancelTimer(timer));
     }
 
     /// A client's pending request completed.
@@ -158,20 +164,13 @@ impl Outbox {
     /// The effects in execution order: `save` (when given) first, then timers, then messages,
     /// then the client's completion.
     pub(crate) fn finish(self, save: Option<&Durable>) -> Output {
-        let mut effects =
-            Vec::with_capacity(usize::from(save.is_some()) + self.timers.len() + self.sends.len());
-        if let Some(durable) = save {
-            effects.push(Effect::Persist(durable.clone()));
+        let mut effects = self.effects;
+        if !effects.is_sorted_by_key(rank) {
+            effects.sort_by_key(rank); // Stable: each kind stays in the order issued.
         }
-        effects.extend(self.timers.into_iter().map(|op| match op {
-            TimerOp::Set(timer, range) => Effect::SetTimer(timer, range),
-            TimerOp::Cancel(timer) => Effect::CancelTimer(timer),
-        }));
-        effects.extend(
-            self.sends
-                .into_iter()
-                .map(|(to, msg)| Effect::Send(to, msg)),
-        );
+        if let Some(durable) = save {
+            effects.insert(0, Effect::Persist(durable.clone()));
+        }
         effects.extend(
             self.complete
                 .map(|(request, result)| Effect::Complete { request, result }),

@@ -7,8 +7,8 @@
 //! by a `Promise` or a `StateTransfer` message to a server that is behind.
 
 use crate::types::{ClientCommand, ClientId, Command, Op, OpResult, RequestId, Slot, Value};
+use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// The last command a client had executed, and its result (replayed to a retrying client).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -27,7 +27,7 @@ pub struct AppliedState {
     /// The register's value.
     pub register: Value,
     /// Per client, the latest executed request.
-    pub sessions: BTreeMap<ClientId, Session>,
+    pub sessions: VecMap<ClientId, Session>,
 }
 
 /// What applying a slot did for a client command.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// The protocol: step functions and their vocabulary. Only `actor` and `checking` may speak
 /// stateright.
-const PROTOCOL: [&str; 10] = [
+const PROTOCOL: [&str; 11] = [
     "bug",
     "client",
     "config",
@@ -18,6 +18,7 @@ const PROTOCOL: [&str; 10] = [
     "server",
     "state_machine",
     "types",
+    "vec_map",
 ];
 
 fn src() -> PathBuf {

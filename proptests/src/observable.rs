@@ -181,7 +181,7 @@ pub fn check_observable(
         };
         let actual = Reference {
             register: applied.register,
-            sessions: applied.sessions.clone(),
+            sessions: applied.sessions.iter().map(|(c, s)| (*c, *s)).collect(),
         };
         if actual != *expected {
             return Err(fail(

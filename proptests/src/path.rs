@@ -268,7 +268,11 @@ fn enabled(state: &State, seq: u64, step: &Step) -> Result<Option<Action>, Findi
                     "a restart of a replica the model has not crashed",
                 ));
             }
-            let saved = state.actor_storages.get(a).cloned().flatten();
+            let saved = state
+                .actor_storages
+                .get(a)
+                .and_then(Option::as_deref)
+                .cloned();
             if *storage != saved {
                 return Err(fail(
                     Kind::StaleStorage,

@@ -46,7 +46,7 @@ use stateright::actor::{Envelope, Id, Network};
 /// Removes every dead message from `state`'s network.
 pub fn forget_dead_messages(state: &mut State) {
     let actors = &state.actor_states;
-    let node = |id: Id| actors.get(usize::from(id)).map(|s| &**s);
+    let node = |id: Id| actors.get(usize::from(id)).map(|s| &***s);
     let dead = |env: &Envelope<Msg>| is_dead(node(env.src), node(env.dst), &env.msg);
     match &mut state.network {
         Network::UnorderedNonDuplicating(map) => {
@@ -105,7 +105,7 @@ pub fn settle_votes(state: &mut State, servers: usize) {
     let majority = crate::types::majority(servers) as u32;
     let owner_still_owns = |ballot: Ballot| {
         owns(
-            state.actor_states.get(ballot.leader.index()).map(|s| &**s),
+            state.actor_states.get(ballot.leader.index()).map(|s| &***s),
             ballot,
         )
     };

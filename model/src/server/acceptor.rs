@@ -70,11 +70,11 @@ impl ServerStep<'_, '_> {
             self.fx.took(Rule::PromiseCarriesAppliedState);
         }
         let s = self.s();
-        let applied = (s.applied.next_slot > first_slot).then(|| s.applied.clone());
+        let applied = (s.applied.next_slot > first_slot).then(|| Box::new(s.applied.clone()));
         let promise = Msg::Promise {
             ballot,
             first_slot,
-            accepted: s.durable.accepted_from(first_slot),
+            accepted: s.durable.accepted_from(first_slot).into(),
             applied,
         };
         self.fx.send(from, promise);

@@ -122,7 +122,7 @@ impl ServerStep<'_, '_> {
             self.fx.took(Rule::CatchUpIgnored);
         } else {
             self.fx.took(Rule::CatchUpAnswered);
-            let snapshot = Msg::StateTransfer(self.s().applied.clone());
+            let snapshot = Msg::StateTransfer(Box::new(self.s().applied.clone()));
             self.fx.send(from, snapshot);
         }
     }

@@ -22,9 +22,9 @@ use crate::output::{Outbox, Output};
 use crate::rules::Rule;
 use crate::state_machine::AppliedState;
 use crate::types::{majority, Ballot, ClientCommand, ClientId, Command, NodeId, ServerId, Slot};
+use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 /// Starts (or, with its durable state, recovers) server `me`: the state it starts in, and the
 /// effects of starting (its election timer).
@@ -76,7 +76,7 @@ pub struct ServerState {
     /// previous compaction in a real cluster. Kept for observers (the model's ghost record, the
     /// runtime's agreement check); the protocol only reads slots at and above
     /// `applied.next_slot`.
-    pub learned: BTreeMap<Slot, Decision>,
+    pub learned: VecMap<Slot, Decision>,
     /// Client commands waiting for this server to be able to propose them (bounded).
     pub pending: Vec<ClientCommand>,
     /// The last `Prepare` this acceptor answered: a duplicate of it is ignored (candidates never
@@ -114,7 +114,7 @@ pub struct Tally {
     /// The acceptors that promised (sorted; one vote each).
     pub voters: Vec<ServerId>,
     /// Per slot, the accepted entry with the highest ballot among the promises.
-    pub accepted: BTreeMap<Slot, AcceptedEntry>,
+    pub accepted: VecMap<Slot, AcceptedEntry>,
     /// The most advanced applied state among the promises, if ahead of `first_slot`.
     pub applied: Option<AppliedState>,
 }
@@ -127,7 +127,7 @@ pub struct Leadership {
     /// The next slot to propose into.
     pub next_slot: Slot,
     /// Proposals not decided yet.
-    pub proposals: BTreeMap<Slot, Proposal>,
+    pub proposals: VecMap<Slot, Proposal>,
     /// New client commands proposed and decided since the last Phase 1 completed. Two or more
     /// means Prepare-skip happened.
     pub fresh_decided: u32,
@@ -157,7 +157,7 @@ impl ServerState {
             applied: durable.snapshot.clone(),
             durable,
             role: Role::Follower,
-            learned: BTreeMap::new(),
+            learned: VecMap::new(),
             pending: Vec::new(),
             answered_prepare: None,
         }
@@ -309,7 +309,13 @@ impl<'a, 'c> ServerStep<'a, 'c> {
                 first_slot,
                 accepted,
                 applied,
-            } => self.on_promise(from, ballot, first_slot, accepted, applied),
+            } => self.on_promise(
+                from,
+                ballot,
+                first_slot,
+                accepted.into_vec(),
+                applied.map(|a| *a),
+            ),
             Msg::Accept {
                 ballot,
                 slot,
@@ -324,7 +330,7 @@ impl<'a, 'c> ServerStep<'a, 'c> {
             } => self.on_decide(ballot, slot, command),
             Msg::Heartbeat { ballot, commit } => self.on_heartbeat(from, ballot, commit),
             Msg::CatchUp { next_slot } => self.on_catch_up(from, next_slot),
-            Msg::StateTransfer(applied) => self.on_state_transfer(applied),
+            Msg::StateTransfer(applied) => self.on_state_transfer(*applied),
             Msg::Reply { .. } => {}
         }
     }

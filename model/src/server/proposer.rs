@@ -15,8 +15,7 @@ use crate::output::Outbox;
 use crate::rules::Rule;
 use crate::state_machine::AppliedState;
 use crate::types::{Ballot, ClientCommand, Command, Op, OpResult, ServerId, Slot};
-use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
+use crate::vec_map::VecMap;
 
 impl Tally {
     /// A Phase 1 for `ballot` over the slots from `first_slot`, with the candidate's own promise.
@@ -44,19 +43,19 @@ impl Tally {
         fx: &mut Outbox,
     ) {
         for (slot, entry) in accepted {
-            match self.accepted.entry(slot) {
-                Entry::Vacant(v) => {
-                    v.insert(entry);
+            match self.accepted.get_mut(&slot) {
+                None => {
+                    self.accepted.insert(slot, entry);
                 }
-                Entry::Occupied(mut o) => {
+                Some(known) => {
                     if adopt_any {
                         // BUG(adopt-any-value): keeps the first value heard of for the slot.
                         // Correct: the value with the highest ballot. Only that one can have been
                         // decided (or be about to be): a value decided in ballot b was accepted
                         // by a quorum, and every later ballot that won Phase 1 re-proposed it.
-                    } else if entry.ballot > o.get().ballot {
+                    } else if entry.ballot > known.ballot {
                         fx.took(Rule::TakeoverAdoptsHigherBallot);
-                        o.insert(entry);
+                        *known = entry;
                     } else {
                         fx.took(Rule::TakeoverKeepsHigherBallot);
                     }
@@ -179,7 +178,7 @@ impl ServerStep<'_, '_> {
         self.s_mut().role = Role::Leader(Leadership {
             ballot: tally.ballot,
             next_slot,
-            proposals: BTreeMap::new(),
+            proposals: VecMap::new(),
             fresh_decided: 0,
             prepared: true,
             reprepare: None,
@@ -195,7 +194,7 @@ impl ServerStep<'_, '_> {
 
     /// Takeover: re-proposes, for every slot from `from` to the highest one any promise reported,
     /// the accepted value with the highest ballot, or a no-op where nobody accepted anything.
-    fn propose_recovered(&mut self, accepted: &BTreeMap<Slot, AcceptedEntry>, from: Slot) {
+    fn propose_recovered(&mut self, accepted: &VecMap<Slot, AcceptedEntry>, from: Slot) {
         if self.cfg.has(Bug::IgnorePromisedValues) {
             // BUG(ignore-promised-values): proposes only its own commands from `from` on.
             // Correct: a value reported in a promise may already be decided; the new leader must

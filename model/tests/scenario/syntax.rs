@@ -378,14 +378,14 @@ impl Cursor<'_> {
                 let accepted = self.list("]", Self::entry)?;
                 let applied = if self.eat(",") {
                     self.lit("applied=(")?;
-                    Some(self.applied_state()?)
+                    Some(Box::new(self.applied_state()?))
                 } else {
                     None
                 };
                 Msg::Promise {
                     ballot,
                     first_slot,
-                    accepted,
+                    accepted: accepted.into(),
                     applied,
                 }
             }
@@ -430,7 +430,7 @@ impl Cursor<'_> {
             "CatchUp" => Msg::CatchUp {
                 next_slot: self.slot()?,
             },
-            "StateTransfer" => return Ok(Msg::StateTransfer(self.applied_state()?)),
+            "StateTransfer" => return Ok(Msg::StateTransfer(Box::new(self.applied_state()?))),
             _ => return Err(format!("unknown message kind `{kind}`")),
         };
         self.lit(")")?;
