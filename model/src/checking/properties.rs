@@ -262,9 +262,7 @@ fn progress(model: &PaxosModel, state: &State) -> bool {
 fn terminal(model: &PaxosModel, state: &State) -> bool {
     let mut actions = Vec::new();
     model.actions(state, &mut actions);
-    actions
-        .into_iter()
-        .all(|action| model.next_state(state, action).is_none())
+    !actions.iter().any(|action| model.acts(state, action))
 }
 
 /// A terminal state with a stable leader that finished its work (so `progress` judged one).

@@ -56,11 +56,12 @@ pub fn suite() -> Vec<SuiteEntry> {
             config: CheckConfig {
                 clients: 1,
                 ops_per_client: 2,
-                elections: 2,
+                elections: 3,
                 client_retries: 1,
                 ..d.clone()
             },
-            why: "a client retries across a leader change: answered from the session table",
+            why: "a client retries across leader changes: answered from the session table; a \
+                  command proposed by two leaders is decided twice and runs once",
         },
         SuiteEntry {
             name: "heartbeats",

@@ -44,6 +44,9 @@ pub struct PaxosModel {
     pub(super) forget_dead: bool,
     /// How often each rule and situation was taken so far.
     pub coverage: Arc<Coverage>,
+    /// The same actors without a coverage counter or an interner: for the steps a property
+    /// tries on the side (`properties::terminal`), which are not explored transitions.
+    pub(super) quiet: Vec<PaxosActor>,
 }
 
 impl PaxosModel {
@@ -69,6 +72,7 @@ impl PaxosModel {
     /// # Panics
     /// If the actors do not match `cfg.servers` and `cfg.clients`.
     pub fn from_actors(cfg: CheckConfig, mut actors: Vec<PaxosActor>) -> PaxosModel {
+        let quiet = actors.clone();
         let coverage = Arc::new(Coverage::default());
         let states = Arc::new(Interner::default());
         for actor in &mut actors {
@@ -105,6 +109,7 @@ impl PaxosModel {
             cfg,
             inner,
             coverage,
+            quiet,
         }
     }
 
