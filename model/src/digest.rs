@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 /// `value`'s digest: never 0 (0 marks a [`Shared`] digest not computed yet).
@@ -44,6 +44,8 @@ struct Cell<T> {
     digest: AtomicU64,
     /// Whether an [`Interner`] holds this cell.
     interned: AtomicBool,
+    /// [`Shared::memo`]'s verdict: 0 while not computed, 1 false, 2 true.
+    memo: AtomicU8,
 }
 
 impl<T: Clone> Clone for Cell<T> {
@@ -52,6 +54,7 @@ impl<T: Clone> Clone for Cell<T> {
             value: self.value.clone(),
             digest: AtomicU64::new(self.digest.load(Ordering::Relaxed)),
             interned: AtomicBool::new(false),
+            memo: AtomicU8::new(self.memo.load(Ordering::Relaxed)),
         }
     }
 }
@@ -63,7 +66,21 @@ impl<T> Shared<T> {
             value,
             digest: AtomicU64::new(0),
             interned: AtomicBool::new(false),
+            memo: AtomicU8::new(0),
         }))
+    }
+
+    /// `verdict(value)`, computed once for all the states that share this value (and again
+    /// after a change). One verdict per value: every caller must pass the same predicate.
+    pub fn memo(&self, verdict: impl FnOnce(&T) -> bool) -> bool {
+        match self.0.memo.load(Ordering::Relaxed) {
+            0 => {
+                let v = verdict(&self.0.value);
+                self.0.memo.store(if v { 2 } else { 1 }, Ordering::Relaxed);
+                v
+            }
+            m => m == 2,
+        }
     }
 }
 
@@ -105,6 +122,7 @@ impl<T: Clone> DerefMut for Shared<T> {
         let cell = Arc::make_mut(&mut self.0);
         *cell.digest.get_mut() = 0;
         *cell.interned.get_mut() = false;
+        *cell.memo.get_mut() = 0;
         &mut cell.value
     }
 }

@@ -10,6 +10,7 @@
 //! - Crashes and recoveries, to bound them and to see a decision after a recovery.
 
 use crate::client;
+use crate::digest::Shared;
 use crate::msg::Msg;
 use crate::types::{Ballot, ClientCommand, ClientId, Command, Op, OpResult, ServerId, Slot, Value};
 use stateright::actor::Envelope;
@@ -23,8 +24,9 @@ pub type Tester = LinearizabilityTester<ClientId, Register<Value>>;
 /// Auxiliary state carried in stateright's `ActorModelState::history`.
 #[derive(Clone, Debug, PartialEq, Hash)]
 pub struct Ghost {
-    /// Client invocations and returns.
-    pub tester: Tester,
+    /// Client invocations and returns (shared: votes and decisions change far more often, and
+    /// a copy of the ghost then shares the tester; the `linearizable` verdict is memoized on it).
+    pub tester: Shared<Tester>,
     /// Per client, the command it awaits a reply for.
     pub in_flight: BTreeMap<ClientId, ClientCommand>,
     /// Per slot, every value any server ever decided for it (more than one: agreement broken).
@@ -50,7 +52,7 @@ pub struct Ghost {
 impl Default for Ghost {
     fn default() -> Self {
         Ghost {
-            tester: LinearizabilityTester::new(Register(Value::default())),
+            tester: Shared::new(LinearizabilityTester::new(Register(Value::default()))),
             in_flight: BTreeMap::new(),
             decided: BTreeMap::new(),
             first_deciding_ballot: None,

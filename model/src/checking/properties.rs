@@ -102,7 +102,10 @@ fn validity(model: &PaxosModel, state: &State) -> bool {
 
 /// What the clients observed has a linearization for a single register.
 fn linearizable(_: &PaxosModel, state: &State) -> bool {
-    state.history.tester.serialized_history().is_some()
+    state
+        .history
+        .tester
+        .memo(|tester| tester.serialized_history().is_some())
 }
 
 /// Some slot was decided.
