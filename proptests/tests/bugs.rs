@@ -142,10 +142,16 @@ fn survey() {
         ("amnesia", amnesia),
         ("split-five-duplicating", split_five_duplicating),
     ];
+    // SURVEY=<names>, comma-separated: the bugs named (every bug if none is) on the scenarios
+    // named (every scenario if none is).
     let only = std::env::var("SURVEY").unwrap_or_default();
+    let only: Vec<&str> = only.split(',').filter(|o| !o.is_empty()).collect();
+    let named = |name: &str| only.contains(&name);
+    let any_bug = !Bug::ALL.iter().any(|b| named(b.name()));
+    let any_scenario = !scenarios.iter().any(|(name, _)| named(name));
     for bug in Bug::ALL {
         for (name, scenario) in scenarios {
-            if !only.is_empty() && !only.split(',').any(|o| o == bug.name() || o == name) {
+            if !(any_bug || named(bug.name())) || !(any_scenario || named(name)) {
                 continue;
             }
             let mut caught = Vec::new();
@@ -210,4 +216,22 @@ fn reply_before_decide_is_caught_by_the_client_history() {
 #[test]
 fn leader_local_read_is_caught_by_the_client_history() {
     assert_caught(Bug::LeaderLocalRead, stale_leader, ATTEMPTS_MAX);
+}
+
+#[test]
+fn noop_takeover_is_caught_as_disagreement() {
+    // Measured: caught with every seed tried (18 of 18, by `chosen` and the replicas'
+    // disagreement). The takeover after the leader is cut off is run by two replicas that are
+    // behind (one was cut off, the other restarted from its last compaction), so its Phase 1
+    // covers chosen slots, whose votes the promises report and the variant overwrites with no-ops.
+    // The other scenarios caught it with 0, 0 and 1 of 6 seeds.
+    assert_caught(Bug::NoopTakeover, amnesia, ATTEMPTS_MAX);
+}
+
+#[test]
+fn apply_out_of_order_is_caught_by_exactly_once() {
+    // Measured: caught with 16 of 18 seeds (by `exactly-once` and the replicas' applied states):
+    // a replica that missed decisions (cut off, or a `Decide` lost) learns a later slot before
+    // it catches up, and the variant applies past the gap. `split` caught it with 2 of 6.
+    assert_caught(Bug::ApplyOutOfOrder, split_five_duplicating, ATTEMPTS_MAX);
 }
