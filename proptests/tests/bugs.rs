@@ -2,7 +2,9 @@
 //! runtime. Each test runs a short scenario with the bug switched on in every replica, for
 //! seeds `0..ATTEMPTS_MAX` until the checks report a safety violation, and asserts that one
 //! was reported, by check 2 (a model property) or check 3 (observable safety), while check 1
-//! found the runtime doing exactly what the (buggy) step functions say.
+//! found the runtime doing exactly what the (buggy) step functions say. One variant,
+//! `skip-hole-fill`, breaks progress and no safety property: its test asserts that the runner's
+//! liveness requirement fails while checks 1–3 pass.
 
 use paxos_model::bug::Bug;
 use paxos_proptests::case::{Case, ClientStep, Fault, FaultStep};
@@ -105,6 +107,48 @@ fn split_five_duplicating(bug: Bug, seed: u64) -> Case {
     }
 }
 
+/// A lone vote outlives its leader: a client learns which replica leads (its first read is
+/// answered by the leader), the leader is cut off, and the client writes through it, so the
+/// write has the old leader's vote only. Meanwhile the other two elect a leader, which no client
+/// asks anything. At the heal that leader is cut off in turn, before the client retries: the old
+/// leader and the third replica elect a leader from promises that report the lone vote.
+fn orphan_vote(bug: Bug, seed: u64) -> Case {
+    Case {
+        clients: vec![vec![op(0, false), op(200, true), op(60, false)]],
+        faults: vec![
+            at(20, Fault::IsolateLeader),
+            at(230, Fault::Heal),
+            at(0, Fault::IsolateLeader),
+            at(300, Fault::Heal),
+        ],
+        bug: Some(bug),
+        ..Case::quiet(3, seed)
+    }
+}
+
+/// A hole below a vote. The leader is cut off for less than an election timeout while three
+/// clients, one per replica, write: only the one that asks the leader directly gets its write
+/// proposed, with the leader's vote alone (the others' requests are forwarded into the
+/// partition). Three more clients write just after the heal, so the other two replicas vote for
+/// the next slots. A few milliseconds later the leader is cut off again, usually before its next
+/// heartbeat (every 20 ms) re-sends the first write: the other two elect a leader whose promises
+/// report those slots and nothing below them.
+fn hole_below_a_vote(bug: Bug, seed: u64) -> Case {
+    let mut clients = vec![vec![op(30, true)]; 3];
+    clients.extend(vec![vec![op(72, true)]; 3]);
+    Case {
+        clients,
+        faults: vec![
+            at(20, Fault::IsolateLeader),
+            at(50, Fault::Heal),
+            at(5, Fault::IsolateLeader),
+            at(300, Fault::Heal),
+        ],
+        bug: Some(bug),
+        ..Case::quiet(3, seed)
+    }
+}
+
 fn recordings() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("recordings")
 }
@@ -133,14 +177,47 @@ fn assert_caught(bug: Bug, scenario: Scenario, attempts: u64) {
     panic!("{} was not caught in {attempts} seeds", bug.name());
 }
 
+/// Runs `scenario` for seeds `0..attempts` until the runner reports a liveness failure (a client
+/// operation still unanswered `runner::LIVENESS_AFTER_HEAL` after every fault was healed)
+/// while checks 1–3 all pass; panics if no seed does. For a variant that breaks progress, not
+/// safety.
+fn assert_stalls(bug: Bug, scenario: Scenario, attempts: u64) {
+    for seed in 0..attempts {
+        let case = scenario(bug, seed);
+        let checked = run_and_check(&case);
+        if checked
+            .run
+            .problems
+            .iter()
+            .any(|p| p.starts_with("liveness:"))
+        {
+            let message = failure_message(
+                &checked,
+                &case,
+                &format!("bug-{}", bug.name()),
+                &recordings(),
+            );
+            eprintln!("{} stalled with seed {seed}:\n{message}", bug.name());
+            assert!(
+                checked.report.passed(),
+                "a check failed besides liveness: {message}"
+            );
+            return;
+        }
+    }
+    panic!("{} did not stall in {attempts} seeds", bug.name());
+}
+
 #[test]
 #[ignore = "a survey of every bug and scenario; run with --ignored --nocapture"]
 fn survey() {
-    let scenarios: [(&str, Scenario); 4] = [
+    let scenarios: [(&str, Scenario); 6] = [
         ("split", split),
         ("stale-leader", stale_leader),
         ("amnesia", amnesia),
         ("split-five-duplicating", split_five_duplicating),
+        ("orphan-vote", orphan_vote),
+        ("hole-below-a-vote", hole_below_a_vote),
     ];
     // SURVEY=<names>, comma-separated: the bugs named (every bug if none is) on the scenarios
     // named (every scenario if none is).
@@ -234,4 +311,26 @@ fn apply_out_of_order_is_caught_by_exactly_once() {
     // a replica that missed decisions (cut off, or a `Decide` lost) learns a later slot before
     // it catches up, and the variant applies past the gap. `split` caught it with 2 of 6.
     assert_caught(Bug::ApplyOutOfOrder, split_five_duplicating, ATTEMPTS_MAX);
+}
+
+#[test]
+fn learn_from_promise_is_caught_by_chosen() {
+    // Measured: caught with 8 of 8 seeds, by `chosen` only (check 2): the new leader learns the
+    // lone vote as decided, which no majority cast. Nothing observable goes wrong afterwards: the
+    // write is the value a correct leader would have proposed again, and no other value reaches
+    // that slot, so check 3 passes. `split-five-duplicating` caught it with 1 of 6 seeds, the
+    // other three older scenarios with none.
+    assert_caught(Bug::LearnFromPromise, orphan_vote, ATTEMPTS_MAX);
+}
+
+#[test]
+fn skip_hole_fill_stalls_the_clients() {
+    // No safety check can see this variant: nothing wrong is decided and nothing is applied past
+    // the hole, so checks 1–3 pass and the runner's liveness requirement is what catches it: the
+    // slots above the hole are decided but never applied, and their clients never get a reply.
+    // Measured: stalled with 7 of 8 seeds; the four older scenarios never did (0 of 4 each).
+    // Without the bug the same scenario passes every check (12 of 12 runs), its takeover filling
+    // the hole with a no-op in 10 of them. A stalled run takes `LIVENESS_AFTER_HEAL` (10 s) to be
+    // judged: the slowest test of this file.
+    assert_stalls(Bug::SkipHoleFill, hole_below_a_vote, ATTEMPTS_MAX);
 }
