@@ -335,6 +335,11 @@ impl Cluster {
         self.storage.name()
     }
 
+    /// fsync calls the storage made so far (0 in memory).
+    pub fn storage_syncs(&self) -> u64 {
+        self.storage.syncs()
+    }
+
     /// A replica as last observed.
     pub fn status(&self, replica: usize) -> ReplicaStatus {
         self.observer.status(replica)

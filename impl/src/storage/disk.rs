@@ -17,6 +17,7 @@ use paxos_model::durable::Durable;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const MAGIC: &[u8; 8] = b"PAXOSDUR";
 const VERSION: u32 = 1;
@@ -28,6 +29,7 @@ const BODY_LEN_MAX: u64 = 256 * 1024 * 1024;
 #[derive(Debug)]
 pub struct DiskStorage {
     dir: PathBuf,
+    syncs: AtomicU64,
 }
 
 impl DiskStorage {
@@ -37,7 +39,10 @@ impl DiskStorage {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
         tempfile::NamedTempFile::new_in(&dir)?; // Probes that files can be created (removed on drop).
-        Ok(DiskStorage { dir })
+        Ok(DiskStorage {
+            dir,
+            syncs: AtomicU64::new(0),
+        })
     }
 
     /// The data directory.
@@ -137,11 +142,16 @@ impl Storage for DiskStorage {
             fs::rename(&tmp, &path)?;
             File::open(&self.dir)?.sync_all()
         };
+        self.syncs.fetch_add(2, Ordering::Relaxed);
         write().map_err(|e| Self::io_error(&path, e))
     }
 
     fn name(&self) -> &'static str {
         "disk"
+    }
+
+    fn syncs(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
     }
 }
 

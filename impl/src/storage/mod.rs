@@ -23,4 +23,8 @@ pub trait Storage: Send + Sync {
     fn save(&self, replica: usize, durable: &Durable) -> Result<(), StorageError>;
     /// A short name for reports (`disk`, `memory`).
     fn name(&self) -> &'static str;
+    /// fsync calls (`fsync`, `fdatasync`) made so far, for reports (0 for memory).
+    fn syncs(&self) -> u64 {
+        0
+    }
 }
