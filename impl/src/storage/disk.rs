@@ -126,8 +126,8 @@ impl Storage for DiskStorage {
         Ok(Some(durable))
     }
 
-    fn save(&self, replica: usize, durable: &Durable) -> Result<(), StorageError> {
-        let body = serde_json::to_vec(durable)
+    fn save(&self, replica: usize, durable: Durable) -> Result<(), StorageError> {
+        let body = serde_json::to_vec(&durable)
             .map_err(|source| StorageError::Encode { replica, source })?;
         let path = self.path(replica);
         let tmp = path.with_extension("durable.tmp");
@@ -185,7 +185,7 @@ mod tests {
                 command: Command::NoOp,
             },
         );
-        storage.save(0, &durable).unwrap();
+        storage.save(0, durable.clone()).unwrap();
         assert_eq!(storage.load(0).unwrap(), Some(durable));
 
         let path = storage.path(0);
