@@ -3,6 +3,7 @@
 
 use crate::client::{Client, ClientParts};
 use crate::config::{ClusterConfig, StorageChoice, CLIENTS_MAX};
+use crate::driver::{ClientDriver, DriverParts};
 use crate::error::{ClusterError, ConfigError};
 use crate::net::{Net, NetStats};
 use crate::observe::{Agreement, Disagreement, Observer, ReplicaStatus, RoleView};
@@ -297,6 +298,29 @@ impl Cluster {
     /// Each replica's partition side, if a partition is in force.
     pub fn partition_groups(&self) -> Option<Vec<u32>> {
         self.net.groups()
+    }
+
+    /// `sessions` new clients served by one thread, the caller's: a [`ClientDriver`] (each
+    /// session is a client as [`Cluster::client`] makes one, with its own id).
+    pub fn client_driver(&self, sessions: usize) -> Result<ClientDriver, ClusterError> {
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err(ClusterError::Shutdown);
+        }
+        let k = self.next_client.fetch_add(sessions, Ordering::SeqCst);
+        if k + sessions - self.first_client > CLIENTS_MAX {
+            return Err(ClusterError::TooManyClients { max: CLIENTS_MAX });
+        }
+        let first_id = self.cfg.replicas + k;
+        let nodes = (first_id..first_id + sessions)
+            .map(|id| (self.cfg.node(id), timer_seed(self.cfg.seed, id, 1)))
+            .collect();
+        Ok(ClientDriver::new(DriverParts {
+            first_id,
+            nodes,
+            net: Arc::clone(&self.net),
+            recorder: self.recorder.clone(),
+            stopped: Arc::clone(&self.stopped),
+        }))
     }
 
     /// A new client (actor ids `replicas..`), which first asks replica `id % replicas`.

@@ -32,7 +32,9 @@
 //! caller's thread: [`Client::execute`] submits an operation (`Input::Submit(op)`), then feeds
 //! the client's inbox (`Deliver`) and its retry timer (`Timeout`) to the client's steps until a
 //! step's output has `Complete`. A retry re-sends the same request id, and the replicas'
-//! sessions run a command at most once.
+//! sessions run a command at most once. A [`ClientDriver`] serves many such sessions from one
+//! thread (one inbox for all of them), so a workload of hundreds of clients is not hundreds of
+//! threads.
 //!
 //! ## Persist before send
 //! The model puts a step's `Persist` before its `Send`s, and the runtime keeps that promise
@@ -94,6 +96,7 @@
 mod client;
 mod cluster;
 mod config;
+pub mod driver;
 mod error;
 mod host;
 pub mod net;
@@ -106,6 +109,7 @@ mod timers;
 pub use client::Client;
 pub use cluster::Cluster;
 pub use config::{ClusterConfig, StorageChoice, CLIENTS_MAX, REPLICAS_MAX};
+pub use driver::{ClientDriver, Completion};
 pub use error::{ClientError, ClusterError, ConfigError, StorageError};
 pub use net::{FaultConfig, NetStats};
 pub use observe::{Agreement, Disagreement, ReplicaStatus, RoleView};

@@ -13,6 +13,7 @@
 //! follower on an `Accept`) appends a 64-byte record to its own file and `fdatasync`s it
 //! before sending, once per batch: the physical cost of "persist before you promise".
 
+use crate::counters::Counters;
 use crate::stats::{Clock, Completions};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::fs::File;
@@ -49,9 +50,13 @@ struct Envelope {
 }
 
 /// What the bound measured: completions and fsyncs.
+#[derive(Default)]
 pub struct Measured {
     pub completions: Completions,
     pub syncs: u64,
+    /// CPU µs and voluntary context switches per command (see `counters`).
+    pub cpu_us_per_op: f64,
+    pub switches_per_op: f64,
 }
 
 /// Runs `sessions` closed-loop sessions until `clock`'s window is over.
@@ -62,20 +67,29 @@ pub fn run(sessions: usize, dir: Option<&Path>, clock: &Clock) -> Measured {
     let senders: Vec<Sender<Envelope>> = inboxes.iter().map(|(tx, _)| tx.clone()).collect();
     let stop = AtomicBool::new(false);
     let syncs = AtomicU64::new(0);
-    let completions = std::thread::scope(|scope| {
+    let before = Counters::now();
+    let (completions, per_op) = std::thread::scope(|scope| {
         for (me, (_, inbox)) in inboxes.iter().enumerate().take(REPLICAS) {
             let file = dir.map(|d| File::create(d.join(format!("bound-{me}.log"))).unwrap());
             let (senders, stop, syncs) = (senders.clone(), &stop, &syncs);
             let inbox = inbox.clone();
-            scope.spawn(move || replica(me, sessions, inbox, senders, file, stop, syncs));
+            std::thread::Builder::new()
+                .name(format!("bound-{me}"))
+                .spawn_scoped(scope, move || {
+                    replica(me, sessions, inbox, senders, file, stop, syncs)
+                })
+                .expect("spawn a bound thread");
         }
         let completions = client(sessions, &inboxes[REPLICAS].1, &senders, clock);
+        let per_op = Counters::now().per_op_since(&before, completions.done.len() as u64);
         stop.store(true, Ordering::Relaxed);
-        completions
+        (completions, per_op)
     });
     Measured {
         completions,
         syncs: syncs.into_inner(),
+        cpu_us_per_op: per_op.0,
+        switches_per_op: per_op.1,
     }
 }
 

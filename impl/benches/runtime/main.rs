@@ -13,10 +13,17 @@
 //!
 //! Environment: `BENCH_SECS` (measured seconds per point, default 1), `BENCH_WARMUP_MS`
 //! (default 250), `BENCH_CLIENTS` (default `1,32,256`), `BENCH_STORAGE` (default
-//! `memory,disk`), `BENCH_SAVE`.
+//! `memory,disk`), `BENCH_KINDS` (runtime points, default
+//! `skip-writes,skip-reads,no-skip-writes,no-skip-reads`), `BENCH_ONLY` (`bound` or `runtime`,
+//! for profiling one side), `BENCH_SAVE`.
+//!
+//! Besides throughput and latency, each row shows what a command cost the whole process: CPU
+//! time (user and system, all threads) and voluntary context switches (a thread blocked and was
+//! woken again), both from `/proc`.
 
 mod bound;
 mod chart;
+mod counters;
 mod runtime;
 mod stats;
 
@@ -26,6 +33,10 @@ use serde_json::json;
 use stats::{Clock, Sample};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// The allocator of the `paxos-impl` binary (src/main.rs), for the runtime and the bound alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The targets, checked at the end (memory unless said).
 const TARGET_ONE_CLIENT_OPS: f64 = 50_000.0;
@@ -89,6 +100,8 @@ impl Row {
             "p50_ratio_to_bound": self.sample.p50_us / self.bound_p50.max(1e-9),
             "msgs_per_op": self.sample.msgs_per_op,
             "commands_per_fsync": self.commands_per_fsync(),
+            "cpu_us_per_op": self.sample.cpu_us_per_op,
+            "switches_per_op": self.sample.switches_per_op,
             "cdf_us": self.sample.cdf,
         })
     }
@@ -96,15 +109,25 @@ impl Row {
 
 fn print_header() {
     println!(
-        "{:<7} {:>7}  {:<24} {:>10} {:>9} {:>9} {:>8} {:>8} {:>8}",
-        "storage", "clients", "what", "ops/s", "p50 us", "p99 us", "x bound", "msgs/op", "cmd/sync"
+        "{:<7} {:>7}  {:<24} {:>10} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "storage",
+        "clients",
+        "what",
+        "ops/s",
+        "p50 us",
+        "p99 us",
+        "x bound",
+        "msgs/op",
+        "cmd/sync",
+        "cpu us/op",
+        "wake/op"
     );
 }
 
 fn print_row(row: &Row) {
     let s = &row.sample;
     println!(
-        "{:<7} {:>7}  {:<24} {:>10.0} {:>9.1} {:>9.1} {:>8.3} {:>8.2} {:>8}",
+        "{:<7} {:>7}  {:<24} {:>10.0} {:>9.1} {:>9.1} {:>8.3} {:>8.2} {:>8} {:>8.2} {:>8.2}",
         row.storage,
         row.clients,
         row.label(),
@@ -114,7 +137,9 @@ fn print_row(row: &Row) {
         s.ops_per_s / row.bound_ops.max(1e-9),
         s.msgs_per_op,
         row.commands_per_fsync()
-            .map_or("-".into(), |c| format!("{c:.2}"))
+            .map_or("-".into(), |c| format!("{c:.2}")),
+        s.cpu_us_per_op,
+        s.switches_per_op
     );
 }
 
@@ -138,6 +163,12 @@ fn main() {
         .map(|c| c.parse().expect("BENCH_CLIENTS: numbers"))
         .collect();
     let storages = env_list("BENCH_STORAGE", "memory,disk");
+    // For profiling: `bound` or `runtime` alone (the ratios then read against nothing).
+    let only = std::env::var("BENCH_ONLY").ok();
+    let kinds = env_list(
+        "BENCH_KINDS",
+        "skip-writes,skip-reads,no-skip-writes,no-skip-reads",
+    );
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -164,10 +195,16 @@ fn main() {
         for &n in &clients {
             let dir = disk.then(|| fresh_dir(&data, &format!("bound-{n}")));
             let clock = Clock::new(warmup, duration);
-            let measured = bound::run(n, dir.as_deref(), &clock);
+            let measured = if only.as_deref() == Some("runtime") {
+                bound::Measured::default()
+            } else {
+                bound::run(n, dir.as_deref(), &clock)
+            };
             let mut b = Sample::of(&clock, &measured.completions);
             let ops = measured.completions.done.len().max(1) as f64;
             b.msgs_per_op = bound::MSGS_PER_OP;
+            b.cpu_us_per_op = measured.cpu_us_per_op;
+            b.switches_per_op = measured.switches_per_op;
             b.syncs_per_op = measured.syncs as f64 / ops;
             let bound_row = Row {
                 storage: storage.clone(),
@@ -184,6 +221,14 @@ fn main() {
             rows.push(bound_row);
             for prepare_skip in [true, false] {
                 for reads in [false, true] {
+                    let kind = format!(
+                        "{}-{}",
+                        if prepare_skip { "skip" } else { "no-skip" },
+                        if reads { "reads" } else { "writes" }
+                    );
+                    if only.as_deref() == Some("bound") || !kinds.contains(&kind) {
+                        continue;
+                    }
                     let point = Point {
                         sessions: n,
                         prepare_skip,

@@ -55,10 +55,6 @@ impl Completions {
     pub fn push(&mut self, at: Instant, latency: Duration) {
         self.done.push((at, latency));
     }
-
-    pub fn extend(&mut self, other: Completions) {
-        self.done.extend(other.done);
-    }
 }
 
 /// One measured point.
@@ -74,6 +70,10 @@ pub struct Sample {
     pub msgs_per_op: f64,
     /// fsyncs (fdatasync or fsync calls) per completed command, with disk storage.
     pub syncs_per_op: f64,
+    /// CPU time of the whole process per completed command (every thread), in µs.
+    pub cpu_us_per_op: f64,
+    /// Voluntary context switches (a thread blocked, to be woken) per completed command.
+    pub switches_per_op: f64,
 }
 
 impl Sample {
@@ -114,6 +114,8 @@ impl Sample {
             cdf,
             msgs_per_op: 0.0,
             syncs_per_op: 0.0,
+            cpu_us_per_op: 0.0,
+            switches_per_op: 0.0,
         }
     }
 }
