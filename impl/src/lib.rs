@@ -39,12 +39,12 @@
 //! ## Persist before send
 //! The model puts a step's `Persist` before its `Send`s, and the runtime keeps that promise
 //! physically: a replica hands a step's messages to the network only after the save returned,
-//! and a save returns only once the state is durable ([`DiskStorage`] writes a temporary file,
-//! fsyncs it, renames it over the old one and fsyncs the directory; the file carries a length
-//! and a CRC-32, and a damaged file stops the replica with [`StorageError::Corrupt`] instead of
-//! letting it restart empty). To keep fsyncs affordable a replica *group-commits*: it runs every
-//! input already waiting (up to [`replica::BATCH_MAX`]), saves once the last durable state those
-//! steps produced, then sends all their messages. A crash falls between batches, so it looks
+//! and a save returns only once the state is durable ([`DiskStorage`] appends what changed to
+//! the replica's log and `fdatasync`s it; each record carries a length and a CRC-32; a torn last
+//! record is cut off, and any other damage stops the replica with [`StorageError::Corrupt`]
+//! instead of letting it restart empty). To keep fsyncs affordable a replica *group-commits*:
+//! it runs every input already waiting (up to [`replica::BATCH_MAX`]), saves once the last
+//! durable state those steps produced, then sends all their messages. A crash falls between batches, so it looks
 //! as if the unsaved steps never happened: their outputs never left.
 //!
 //! ## Faults
