@@ -157,7 +157,7 @@ impl Cluster {
             cfg: self.server_cfg.clone(),
             storage: Arc::clone(&self.storage),
             net: Arc::clone(&self.net),
-            observer: Arc::clone(&self.observer),
+            observer: self.cfg.observe.then(|| Arc::clone(&self.observer)),
             recorder: self.recorder.clone(),
             inbox: self.net.connect(replica),
             control,

@@ -53,7 +53,8 @@ pub(crate) struct Replica {
     pub(crate) cfg: ServerConfig,
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) net: Arc<Net>,
-    pub(crate) observer: Arc<Observer>,
+    /// Off (`ClusterConfig::observe`): steps are not observed.
+    pub(crate) observer: Option<Arc<Observer>>,
     pub(crate) recorder: Option<Recorder>,
     pub(crate) inbox: Receiver<Envelope>,
     pub(crate) control: Receiver<Control>,
@@ -73,7 +74,9 @@ impl Replica {
             self.recorder.clone(),
             &mut io,
         );
-        self.observer.observe(self.id, host.state(), Slot(0));
+        if let Some(observer) = &self.observer {
+            observer.observe(self.id, host.state(), Slot(0));
+        }
         if let Err(e) = self.perform(io) {
             return e;
         }
@@ -127,12 +130,16 @@ impl Replica {
 
     /// One step, then observe the new state.
     fn step(&self, host: &mut Host, input: Input, io: &mut Io) {
+        let Some(observer) = &self.observer else {
+            host.step(input, io);
+            return;
+        };
         let applied_before = host
             .state()
             .as_server()
             .map_or(Slot(0), |s| s.applied.next_slot);
         host.step(input, io);
-        self.observer.observe(self.id, host.state(), applied_before);
+        observer.observe(self.id, host.state(), applied_before);
     }
 
     /// Persists, then sends: nothing leaves before the state it depends on is durable.

@@ -27,6 +27,7 @@ pub fn run(point: Point, dir: Option<&Path>, seed: u64, clock: &Clock) -> Sample
     cfg.seed = seed;
     cfg.prepare_skip = point.prepare_skip;
     cfg.client_timeout = OP_TIMEOUT;
+    cfg.observe = false; // The bench measures from its clients; nothing reads the observer.
     cfg.storage = match dir {
         Some(dir) => StorageChoice::Disk(dir.to_path_buf()),
         None => StorageChoice::Memory,
