@@ -32,9 +32,12 @@ PROPTEST_CASES ?= 2000
 soak:
 	PROPTEST_CASES=$(PROPTEST_CASES) $(CARGO) test --release -p paxos-proptests
 
-## bench: Prepare-skip vs Phase 1 per command, side by side in the runtime
+## bench: the runtime next to its bound (same threads and channels, no protocol work), side by
+## side: 1, 32, 256 clients, memory and disk, Prepare-skip on and off, writes and reads; table,
+## target/bench/report.json, SVG charts (BENCH_SECS=N per point, default 1; BENCH_SAVE=1 copies
+## the charts to impl/benches/results)
 bench:
-	$(CARGO) bench -p paxos-impl --bench prepare_skip
+	$(CARGO) bench -p paxos-impl --bench runtime
 
 ## bench-checker: our checker next to stateright's own Paxos example (check-dfs 3), side by side:
 ## unique states per second and BFS bytes per state (BENCH_ROUNDS=N, default 3; BENCH_BFS_ROUNDS=N,

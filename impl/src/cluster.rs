@@ -3,6 +3,7 @@
 
 use crate::client::{Client, ClientParts};
 use crate::config::{ClusterConfig, StorageChoice, CLIENTS_MAX};
+use crate::driver::{ClientDriver, DriverParts};
 use crate::error::{ClusterError, ConfigError};
 use crate::net::{Net, NetStats};
 use crate::observe::{Agreement, Disagreement, Observer, ReplicaStatus, RoleView};
@@ -156,7 +157,7 @@ impl Cluster {
             cfg: self.server_cfg.clone(),
             storage: Arc::clone(&self.storage),
             net: Arc::clone(&self.net),
-            observer: Arc::clone(&self.observer),
+            observer: self.cfg.observe.then(|| Arc::clone(&self.observer)),
             recorder: self.recorder.clone(),
             inbox: self.net.connect(replica),
             control,
@@ -299,6 +300,29 @@ impl Cluster {
         self.net.groups()
     }
 
+    /// `sessions` new clients served by one thread, the caller's: a [`ClientDriver`] (each
+    /// session is a client as [`Cluster::client`] makes one, with its own id).
+    pub fn client_driver(&self, sessions: usize) -> Result<ClientDriver, ClusterError> {
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err(ClusterError::Shutdown);
+        }
+        let k = self.next_client.fetch_add(sessions, Ordering::SeqCst);
+        if k + sessions - self.first_client > CLIENTS_MAX {
+            return Err(ClusterError::TooManyClients { max: CLIENTS_MAX });
+        }
+        let first_id = self.cfg.replicas + k;
+        let nodes = (first_id..first_id + sessions)
+            .map(|id| (self.cfg.node(id), timer_seed(self.cfg.seed, id, 1)))
+            .collect();
+        Ok(ClientDriver::new(DriverParts {
+            first_id,
+            nodes,
+            net: Arc::clone(&self.net),
+            recorder: self.recorder.clone(),
+            stopped: Arc::clone(&self.stopped),
+        }))
+    }
+
     /// A new client (actor ids `replicas..`), which first asks replica `id % replicas`.
     pub fn client(&self) -> Result<Client, ClusterError> {
         if self.stopped.load(Ordering::SeqCst) {
@@ -333,6 +357,11 @@ impl Cluster {
     /// The storage backend's name (`disk`, `memory`).
     pub fn storage_name(&self) -> &'static str {
         self.storage.name()
+    }
+
+    /// fsync calls the storage made so far (0 in memory).
+    pub fn storage_syncs(&self) -> u64 {
+        self.storage.syncs()
     }
 
     /// A replica as last observed.

@@ -60,6 +60,11 @@ pub struct ClusterConfig {
     pub client_timeout: Duration,
     /// Where steps and faults are recorded, if anywhere.
     pub recorder: Option<Recorder>,
+    /// Observe every replica step: its role, promise and applied slot, and every decision it
+    /// learned (what [`crate::Cluster::leader`], [`crate::Cluster::status`],
+    /// [`crate::Cluster::decided`] and [`crate::Cluster::check_agreement`] report). Off, a step
+    /// costs the observer nothing (no lock, no copy), and those report what was seen at start.
+    pub observe: bool,
 }
 
 impl ClusterConfig {
@@ -76,6 +81,7 @@ impl ClusterConfig {
             timing: Timing::default(),
             client_timeout: Duration::from_secs(10),
             recorder: None,
+            observe: true,
         }
     }
 

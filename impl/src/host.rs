@@ -84,6 +84,19 @@ impl Host {
         self.finish(input, before, output, io);
     }
 
+    /// Executes one effect (the persist and the sends are collected in `io`).
+    fn execute(&mut self, effect: Effect, io: &mut Io) {
+        match effect {
+            Effect::Persist(durable) => io.save = Some(durable),
+            Effect::SetTimer(timer, range) => {
+                self.timers.set(timer, range);
+            }
+            Effect::CancelTimer(timer) => self.timers.cancel(timer),
+            Effect::Send(dst, msg) => io.sends.push((dst.index(), msg)),
+            Effect::Complete { request, result } => io.completed = Some((request, result)),
+        }
+    }
+
     /// Executes a step's effects in order and records the step.
     fn finish(
         &mut self,
@@ -92,6 +105,13 @@ impl Host {
         output: StepOutput,
         io: &mut Io,
     ) {
+        if self.recorder.is_none() {
+            // Not recording: execute, and nothing else (no record, no copy of any effect).
+            for effect in output {
+                self.execute(effect, io);
+            }
+            return;
+        }
         let recorder = self.recorder.clone();
         let detail = recorder.as_ref().map(Recorder::detail);
         let mut outputs = Vec::new();

@@ -32,17 +32,19 @@
 //! caller's thread: [`Client::execute`] submits an operation (`Input::Submit(op)`), then feeds
 //! the client's inbox (`Deliver`) and its retry timer (`Timeout`) to the client's steps until a
 //! step's output has `Complete`. A retry re-sends the same request id, and the replicas'
-//! sessions run a command at most once.
+//! sessions run a command at most once. A [`ClientDriver`] serves many such sessions from one
+//! thread (one inbox for all of them), so a workload of hundreds of clients is not hundreds of
+//! threads.
 //!
 //! ## Persist before send
 //! The model puts a step's `Persist` before its `Send`s, and the runtime keeps that promise
 //! physically: a replica hands a step's messages to the network only after the save returned,
-//! and a save returns only once the state is durable ([`DiskStorage`] writes a temporary file,
-//! fsyncs it, renames it over the old one and fsyncs the directory; the file carries a length
-//! and a CRC-32, and a damaged file stops the replica with [`StorageError::Corrupt`] instead of
-//! letting it restart empty). To keep fsyncs affordable a replica *group-commits*: it runs every
-//! input already waiting (up to [`replica::BATCH_MAX`]), saves once the last durable state those
-//! steps produced, then sends all their messages. A crash falls between batches, so it looks
+//! and a save returns only once the state is durable ([`DiskStorage`] appends what changed to
+//! the replica's log and `fdatasync`s it; each record carries a length and a CRC-32; a torn last
+//! record is cut off, and any other damage stops the replica with [`StorageError::Corrupt`]
+//! instead of letting it restart empty). To keep fsyncs affordable a replica *group-commits*:
+//! it runs every input already waiting (up to [`replica::BATCH_MAX`]), saves once the last
+//! durable state those steps produced, then sends all their messages. A crash falls between batches, so it looks
 //! as if the unsaved steps never happened: their outputs never left.
 //!
 //! ## Faults
@@ -94,6 +96,7 @@
 mod client;
 mod cluster;
 mod config;
+pub mod driver;
 mod error;
 mod host;
 pub mod net;
@@ -106,6 +109,7 @@ mod timers;
 pub use client::Client;
 pub use cluster::Cluster;
 pub use config::{ClusterConfig, StorageChoice, CLIENTS_MAX, REPLICAS_MAX};
+pub use driver::{ClientDriver, Completion};
 pub use error::{ClientError, ClusterError, ConfigError, StorageError};
 pub use net::{FaultConfig, NetStats};
 pub use observe::{Agreement, Disagreement, ReplicaStatus, RoleView};

@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -139,6 +139,11 @@ struct Counters {
 /// The network shared by every actor of a cluster.
 pub(crate) struct Net {
     faults: FaultConfig,
+    /// No loss, no duplication, no delay: `send` delivers at once, with no draw and no lock on
+    /// the generator.
+    clean: bool,
+    /// Whether `groups` holds a partition (read without its lock on every delivery).
+    partitioned: AtomicBool,
     servers: usize,
     routes: RwLock<Vec<Option<Sender<Envelope>>>>,
     groups: RwLock<Option<Vec<u32>>>,
@@ -158,6 +163,8 @@ impl Net {
         recorder: Option<Recorder>,
     ) -> Net {
         Net {
+            clean: faults.loss == 0.0 && faults.dup == 0.0 && faults.delay.end.is_zero(),
+            partitioned: AtomicBool::new(false),
             faults,
             servers,
             routes: RwLock::new(vec![None; servers]),
@@ -224,6 +231,20 @@ impl Net {
         rx
     }
 
+    /// Connects every actor of `actors` to one shared inbox (a [`crate::ClientDriver`]'s);
+    /// returns its receiving end.
+    pub(crate) fn connect_shared(&self, actors: Range<usize>) -> Receiver<Envelope> {
+        let (tx, rx) = crossbeam_channel::bounded(INBOX_MAX);
+        let mut routes = self.routes.write().expect("routes lock");
+        if routes.len() < actors.end {
+            routes.resize(actors.end, None);
+        }
+        for actor in actors {
+            routes[actor] = Some(tx.clone());
+        }
+        rx
+    }
+
     /// Disconnects `actor`: copies for it are dropped from now on. When this returns, no copy
     /// is being put into its old inbox any more.
     pub(crate) fn disconnect(&self, actor: usize) {
@@ -234,7 +255,10 @@ impl Net {
 
     /// Sets every replica's partition group (`None`: healed).
     pub(crate) fn set_groups(&self, groups: Option<Vec<u32>>) {
-        *self.groups.write().expect("groups lock") = groups.clone();
+        let mut current = self.groups.write().expect("groups lock");
+        self.partitioned.store(groups.is_some(), Ordering::Release);
+        *current = groups.clone();
+        drop(current);
         if let Some(recorder) = &self.recorder {
             recorder.record(match groups {
                 Some(groups) => EventKind::Partition { groups },
@@ -251,6 +275,10 @@ impl Net {
     /// Sends `msg` from `src` to `dst`, through the fault layer.
     pub(crate) fn send(&self, src: usize, dst: usize, msg: Msg) {
         self.counters.sent.fetch_add(1, Ordering::Relaxed);
+        if self.clean {
+            self.deliver(Envelope { src, dst, msg });
+            return;
+        }
         let (lost, duplicated, delays) = {
             let mut rng = self.rng.lock().expect("net rng lock");
             let lost = self.faults.loss > 0.0 && rng.random_bool(self.faults.loss);
@@ -326,10 +354,13 @@ impl Net {
     /// Puts a copy into its destination's inbox, unless a partition or a crash prevents it.
     fn deliver(&self, envelope: Envelope) {
         let Envelope { src, dst, msg } = envelope;
-        let partitioned = match &*self.groups.read().expect("groups lock") {
-            Some(groups) if src < self.servers && dst < self.servers => groups[src] != groups[dst],
-            _ => false,
-        };
+        let between_replicas = src < self.servers && dst < self.servers;
+        let partitioned = between_replicas
+            && self.partitioned.load(Ordering::Acquire)
+            && match &*self.groups.read().expect("groups lock") {
+                Some(groups) => groups[src] != groups[dst],
+                None => false,
+            };
         if partitioned {
             self.drop_copy(src, dst, msg, DropReason::Partition);
             return;

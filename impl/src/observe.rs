@@ -112,14 +112,18 @@ impl Observer {
             Role::Candidate(t) => RoleView::Candidate(t.ballot),
             Role::Leader(l) => RoleView::Leader(l.ballot),
         };
-        if let RoleView::Leader(ballot) = role {
-            self.leader_ballots
-                .lock()
-                .expect("observer lock")
-                .insert(ballot);
-        }
         let mut view = self.view(replica);
         let view = &mut *view;
+        // The shared set is touched only when this replica leads a ballot it did not lead in
+        // its previous step: not on every step of a leader.
+        if let RoleView::Leader(ballot) = role {
+            if view.status.role != role {
+                self.leader_ballots
+                    .lock()
+                    .expect("observer lock")
+                    .insert(ballot);
+            }
+        }
         for (slot, decision) in server.learned.range(applied_before..) {
             match view.decided.get(slot) {
                 None => {

@@ -53,7 +53,8 @@ pub(crate) struct Replica {
     pub(crate) cfg: ServerConfig,
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) net: Arc<Net>,
-    pub(crate) observer: Arc<Observer>,
+    /// Off (`ClusterConfig::observe`): steps are not observed.
+    pub(crate) observer: Option<Arc<Observer>>,
     pub(crate) recorder: Option<Recorder>,
     pub(crate) inbox: Receiver<Envelope>,
     pub(crate) control: Receiver<Control>,
@@ -73,10 +74,13 @@ impl Replica {
             self.recorder.clone(),
             &mut io,
         );
-        self.observer.observe(self.id, host.state(), Slot(0));
+        if let Some(observer) = &self.observer {
+            observer.observe(self.id, host.state(), Slot(0));
+        }
         if let Err(e) = self.perform(io) {
             return e;
         }
+        let mut batch = Vec::with_capacity(BATCH_MAX);
         loop {
             match self.control.try_recv() {
                 Ok(order) => return self.stop(order),
@@ -87,18 +91,23 @@ impl Replica {
                 .timers
                 .next_deadline()
                 .map_or(IDLE_WAIT, |at| at.saturating_duration_since(Instant::now()));
-            let mut batch = Vec::new();
-            crossbeam_channel::select! {
-                recv(self.control) -> order => match order {
-                    Ok(order) => return self.stop(order),
-                    Err(_) => return Exit::Shutdown,
-                },
-                recv(self.inbox) -> envelope => match envelope {
-                    Ok(envelope) => batch.push(envelope),
-                    // Disconnected by a crash, whose order follows: obey it.
-                    Err(_) => return self.control.recv().map_or(Exit::Shutdown, |order| self.stop(order)),
-                },
-                default(wait) => {}
+            // Under load the inbox is rarely empty: take a message without waiting on two
+            // channels (a select registers with both and unregisters again).
+            if let Ok(envelope) = self.inbox.try_recv() {
+                batch.push(envelope);
+            } else {
+                crossbeam_channel::select! {
+                    recv(self.control) -> order => match order {
+                        Ok(order) => return self.stop(order),
+                        Err(_) => return Exit::Shutdown,
+                    },
+                    recv(self.inbox) -> envelope => match envelope {
+                        Ok(envelope) => batch.push(envelope),
+                        // Disconnected by a crash, whose order follows: obey it.
+                        Err(_) => return self.control.recv().map_or(Exit::Shutdown, |order| self.stop(order)),
+                    },
+                    default(wait) => {}
+                }
             }
             while batch.len() < BATCH_MAX {
                 match self.inbox.try_recv() {
@@ -107,7 +116,7 @@ impl Replica {
                 }
             }
             let mut io = Io::default();
-            for Envelope { src, dst, msg } in batch {
+            for Envelope { src, dst, msg } in batch.drain(..) {
                 self.step(&mut host, Input::Deliver { src, dst, msg }, &mut io);
             }
             while let Some(timer) = host.timers.pop_due(Instant::now()) {
@@ -121,18 +130,22 @@ impl Replica {
 
     /// One step, then observe the new state.
     fn step(&self, host: &mut Host, input: Input, io: &mut Io) {
+        let Some(observer) = &self.observer else {
+            host.step(input, io);
+            return;
+        };
         let applied_before = host
             .state()
             .as_server()
             .map_or(Slot(0), |s| s.applied.next_slot);
         host.step(input, io);
-        self.observer.observe(self.id, host.state(), applied_before);
+        observer.observe(self.id, host.state(), applied_before);
     }
 
     /// Persists, then sends: nothing leaves before the state it depends on is durable.
     fn perform(&self, io: Io) -> Result<(), Exit> {
         if let Some(durable) = io.save {
-            self.save(&durable)?;
+            self.save(durable)?;
         }
         for (dst, msg) in io.sends {
             self.net.send(self.id, dst, msg);
@@ -140,7 +153,7 @@ impl Replica {
         Ok(())
     }
 
-    fn save(&self, durable: &Durable) -> Result<(), Exit> {
+    fn save(&self, durable: Durable) -> Result<(), Exit> {
         self.storage
             .save(self.id, durable)
             .map_err(|e| Exit::Failed(e.to_string()))

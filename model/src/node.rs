@@ -80,20 +80,24 @@ impl Node {
         }
     }
 
-    /// One step of node `me` on `input`. `state` is cloned only if the step changes it.
+    /// One step of node `me` on `input`. A borrowed `state` is cloned only if the step changes
+    /// it; an owned one (a runtime's) is changed in place, never copied.
     ///
     /// # Panics
     /// If `state` is not of this node's kind (a driver bug).
     pub fn step(&self, me: NodeId, state: &mut Cow<NodeState>, input: Input) -> Output {
+        if let (Node::Server(cfg), Cow::Owned(NodeState::Server(owned))) = (self, &mut *state) {
+            // The handlers take a `Cow` too: hand them the owned server state (an empty one
+            // stands in meanwhile), so that their first change does not copy all of it.
+            let mut s = Cow::Owned(std::mem::replace(owned, ServerState::recover(None)));
+            let output = server_step(cfg, ServerId(me.0), &mut s, input);
+            *owned = s.into_owned();
+            return output;
+        }
         match (self, &**state) {
             (Node::Server(cfg), NodeState::Server(s)) => {
                 let mut s = Cow::Borrowed(s);
-                let me = ServerId(me.0);
-                let output = match input {
-                    Input::Deliver { from, msg } => server::on_message(cfg, me, &mut s, from, msg),
-                    Input::Timeout(timer) => server::on_timeout(cfg, me, &mut s, timer),
-                    Input::Submit(_) => Output::default(), // Servers have no caller.
-                };
+                let output = server_step(cfg, ServerId(me.0), &mut s, input);
                 if let Cow::Owned(s) = s {
                     *state = Cow::Owned(NodeState::Server(s));
                 }
@@ -120,5 +124,14 @@ impl Node {
     /// Whether this is a server.
     pub fn is_server(&self) -> bool {
         matches!(self, Node::Server(_))
+    }
+}
+
+/// A server's step on `input`, on a state borrowed or owned.
+fn server_step(cfg: &ServerConfig, me: ServerId, s: &mut Cow<ServerState>, input: Input) -> Output {
+    match input {
+        Input::Deliver { from, msg } => server::on_message(cfg, me, s, from, msg),
+        Input::Timeout(timer) => server::on_timeout(cfg, me, s, timer),
+        Input::Submit(_) => Output::default(), // Servers have no caller.
     }
 }

@@ -1,5 +1,5 @@
-//! `paxos-impl run`: start a cluster, drive it with concurrent clients under the requested
-//! faults, then print a summary and check agreement.
+//! `paxos-impl run`: start a cluster, drive it with concurrent clients (sessions of one client
+//! driver thread) under the requested faults, then print a summary and check agreement.
 
 pub mod args;
 mod nemesis;
@@ -141,9 +141,7 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
         op_timeout: args.op_timeout,
         seed,
     };
-    let clients = (0..args.clients)
-        .map(|_| cluster.client())
-        .collect::<Result<Vec<_>, _>>()?;
+    let driver = cluster.client_driver(args.clients)?;
     let mut nemesis = Nemesis::new(
         args.replicas,
         args.crash_leader_every,
@@ -161,14 +159,11 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
     let started = Instant::now();
     let mut nemesis_error = None;
     let reports = std::thread::scope(|scope| {
-        let handles: Vec<_> = clients
-            .into_iter()
-            .enumerate()
-            .map(|(i, client)| {
-                let plan = &plan;
-                scope.spawn(move || workload::run_client(client, i, plan))
-            })
-            .collect();
+        let plan = &plan;
+        let handle = std::thread::Builder::new()
+            .name("clients".into())
+            .spawn_scoped(scope, move || workload::run_driver(driver, plan))
+            .expect("spawn the client driver thread");
         loop {
             std::thread::sleep(TICK);
             let done = plan.completed.load(Ordering::Relaxed);
@@ -177,8 +172,7 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
                 Some(d) => progress.set_position(elapsed.min(d).as_millis() as u64),
                 None => progress.set_position(done),
             }
-            let over = args.duration.is_some_and(|d| elapsed >= d)
-                || handles.iter().all(|h| h.is_finished());
+            let over = args.duration.is_some_and(|d| elapsed >= d) || handle.is_finished();
             if over {
                 break;
             }
@@ -193,12 +187,8 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
         if let Err(e) = nemesis.repair(&cluster) {
             nemesis_error.get_or_insert(e);
         }
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("client threads do not panic"))
-            .collect::<Vec<_>>()
+        vec![handle.join().expect("the client driver does not panic")]
     });
-    let elapsed = started.elapsed();
     progress.finish_and_clear();
 
     let storage = match &data_dir {
@@ -208,7 +198,7 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
         Some(dir) => format!("{} ({})", cluster.storage_name(), dir.display()),
         None => cluster.storage_name().to_string(),
     };
-    let summary = Summary::collect(&cluster, &args, seed, storage, elapsed, &reports, &nemesis);
+    let summary = Summary::collect(&cluster, &args, seed, storage, started, &reports, &nemesis);
     let shutdown = cluster.shutdown();
     summary.print();
     let mut ok = summary.ok();

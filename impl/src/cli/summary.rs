@@ -4,7 +4,7 @@ use super::args::RunArgs;
 use super::nemesis::Nemesis;
 use super::workload::ClientReport;
 use paxos_impl::{Agreement, Cluster, Disagreement, NetStats};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Everything the report says.
 pub struct Summary {
@@ -14,6 +14,8 @@ pub struct Summary {
     reads: u64,
     writes: u64,
     elapsed: Duration,
+    /// From the first completed command to the last.
+    measured: Option<(Duration, Duration)>,
     latencies: Vec<Duration>,
     leader_ballots: usize,
     crashes: u64,
@@ -45,7 +47,7 @@ impl Summary {
         args: &RunArgs,
         seed: u64,
         storage: String,
-        elapsed: Duration,
+        started: Instant,
         reports: &[ClientReport],
         nemesis: &Nemesis,
     ) -> Summary {
@@ -76,7 +78,12 @@ impl Summary {
             completed: reports.iter().map(|r| r.reads + r.writes).sum(),
             reads: reports.iter().map(|r| r.reads).sum(),
             writes: reports.iter().map(|r| r.writes).sum(),
-            elapsed,
+            elapsed: started.elapsed(),
+            measured: {
+                let first = reports.iter().filter_map(|r| r.first_done).min();
+                let last = reports.iter().filter_map(|r| r.last_done).max();
+                first.zip(last).map(|(first, last)| (first - started, last - first))
+            },
             latencies,
             leader_ballots: cluster.leader_ballots().len(),
             crashes: nemesis.crashes,
@@ -103,10 +110,15 @@ impl Summary {
             "commands:          {} completed ({} reads, {} writes) in {:.2}s",
             self.completed, self.reads, self.writes, secs
         );
-        println!(
-            "throughput:        {:.0} ops/s",
-            self.completed as f64 / secs
-        );
+        // From the first decided command: a leader election before it is not throughput.
+        match self.measured {
+            Some((to_first, span)) if self.completed > 1 && !span.is_zero() => println!(
+                "throughput:        {:.0} ops/s (from the first completed command, {} after the start, to the last)",
+                (self.completed - 1) as f64 / span.as_secs_f64(),
+                ms(to_first)
+            ),
+            _ => println!("throughput:        - (fewer than two commands completed)"),
+        }
         let l = &self.latencies;
         println!(
             "latency:           p50 {}  p99 {}  max {}",

@@ -1,33 +1,113 @@
-//! Disk storage: one file per replica, `replica-<i>.durable`, replaced atomically.
+//! Disk storage: one append-only log per replica, `replica-<i>.durable`, one `fdatasync` per save.
 //!
-//! A save writes a temporary file, fsyncs it, renames it over the old file and fsyncs the
-//! directory, so after a crash the file holds either the old or the new state, whole. The file
-//! is a header followed by the state as JSON:
+//! A save appends one record, what changed since the previous save (the promise if it moved, the
+//! accepted entries added or changed, the slots dropped by compaction, the snapshot if it moved),
+//! and `fdatasync`s the file. A replica saves once per batch of steps (group commit, see
+//! `replica.rs`), so one sync covers every step of the batch. Recovery replays the records from
+//! an empty state. When the log passes [`LOG_BYTES_MAX`], the next save writes a fresh log
+//! holding the whole state as one record (temporary file, fsync, rename, fsync of the directory).
 //!
 //! ```text
-//! "PAXOSDUR" (8 bytes) | format version: u32 LE | body length: u64 LE | CRC-32 of body: u32 LE | body
+//! file:   "PAXOSLOG" (8 bytes) | format version: u32 LE | record*
+//! record: body length: u32 LE | CRC-32 of body: u32 LE | body (a `Delta`, JSON)
 //! ```
 //!
-//! A file with a wrong magic, version, length or checksum, or a body that does not parse, is
-//! [`StorageError::Corrupt`]: the replica refuses to start rather than start empty.
+//! # Damage
+//! A crash in the middle of an append can leave a **torn tail**: the last record cut short, or
+//! zero-filled, whole or from some byte on (the file grew, the data never reached the disk). Its save never returned, so no
+//! message depended on it: the record is dropped and the file cut back to the last whole record.
+//! Anything else is [`StorageError::Corrupt`] and the replica refuses to start rather than start
+//! empty: a file that is not ours (wrong magic, unknown version, shorter than the header), a
+//! record that fails its checksum or does not parse while more bytes follow it, a record longer
+//! than [`RECORD_LEN_MAX`]. (A file of the previous format, the whole state in one checksummed
+//! body, has another magic number and is refused the same way.)
 
 use super::Storage;
+use crate::config::REPLICAS_MAX;
 use crate::error::StorageError;
-use paxos_model::durable::Durable;
+use paxos_model::durable::{AcceptedEntry, Durable};
+use paxos_model::state_machine::AppliedState;
+use paxos_model::types::{Ballot, Slot};
+use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
-const MAGIC: &[u8; 8] = b"PAXOSDUR";
-const VERSION: u32 = 1;
-const HEADER_LEN: usize = 8 + 4 + 8 + 4;
-/// Limit: a durable state larger than this is refused as corrupt rather than read.
-const BODY_LEN_MAX: u64 = 256 * 1024 * 1024;
+const MAGIC: &[u8; 8] = b"PAXOSLOG";
+const VERSION: u32 = 2;
+const HEADER_LEN: usize = 8 + 4;
+const RECORD_HEADER_LEN: usize = 4 + 4;
+/// Limit: one record's body; a longer one is refused as corrupt rather than read.
+pub const RECORD_LEN_MAX: u32 = 64 * 1024 * 1024;
+/// Limit: a log longer than this is rewritten as one record of the whole state at the next save.
+pub const LOG_BYTES_MAX: u64 = 32 * 1024 * 1024;
 
-/// One file per replica in a data directory.
+/// What changed between two saved states.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Delta {
+    /// The promise, if it changed.
+    promised: Option<Ballot>,
+    /// Accepted entries added or changed.
+    put: Vec<(Slot, AcceptedEntry)>,
+    /// Accepted entries dropped (compacted).
+    removed: Vec<Slot>,
+    /// The snapshot, if it changed.
+    snapshot: Option<AppliedState>,
+}
+
+impl Delta {
+    /// From `old` to `new`.
+    fn between(old: &Durable, new: &Durable) -> Delta {
+        Delta {
+            promised: (old.promised != new.promised).then_some(new.promised),
+            put: new
+                .accepted
+                .iter()
+                .filter(|(slot, entry)| old.accepted.get(slot) != Some(entry))
+                .map(|(slot, entry)| (*slot, *entry))
+                .collect(),
+            removed: old
+                .accepted
+                .keys()
+                .filter(|slot| new.accepted.get(slot).is_none())
+                .copied()
+                .collect(),
+            snapshot: (old.snapshot != new.snapshot).then(|| new.snapshot.clone()),
+        }
+    }
+
+    fn apply(self, durable: &mut Durable) {
+        if let Some(promised) = self.promised {
+            durable.promised = promised;
+        }
+        for slot in &self.removed {
+            durable.accepted.remove(slot);
+        }
+        for (slot, entry) in self.put {
+            durable.accepted.insert(slot, entry);
+        }
+        if let Some(snapshot) = self.snapshot {
+            durable.snapshot = snapshot;
+        }
+    }
+}
+
+/// A replica's open log and the state its records add up to.
+#[derive(Debug)]
+struct Log {
+    file: File,
+    state: Durable,
+    bytes: u64,
+}
+
+/// One log file per replica in a data directory.
 #[derive(Debug)]
 pub struct DiskStorage {
     dir: PathBuf,
+    logs: Vec<Mutex<Option<Log>>>,
+    syncs: AtomicU64,
 }
 
 impl DiskStorage {
@@ -37,7 +117,11 @@ impl DiskStorage {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
         tempfile::NamedTempFile::new_in(&dir)?; // Probes that files can be created (removed on drop).
-        Ok(DiskStorage { dir })
+        Ok(DiskStorage {
+            dir,
+            logs: (0..REPLICAS_MAX).map(|_| Mutex::new(None)).collect(),
+            syncs: AtomicU64::new(0),
+        })
     }
 
     /// The data directory.
@@ -45,7 +129,7 @@ impl DiskStorage {
         &self.dir
     }
 
-    /// The file that holds `replica`'s state.
+    /// The file that holds `replica`'s log.
     pub fn path(&self, replica: usize) -> PathBuf {
         self.dir.join(format!("replica-{replica}.durable"))
     }
@@ -56,110 +140,196 @@ impl DiskStorage {
             source,
         }
     }
-}
 
-/// The file's bytes for `body`.
-fn encode(body: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&VERSION.to_le_bytes());
-    bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
-    bytes.extend_from_slice(body);
-    bytes
-}
+    fn slot(&self, replica: usize) -> MutexGuard<'_, Option<Log>> {
+        self.logs
+            .get(replica)
+            .unwrap_or_else(|| panic!("replica {replica} beyond the limit of {REPLICAS_MAX}"))
+            .lock()
+            .expect("storage lock")
+    }
 
-/// The body of a file, checked; `Err` says what is wrong.
-fn decode(bytes: &[u8]) -> Result<&[u8], String> {
-    if bytes.len() < HEADER_LEN {
-        return Err(format!(
-            "{} bytes, shorter than the {HEADER_LEN}-byte header",
-            bytes.len()
-        ));
-    }
-    let (header, body) = bytes.split_at(HEADER_LEN);
-    if &header[..8] != MAGIC {
-        return Err("bad magic number".into());
-    }
-    let version = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes"));
-    if version != VERSION {
-        return Err(format!("unknown format version {version}"));
-    }
-    let len = u64::from_le_bytes(header[12..20].try_into().expect("8 bytes"));
-    if len > BODY_LEN_MAX || len != body.len() as u64 {
-        return Err(format!(
-            "header says {len} body bytes, file has {}",
-            body.len()
-        ));
-    }
-    let crc = u32::from_le_bytes(header[20..24].try_into().expect("4 bytes"));
-    let actual = crc32fast::hash(body);
-    if crc != actual {
-        return Err(format!(
-            "checksum mismatch (header {crc:#010x}, body {actual:#010x})"
-        ));
-    }
-    Ok(body)
-}
-
-impl Storage for DiskStorage {
-    fn load(&self, replica: usize) -> Result<Option<Durable>, StorageError> {
+    /// Reads `replica`'s log, cuts off a torn tail, and opens it for appending.
+    fn open_log(&self, replica: usize) -> Result<Option<Log>, StorageError> {
         let path = self.path(replica);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Self::io_error(&path, e)),
         };
-        let corrupt = |reason: String| StorageError::Corrupt {
+        let (state, good) = decode(&bytes).map_err(|reason| StorageError::Corrupt {
             replica,
             path: path.clone(),
             reason,
-        };
-        let body = decode(&bytes).map_err(corrupt)?;
-        let durable = serde_json::from_slice(body)
-            .map_err(|e| corrupt(format!("body does not parse: {e}")))?;
-        Ok(Some(durable))
+        })?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| Self::io_error(&path, e))?;
+        if good < bytes.len() {
+            // A torn tail: its save never returned. Cut it off before appending after it.
+            file.set_len(good as u64)
+                .and_then(|()| file.sync_data())
+                .map_err(|e| Self::io_error(&path, e))?;
+        }
+        Ok(Some(Log {
+            file,
+            state,
+            bytes: good as u64,
+        }))
     }
 
-    fn save(&self, replica: usize, durable: &Durable) -> Result<(), StorageError> {
-        let body = serde_json::to_vec(durable)
-            .map_err(|source| StorageError::Encode { replica, source })?;
+    /// Writes a fresh log holding `durable` as one record: temporary file, fsync, rename,
+    /// fsync of the directory (so the file at its name always starts with a whole header).
+    fn rewrite(&self, replica: usize, durable: Durable) -> Result<Log, StorageError> {
         let path = self.path(replica);
         let tmp = path.with_extension("durable.tmp");
-        let write = || -> io::Result<()> {
+        let mut bytes = header();
+        append_record(&mut bytes, &Delta::between(&Durable::default(), &durable))
+            .map_err(|source| StorageError::Encode { replica, source })?;
+        let write = || -> io::Result<File> {
             let mut file = OpenOptions::new()
                 .write(true)
                 .create(true)
                 .truncate(true)
                 .open(&tmp)?;
-            file.write_all(&encode(&body))?;
+            file.write_all(&bytes)?;
             file.sync_all()?;
             fs::rename(&tmp, &path)?;
-            File::open(&self.dir)?.sync_all()
+            File::open(&self.dir)?.sync_all()?;
+            OpenOptions::new().append(true).open(&path)
         };
-        write().map_err(|e| Self::io_error(&path, e))
+        let file = write().map_err(|e| Self::io_error(&path, e))?;
+        self.syncs.fetch_add(2, Ordering::Relaxed);
+        Ok(Log {
+            file,
+            state: durable,
+            bytes: bytes.len() as u64,
+        })
+    }
+}
+
+fn header() -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER_LEN);
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&VERSION.to_le_bytes());
+    bytes
+}
+
+/// Appends one framed record of `delta` to `out`.
+fn append_record(out: &mut Vec<u8>, delta: &Delta) -> Result<(), serde_json::Error> {
+    let body = serde_json::to_vec(delta)?;
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    Ok(())
+}
+
+/// The state a log adds up to, and the length of its whole records (the rest is a torn tail);
+/// `Err` says what is wrong with a damaged or foreign file.
+fn decode(bytes: &[u8]) -> Result<(Durable, usize), String> {
+    if bytes.len() < HEADER_LEN {
+        return Err(format!(
+            "{} bytes, shorter than the {HEADER_LEN}-byte header: not a log of ours",
+            bytes.len()
+        ));
+    }
+    if &bytes[..8] != MAGIC {
+        return Err("bad magic number: not a log of ours (or of an older format)".into());
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if version != VERSION {
+        return Err(format!("unknown format version {version}"));
+    }
+    let mut state = Durable::default();
+    let mut at = HEADER_LEN;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        let torn = || rest.iter().all(|b| *b == 0);
+        if rest.len() < RECORD_HEADER_LEN {
+            return Ok((state, at)); // A record header cut short: torn.
+        }
+        let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes"));
+        let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
+        if len > RECORD_LEN_MAX {
+            return Err(format!(
+                "record at byte {at} says {len} bytes, more than the limit {RECORD_LEN_MAX}"
+            ));
+        }
+        let end = RECORD_HEADER_LEN + len as usize;
+        if rest.len() < end || torn() {
+            return Ok((state, at)); // The last record cut short, or zero-filled: torn.
+        }
+        let body = &rest[RECORD_HEADER_LEN..end];
+        let actual = crc32fast::hash(body);
+        if crc != actual && end == rest.len() && body.last() == Some(&0) {
+            // The last record, its end never written (a JSON body ends with `}`, never 0): torn.
+            return Ok((state, at));
+        }
+        if crc != actual {
+            return Err(format!(
+                "record at byte {at}: checksum mismatch (header {crc:#010x}, body {actual:#010x})"
+            ));
+        }
+        let delta: Delta = serde_json::from_slice(body)
+            .map_err(|e| format!("record at byte {at} does not parse: {e}"))?;
+        delta.apply(&mut state);
+        at += end;
+    }
+    Ok((state, at))
+}
+
+impl Storage for DiskStorage {
+    fn load(&self, replica: usize) -> Result<Option<Durable>, StorageError> {
+        let log = self.open_log(replica)?;
+        let durable = log.as_ref().map(|log| log.state.clone());
+        *self.slot(replica) = log;
+        Ok(durable)
+    }
+
+    fn save(&self, replica: usize, durable: Durable) -> Result<(), StorageError> {
+        let mut slot = self.slot(replica);
+        if slot.is_none() {
+            *slot = self.open_log(replica)?;
+        }
+        let log = match slot.as_mut() {
+            Some(log) if log.bytes <= LOG_BYTES_MAX => log,
+            _ => {
+                *slot = Some(self.rewrite(replica, durable)?);
+                return Ok(());
+            }
+        };
+        let mut bytes = Vec::new();
+        append_record(&mut bytes, &Delta::between(&log.state, &durable))
+            .map_err(|source| StorageError::Encode { replica, source })?;
+        let path = self.path(replica);
+        log.file
+            .write_all(&bytes)
+            .and_then(|()| log.file.sync_data())
+            .map_err(|e| Self::io_error(&path, e))?;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        log.bytes += bytes.len() as u64;
+        log.state = durable;
+        Ok(())
     }
 
     fn name(&self) -> &'static str {
         "disk"
+    }
+
+    fn syncs(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use paxos_model::durable::AcceptedEntry;
-    use paxos_model::types::{
-        Ballot, ClientCommand, ClientId, Command, Op, RequestId, ServerId, Slot, Value,
-    };
+    use paxos_model::types::{ClientCommand, ClientId, Command, Op, RequestId, ServerId, Value};
 
-    #[test]
-    fn saves_and_loads_and_refuses_damage() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = DiskStorage::open(dir.path()).unwrap();
-        assert!(storage.load(0).unwrap().is_none());
+    fn state(round: u32, slots: u64) -> Durable {
         let mut durable = Durable {
-            promised: Ballot::new(3, ServerId(1)),
+            promised: Ballot::new(round, ServerId(1)),
             ..Durable::default()
         };
         let command = ClientCommand {
@@ -168,28 +338,114 @@ mod tests {
             op: Op::Write(Value(9)),
         };
         durable.snapshot.apply(&Command::Client(command));
-        durable.accepted.insert(
-            Slot(1),
-            AcceptedEntry {
-                ballot: durable.promised,
-                command: Command::NoOp,
-            },
-        );
-        storage.save(0, &durable).unwrap();
-        assert_eq!(storage.load(0).unwrap(), Some(durable));
+        for slot in 1..=slots {
+            durable.accepted.insert(
+                Slot(slot),
+                AcceptedEntry {
+                    ballot: durable.promised,
+                    command: Command::NoOp,
+                },
+            );
+        }
+        durable
+    }
 
+    #[test]
+    fn saves_and_loads_the_sum_of_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        assert!(storage.load(0).unwrap().is_none());
+        let mut last = Durable::default();
+        for (round, slots) in [(1, 1), (1, 3), (2, 3), (2, 1), (3, 0)] {
+            last = state(round, slots);
+            storage.save(0, last.clone()).unwrap();
+        }
+        assert_eq!(storage.load(0).unwrap(), Some(last.clone()));
+        // A new storage on the same directory (a restarted process) reads the same.
+        let again = DiskStorage::open(dir.path()).unwrap();
+        assert_eq!(again.load(0).unwrap(), Some(last.clone()));
+        let next = state(4, 2);
+        again.save(0, next.clone()).unwrap();
+        assert_eq!(again.load(0).unwrap(), Some(next));
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_off_and_the_log_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        storage.save(0, state(1, 1)).unwrap();
+        storage.save(0, state(2, 2)).unwrap();
         let path = storage.path(0);
+        let whole = fs::read(&path).unwrap();
+        // The second record cut short, then zero-filled: both torn, both give the first state.
+        let cut = whole.len() - 5;
+        fs::write(&path, &whole[..cut]).unwrap();
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        assert_eq!(storage.load(0).unwrap(), Some(state(1, 1)));
+        let mut zeroed = fs::read(&path).unwrap();
+        zeroed.extend_from_slice(&[0u8; 40]);
+        fs::write(&path, &zeroed).unwrap();
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        assert_eq!(storage.load(0).unwrap(), Some(state(1, 1)));
+        // The last record whole in length, its end never written.
+        storage.save(0, state(2, 2)).unwrap();
         let mut bytes = fs::read(&path).unwrap();
-        let last = bytes.len() - 2;
-        bytes[last] ^= 0x20;
+        let n = bytes.len();
+        bytes[n - 3..].fill(0);
+        fs::write(&path, &bytes).unwrap();
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        assert_eq!(storage.load(0).unwrap(), Some(state(1, 1)));
+        storage.save(0, state(3, 1)).unwrap();
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        assert_eq!(storage.load(0).unwrap(), Some(state(3, 1)));
+    }
+
+    #[test]
+    fn damage_and_foreign_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        storage.save(0, state(1, 1)).unwrap();
+        storage.save(0, state(2, 2)).unwrap();
+        let path = storage.path(0);
+        let whole = fs::read(&path).unwrap();
+        // A flipped bit in the first record, with a whole record after it.
+        let mut bytes = whole.clone();
+        bytes[HEADER_LEN + RECORD_HEADER_LEN + 3] ^= 0x20;
         fs::write(&path, &bytes).unwrap();
         let err = storage.load(0).unwrap_err();
         assert!(
             matches!(&err, StorageError::Corrupt { reason, .. } if reason.contains("checksum")),
             "{err}"
         );
-
-        fs::write(&path, b"PAXOS").unwrap();
+        // A flipped bit in the last record is damage too, not a torn tail.
+        let mut bytes = whole.clone();
+        let last = bytes.len() - 2;
+        bytes[last] ^= 0x20;
+        fs::write(&path, &bytes).unwrap();
         assert!(matches!(storage.load(0), Err(StorageError::Corrupt { .. })));
+        for foreign in [
+            &b"PAXOS"[..],
+            b"PAXOSDUR\x01\0\0\0 a state of the old format",
+        ] {
+            fs::write(&path, foreign).unwrap();
+            let err = storage.load(0).unwrap_err();
+            assert!(matches!(&err, StorageError::Corrupt { .. }), "{err}");
+            // A save on top of a damaged log refuses too: never a silent fresh start.
+            let fresh = DiskStorage::open(dir.path()).unwrap();
+            assert!(fresh.save(0, state(9, 1)).is_err());
+        }
+    }
+
+    #[test]
+    fn a_long_log_is_rewritten_as_one_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        storage.save(0, state(1, 1)).unwrap();
+        storage.slot(0).as_mut().unwrap().bytes = LOG_BYTES_MAX + 1;
+        storage.save(0, state(2, 3)).unwrap();
+        let bytes = fs::read(storage.path(0)).unwrap();
+        let len = u32::from_le_bytes(bytes[HEADER_LEN..HEADER_LEN + 4].try_into().unwrap());
+        assert_eq!(bytes.len(), HEADER_LEN + RECORD_HEADER_LEN + len as usize);
+        assert_eq!(storage.load(0).unwrap(), Some(state(2, 3)));
     }
 }

@@ -19,8 +19,13 @@ use paxos_model::durable::Durable;
 pub trait Storage: Send + Sync {
     /// The replica's last saved state; `None` if it never saved.
     fn load(&self, replica: usize) -> Result<Option<Durable>, StorageError>;
-    /// Replaces the replica's saved state. Durable when it returns.
-    fn save(&self, replica: usize, durable: &Durable) -> Result<(), StorageError>;
+    /// Replaces the replica's saved state (moved in: a backend may keep it). Durable when it
+    /// returns.
+    fn save(&self, replica: usize, durable: Durable) -> Result<(), StorageError>;
     /// A short name for reports (`disk`, `memory`).
     fn name(&self) -> &'static str;
+    /// fsync calls (`fsync`, `fdatasync`) made so far, for reports (0 for memory).
+    fn syncs(&self) -> u64 {
+        0
+    }
 }

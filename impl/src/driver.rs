@@ -1,0 +1,290 @@
+//! Many client sessions served by one thread: [`ClientDriver`].
+//!
+//! A [`crate::Client`] is one session in its caller's thread, blocked while its command is in
+//! flight; 256 of them would be 256 threads, each woken once per reply. A driver hosts many
+//! sessions (each a model client with its own id, state and retry timer, exactly as a `Client`)
+//! behind **one inbox**: every session's id routes to the same channel. [`ClientDriver::submit`]
+//! runs a session's submit step; [`ClientDriver::poll`] waits for the first of: a message for
+//! any session (it then takes every message already waiting, up to [`DRAIN_MAX`]), a session's
+//! retry timer, or the caller's deadline; it feeds each to its session's step function and
+//! returns the replies taken. Nothing here decides anything about the protocol: the sessions
+//! are the model's client step functions, and each step is recorded as a `Client`'s is.
+
+use crate::error::ClientError;
+use crate::host::{Host, Io};
+use crate::net::{Envelope, Net};
+use crate::record::{EventKind, Input, Recorder};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use paxos_model::node::Node;
+use paxos_model::types::{ClientCommand, ClientId, Op, OpResult, RequestId};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Limit: messages handled by one call of [`ClientDriver::poll`] after the first.
+pub const DRAIN_MAX: usize = 1024;
+/// Limit: sessions one driver serves.
+pub const SESSIONS_MAX: usize = crate::config::CLIENTS_MAX;
+/// How often a waiting driver looks whether the cluster was shut down.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
+/// The timer queue is rebuilt when it holds more than this many entries per session (most
+/// entries are stale: a timer restarted or cancelled since).
+const TIMER_QUEUE_PER_SESSION_MAX: usize = 4;
+
+/// A reply a session took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Completion {
+    /// The session (`0..sessions`).
+    pub session: usize,
+    /// Its client id.
+    pub client: ClientId,
+    /// The request answered.
+    pub request: RequestId,
+    /// The operation it ran.
+    pub op: Op,
+    /// What it returned.
+    pub result: OpResult,
+}
+
+/// What a driver needs from its cluster.
+pub(crate) struct DriverParts {
+    pub(crate) first_id: usize,
+    pub(crate) nodes: Vec<(Node, u64)>,
+    pub(crate) net: Arc<Net>,
+    pub(crate) recorder: Option<Recorder>,
+    pub(crate) stopped: Arc<AtomicBool>,
+}
+
+/// Client sessions `first_id..first_id + n`, served by the caller's thread. Made by
+/// [`crate::Cluster::client_driver`]. Dropping it disconnects every session.
+pub struct ClientDriver {
+    first_id: usize,
+    sessions: Vec<Host>,
+    inbox: Receiver<Envelope>,
+    net: Arc<Net>,
+    recorder: Option<Recorder>,
+    stopped: Arc<AtomicBool>,
+    /// `(deadline, session)` of set retry timers; may hold stale entries.
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+}
+
+impl std::fmt::Debug for ClientDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientDriver")
+            .field("first_id", &self.first_id)
+            .field("sessions", &self.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientDriver {
+    pub(crate) fn new(parts: DriverParts) -> ClientDriver {
+        let DriverParts {
+            first_id,
+            nodes,
+            net,
+            recorder,
+            stopped,
+        } = parts;
+        let ids = first_id..first_id + nodes.len();
+        let inbox = net.connect_shared(ids);
+        let mut io = Io::default();
+        let sessions = nodes
+            .into_iter()
+            .enumerate()
+            .map(|(i, (node, timer_seed))| {
+                let start = Input::Start { storage: None };
+                Host::start(
+                    first_id + i,
+                    node,
+                    start,
+                    timer_seed,
+                    recorder.clone(),
+                    &mut io,
+                )
+            })
+            .collect();
+        let driver = ClientDriver {
+            first_id,
+            sessions,
+            inbox,
+            net,
+            recorder,
+            stopped,
+            timers: BinaryHeap::new(),
+        };
+        driver.perform(first_id, io);
+        driver
+    }
+
+    /// Number of sessions.
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Whether the driver has no session.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// The client id of `session`.
+    pub fn client(&self, session: usize) -> ClientId {
+        ClientId((self.first_id + session) as u32)
+    }
+
+    /// The command `session` has in flight, if any.
+    pub fn pending(&self, session: usize) -> Option<ClientCommand> {
+        self.sessions[session]
+            .state()
+            .as_client()
+            .expect("a session hosts a client state")
+            .pending
+    }
+
+    /// Submits `op` on `session` (its submit step); the reply comes out of [`Self::poll`].
+    pub fn submit(&mut self, session: usize, op: Op) -> Result<(), ClientError> {
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err(ClientError::Shutdown);
+        }
+        if let Some(pending) = self.pending(session) {
+            return Err(ClientError::Busy {
+                client: self.client(session),
+                pending,
+            });
+        }
+        let id = self.first_id + session;
+        if let Some(recorder) = &self.recorder {
+            recorder.record(EventKind::Invoke { client: id, op });
+        }
+        let mut io = Io::default();
+        self.sessions[session].step(Input::Submit { op }, &mut io);
+        self.perform(id, io);
+        self.note_timer(session);
+        assert!(
+            self.pending(session).is_some(),
+            "client {id}: the submit step of {op:?} on an idle client left it idle"
+        );
+        Ok(())
+    }
+
+    /// Waits until some session took a reply or `deadline` passed, running every message and
+    /// retry timer that comes in the meantime; appends the replies taken to `done`.
+    pub fn poll(
+        &mut self,
+        deadline: Instant,
+        done: &mut Vec<Completion>,
+    ) -> Result<(), ClientError> {
+        let done_before = done.len();
+        loop {
+            if self.stopped.load(Ordering::Relaxed) {
+                return Err(ClientError::Shutdown);
+            }
+            self.run_due_timers(done);
+            let now = Instant::now();
+            if done.len() > done_before || now >= deadline {
+                return Ok(());
+            }
+            let next_timer = self.timers.peek().map(|Reverse((at, _))| *at);
+            let wake = [next_timer, Some(deadline), Some(now + SHUTDOWN_POLL)]
+                .into_iter()
+                .flatten()
+                .min()
+                .expect("some deadline");
+            let first = match self.inbox.recv_deadline(wake) {
+                Ok(envelope) => envelope,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return Err(ClientError::Shutdown),
+            };
+            self.deliver(first, done);
+            for _ in 0..DRAIN_MAX {
+                match self.inbox.try_recv() {
+                    Ok(envelope) => self.deliver(envelope, done),
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    /// One `Deliver` step of the session the envelope is for.
+    fn deliver(&mut self, envelope: Envelope, done: &mut Vec<Completion>) {
+        let Envelope { src, dst, msg } = envelope;
+        let session = dst - self.first_id;
+        self.step(session, Input::Deliver { src, dst, msg }, done);
+    }
+
+    fn step(&mut self, session: usize, input: Input, done: &mut Vec<Completion>) {
+        let pending = self.pending(session);
+        let mut io = Io::default();
+        self.sessions[session].step(input, &mut io);
+        let completed = io.completed.take();
+        let id = self.first_id + session;
+        self.perform(id, io);
+        self.note_timer(session);
+        if let Some((request, result)) = completed {
+            let op = pending
+                .unwrap_or_else(|| panic!("client {id} took a reply with nothing pending"))
+                .op;
+            if let Some(recorder) = &self.recorder {
+                recorder.record(EventKind::Return {
+                    client: id,
+                    request,
+                    op,
+                    result,
+                });
+            }
+            done.push(Completion {
+                session,
+                client: self.client(session),
+                request,
+                op,
+                result,
+            });
+        }
+    }
+
+    /// Runs every retry timer that is due.
+    fn run_due_timers(&mut self, done: &mut Vec<Completion>) {
+        let now = Instant::now();
+        while let Some(&Reverse((at, session))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            while let Some(timer) = self.sessions[session].timers.pop_due(now) {
+                self.step(session, Input::Timeout { timer }, done);
+            }
+        }
+    }
+
+    /// Queues `session`'s next timer deadline (entries for older deadlines go stale).
+    fn note_timer(&mut self, session: usize) {
+        if let Some(at) = self.sessions[session].timers.next_deadline() {
+            self.timers.push(Reverse((at, session)));
+        }
+        if self.timers.len() > TIMER_QUEUE_PER_SESSION_MAX * self.sessions.len() + 64 {
+            let live = self
+                .sessions
+                .iter()
+                .enumerate()
+                .filter_map(|(s, host)| host.timers.next_deadline().map(|at| Reverse((at, s))));
+            self.timers = live.collect();
+        }
+    }
+
+    fn perform(&self, id: usize, io: Io) {
+        debug_assert!(io.save.is_none(), "clients have no durable state");
+        for (dst, msg) in io.sends {
+            self.net.send(id, dst, msg);
+        }
+    }
+}
+
+impl Drop for ClientDriver {
+    fn drop(&mut self) {
+        for id in self.first_id..self.first_id + self.sessions.len() {
+            self.net.disconnect(id);
+        }
+    }
+}
