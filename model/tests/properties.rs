@@ -216,6 +216,150 @@ fn every_listed_property_is_covered_here() {
     assert_eq!(listed, COVERED.iter().copied().collect());
 }
 
+/// The names of the properties `cfg` lists, in order.
+fn listed(cfg: CheckConfig) -> Vec<&'static str> {
+    PaxosModel::new(cfg)
+        .properties()
+        .iter()
+        .map(|p| p.name)
+        .collect()
+}
+
+/// A property that cannot apply to a configuration is left out of it (`specs/multipaxos.md`,
+/// "Properties"), and only then: each condition of `properties::all`, on both sides.
+#[test]
+fn a_property_is_listed_exactly_where_it_can_apply() {
+    use paxos_model::checking::NetworkKind::{Ordered, UnorderedDuplicating};
+    assert_eq!(
+        listed(all_listed()),
+        COVERED,
+        "safety first, then reachability"
+    );
+    let d = all_listed;
+    let cases: Vec<(&str, CheckConfig, &[&str])> = vec![
+        (
+            "one server",
+            CheckConfig {
+                servers: 1,
+                campaigners: 1,
+                ..d()
+            },
+            &["chosen", "value-chosen", "applied-at-two-servers"],
+        ),
+        (
+            "two servers",
+            CheckConfig {
+                servers: 2,
+                crashes: 0,
+                ..d()
+            },
+            &["decided-after-recovery"],
+        ),
+        (
+            "duplicating",
+            CheckConfig {
+                network: UnorderedDuplicating,
+                ..d()
+            },
+            &["progress", "quiescent-leader"],
+        ),
+        (
+            "ordered",
+            CheckConfig {
+                network: Ordered,
+                ..d()
+            },
+            &[],
+        ),
+        (
+            "ordered, lossy",
+            CheckConfig {
+                network: Ordered,
+                lossy: true,
+                ..d()
+            },
+            &["progress", "quiescent-leader"],
+        ),
+        ("unordered, lossy", CheckConfig { lossy: true, ..d() }, &[]),
+        (
+            "unordered, literal loss",
+            CheckConfig {
+                lossy: true,
+                literal_loss: true,
+                ..d()
+            },
+            &["progress", "quiescent-leader"],
+        ),
+        (
+            "one election",
+            CheckConfig {
+                elections: 1,
+                ..d()
+            },
+            &["new-leader-decides"],
+        ),
+        (
+            "one campaigner, a crash",
+            CheckConfig {
+                campaigners: 1,
+                ..d()
+            },
+            &[],
+        ),
+        (
+            "one campaigner, no crash",
+            CheckConfig {
+                campaigners: 1,
+                crashes: 0,
+                ..d()
+            },
+            &["new-leader-decides", "decided-after-recovery"],
+        ),
+        (
+            "two campaigners, no crash",
+            CheckConfig {
+                campaigners: 2,
+                crashes: 0,
+                ..d()
+            },
+            &["decided-after-recovery"],
+        ),
+        (
+            "no Prepare-skip",
+            CheckConfig {
+                prepare_skip: false,
+                ..d()
+            },
+            &["prepare-skip"],
+        ),
+        (
+            "one command",
+            CheckConfig {
+                ops_per_client: 1,
+                ..d()
+            },
+            &["prepare-skip"],
+        ),
+        (
+            "two clients, one command each",
+            CheckConfig {
+                clients: 2,
+                ops_per_client: 1,
+                ..d()
+            },
+            &[],
+        ),
+    ];
+    for (why, cfg, absent) in cases {
+        let expected: Vec<&str> = COVERED
+            .iter()
+            .copied()
+            .filter(|p| !absent.contains(p))
+            .collect();
+        assert_eq!(listed(cfg), expected, "{why}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Always-properties: each way to violate it, and the boundary states that must not.
 
