@@ -879,3 +879,59 @@ fn decided_after_recovery_needs_a_recovered_server_that_learned() {
     server(&mut state, 1).learned = log;
     assert!(holds(&model, "decided-after-recovery", &state));
 }
+
+/// The ghost's record of what clients observed (behind `linearizable`) takes an invocation only
+/// from the client itself, once per request, and a return only for the request the client
+/// awaits: a server's copy of a request, a retry and a stale reply change nothing.
+#[test]
+fn the_ghost_records_only_what_the_client_itself_did() {
+    use paxos_model::msg::Msg;
+    use stateright::actor::{Envelope, Id};
+    let command = ClientCommand {
+        client: ClientId(3),
+        request: RequestId(0),
+        op: write(1),
+    };
+    let request = Msg::Request(command);
+    let env = |src: usize, dst: usize, msg| Envelope {
+        src: Id::from(src),
+        dst: Id::from(dst),
+        msg,
+    };
+    let empty = Ghost::default();
+    assert!(
+        Ghost::on_send(&(), &empty, env(0, 1, &request)).is_none(),
+        "from a server"
+    );
+    assert!(
+        Ghost::on_send(&(), &empty, env(4, 0, &request)).is_none(),
+        "from another client"
+    );
+    let invoked = Ghost::on_send(&(), &empty, env(3, 0, &request)).expect("the client's send");
+    assert_eq!(invoked.in_flight.get(&ClientId(3)), Some(&command));
+    assert!(
+        Ghost::on_send(&(), &invoked, env(3, 1, &request)).is_none(),
+        "a retry"
+    );
+
+    let reply = |request| Msg::Reply {
+        request: RequestId(request),
+        result: OpResult::WriteOk,
+    };
+    let (reply0, reply1) = (reply(0), reply(1));
+    assert!(
+        Ghost::on_deliver(&(), &invoked, env(0, 3, &reply1)).is_none(),
+        "another request"
+    );
+    assert!(
+        Ghost::on_deliver(&(), &invoked, env(0, 4, &reply0)).is_none(),
+        "another client"
+    );
+    assert!(
+        Ghost::on_deliver(&(), &empty, env(0, 3, &reply0)).is_none(),
+        "nothing in flight"
+    );
+    let returned = Ghost::on_deliver(&(), &invoked, env(0, 3, &reply0)).expect("taken");
+    assert!(returned.in_flight.is_empty());
+    assert!(returned.tester.serialized_history().is_some());
+}
