@@ -830,7 +830,7 @@ fn applied_at_two_servers_is_not_found_with_one_election() {
 
 /// One campaigner and no crash: a single server leads, in one ballot at a time, and a leader
 /// does not campaign again; its second campaign (before it won the first) decides nothing in
-/// the first ballot.
+/// the first ballot. One election among three campaigners: one ballot in all.
 #[test]
 fn new_leader_decides_is_not_found_with_one_campaigner() {
     let cfg = CheckConfig {
@@ -839,6 +839,12 @@ fn new_leader_decides_is_not_found_with_one_campaigner() {
         ..one_write()
     };
     assert_never_found(cfg, "new-leader-decides");
+    let one_election = CheckConfig {
+        ops_per_client: 2,
+        campaigners: 3,
+        ..one_write()
+    };
+    assert_never_found(one_election, "new-leader-decides");
 }
 
 /// Without Prepare-skip each command has a Phase 1 of its own (`fresh_decided` restarts), and
