@@ -847,6 +847,19 @@ fn new_leader_decides_is_not_found_with_one_campaigner() {
     assert_never_found(one_election, "new-leader-decides");
 }
 
+/// Two campaigners: server 0 decides the write in B(1,S0) (7 steps), then server 1 campaigns,
+/// wins with server 2's promise, which reports the write, and decides it again in B(2,S1) with
+/// server 2's vote (5 more steps: campaign, Prepare, Promise, Accept, Accepted).
+#[test]
+fn new_leader_decides_needs_a_second_ballot_to_decide() {
+    let two = CheckConfig {
+        elections: 2,
+        campaigners: 2,
+        ..one_write()
+    };
+    assert_eq!(shortest(two, "new-leader-decides", 12), Some(12));
+}
+
 /// Without Prepare-skip each command has a Phase 1 of its own (`fresh_decided` restarts), and
 /// with one command there is nothing to skip Phase 1 for.
 #[test]
