@@ -3,7 +3,7 @@
 CARGO ?= cargo
 MODEL := $(CARGO) run --release --quiet -p paxos-model --
 
-.PHONY: check check-full explore bugs test soak bench bench-checker lint
+.PHONY: check check-full explore bugs test soak bench bench-checker lint mutants
 
 ## check: model-check the default configuration (DFS, complete, under a minute) with its coverage
 check:
@@ -49,3 +49,16 @@ bench-checker:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+## mutants: which one-line changes to the properties, the client and the server survive the fast
+## model tests (cargo-mutants, not installed by us: cargo install cargo-mutants --locked).
+## SHARD=k/n runs every n-th mutant from the k-th (default 0/8: about 40 mutants, under an hour
+## on 2 cores); SHARD=0/1 runs all of them. Results in mutants.out/.
+SHARD ?= 0/8
+MUTANTS_FILES := --file model/src/checking/properties.rs --file model/src/client.rs \
+	--file 'model/src/server/*.rs'
+MUTANTS_TESTS := -C --release -C --lib -C --test=bugs -C --test=scenarios -C --test=modules \
+	-C --test=properties -C --test=client_retries
+mutants:
+	CARGO_PROFILE_RELEASE_INCREMENTAL=true $(CARGO) mutants -j 1 --timeout 300 \
+		--shard $(SHARD) --sharding round-robin $(MUTANTS_FILES) $(MUTANTS_TESTS)

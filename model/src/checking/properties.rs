@@ -226,6 +226,10 @@ fn stable_leader<'a>(
     model: &PaxosModel,
     state: &'a State,
 ) -> Option<&'a crate::server::ServerState> {
+    // Equivalent to keeping crashed servers, as far as `progress` and `quiescent-leader` can
+    // tell (so a mutant dropping the filter survives): a state with a crashed server is never
+    // terminal (stateright offers `Recover`, which always changes the state). Kept because it
+    // says what a stable leader is.
     let up = || {
         servers(model, state)
             .enumerate()

@@ -1,0 +1,956 @@
+//! Every property is seen to fail (`STYLE.md`, habit 14): each always-property is violated by
+//! states built for it, one per way it can be violated, and holds in the boundary states next to
+//! them; each sometimes-property is not found where it must not be (a configuration that cannot
+//! reach it, or fewer steps than the shortest path to it) and found at the end of that path.
+//!
+//! The conditions are the model's own ([`PaxosModel::properties`], looked up by name) and the
+//! states are states the model reached, edited where a test needs one that no small
+//! configuration reaches: nothing of a property's logic is written again here.
+
+use paxos_model::checking::ghost::Ghost;
+use paxos_model::checking::properties::execute_prefix;
+use paxos_model::checking::suite::suite;
+use paxos_model::checking::{CheckConfig, PaxosModel, State};
+use paxos_model::client::ClientState;
+use paxos_model::digest::Shared;
+use paxos_model::node::NodeState;
+use paxos_model::server::{Decision, Proposal, Role, ServerState};
+use paxos_model::state_machine::{AppliedState, Session};
+use paxos_model::types::{
+    Ballot, ClientCommand, ClientId, Command, Op, OpResult, RequestId, ServerId, Slot, Value,
+};
+use stateright::semantics::ConsistencyTester;
+use stateright::Model;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// Every property any checked configuration lists (`paxos-model check` on the default
+/// configuration and `make check-full`'s): each has tests below.
+const COVERED: &[&str] = &[
+    "agreement",
+    "validity",
+    "linearizable",
+    "chosen",
+    "exactly-once",
+    "progress",
+    "decided",
+    "all-clients-done",
+    "value-chosen",
+    "applied-at-two-servers",
+    "quiescent-leader",
+    "new-leader-decides",
+    "prepare-skip",
+    "decided-after-recovery",
+];
+
+/// A configuration that lists every property: 3 servers, one client (node 3) with a write and
+/// a read, two elections by any server, one crash.
+fn all_listed() -> CheckConfig {
+    CheckConfig {
+        clients: 1,
+        ops_per_client: 2,
+        elections: 2,
+        campaigners: 3,
+        crashes: 1,
+        ..CheckConfig::default()
+    }
+}
+
+/// The smallest configuration that decides: 3 servers, server 0 the only campaigner, one
+/// election, one client (node 3) with one write.
+fn one_write() -> CheckConfig {
+    CheckConfig {
+        clients: 1,
+        ops_per_client: 1,
+        elections: 1,
+        campaigners: 1,
+        ..CheckConfig::default()
+    }
+}
+
+type Condition = fn(&PaxosModel, &State) -> bool;
+
+/// The condition of the property `name` (from a configuration that lists it).
+fn condition(name: &str) -> Condition {
+    PaxosModel::new(all_listed())
+        .properties()
+        .into_iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no property {name}"))
+        .condition
+}
+
+/// Whether property `name` holds in `state` of `model`.
+fn holds(model: &PaxosModel, name: &str, state: &State) -> bool {
+    condition(name)(model, state)
+}
+
+fn digest(state: &State) -> u64 {
+    let mut h = DefaultHasher::new();
+    state.hash(&mut h);
+    h.finish()
+}
+
+/// Breadth-first over `cfg`'s model (as the checker explores it: `init_states`, `actions`,
+/// `next_state`), at most `depth_max` steps deep: the first state (fewest steps) where `pred`
+/// holds, with its depth. `None` when none within `depth_max`; `complete` says whether the
+/// whole reachable state space was within it.
+fn search(
+    cfg: CheckConfig,
+    depth_max: usize,
+    pred: impl Fn(&PaxosModel, &State) -> bool,
+) -> (Option<(usize, State)>, bool) {
+    let model = PaxosModel::new(cfg);
+    let mut seen = HashSet::new();
+    let mut level = model.init_states();
+    let mut actions = Vec::new();
+    for depth in 0..=depth_max {
+        let mut next = Vec::new();
+        for state in level {
+            if !seen.insert(digest(&state)) {
+                continue;
+            }
+            if pred(&model, &state) {
+                return (Some((depth, state)), false);
+            }
+            if depth == depth_max {
+                continue;
+            }
+            actions.clear();
+            model.actions(&state, &mut actions);
+            for action in actions.drain(..) {
+                next.extend(model.next_state(&state, action));
+            }
+        }
+        if next.is_empty() {
+            return (None, true);
+        }
+        level = next;
+    }
+    (None, false)
+}
+
+/// The fewest steps after which sometimes-property `name` holds in `cfg` (searching at most
+/// `depth_max` steps deep).
+fn shortest(cfg: CheckConfig, name: &str, depth_max: usize) -> Option<usize> {
+    search(cfg, depth_max, condition(name)).0.map(|(d, _)| d)
+}
+
+/// Asserts that sometimes-property `name` holds in no reachable state of `cfg` (exhaustively).
+fn assert_never_found(cfg: CheckConfig, name: &str) {
+    let (found, complete) = search(cfg.clone(), usize::MAX, condition(name));
+    if let Some((depth, state)) = found {
+        panic!("{name} found after {depth} steps in {cfg:?}: {state:#?}");
+    }
+    assert!(complete);
+}
+
+/// The first state of `cfg` (fewest steps) where `pred` holds.
+fn find(cfg: CheckConfig, pred: impl Fn(&PaxosModel, &State) -> bool) -> State {
+    search(cfg, 40, pred).0.expect("no such state").1
+}
+
+fn ghost(state: &mut State) -> &mut Ghost {
+    &mut state.history
+}
+
+fn node(state: &mut State, i: usize) -> &mut NodeState {
+    let shared: &mut Shared<NodeState> = Arc::make_mut(&mut state.actor_states[i]);
+    shared
+}
+
+fn server(state: &mut State, i: usize) -> &mut ServerState {
+    match node(state, i) {
+        NodeState::Server(s) => s,
+        NodeState::Client(_) => panic!("{i} is a client"),
+    }
+}
+
+fn client(state: &mut State, i: usize) -> &mut ClientState {
+    match node(state, i) {
+        NodeState::Client(c) => c,
+        NodeState::Server(_) => panic!("{i} is a server"),
+    }
+}
+
+fn cmd(client: u32, request: u32, op: Op) -> Command {
+    Command::Client(ClientCommand {
+        client: ClientId(client),
+        request: RequestId(request),
+        op,
+    })
+}
+
+fn write(v: u64) -> Op {
+    Op::Write(Value(v))
+}
+
+fn ballot(round: u32, leader: u32) -> Ballot {
+    Ballot::new(round, ServerId(leader))
+}
+
+fn decided(entries: &[(u64, Command)]) -> BTreeMap<Slot, BTreeSet<Command>> {
+    let mut map: BTreeMap<Slot, BTreeSet<Command>> = BTreeMap::new();
+    for (slot, command) in entries {
+        map.entry(Slot(*slot)).or_default().insert(*command);
+    }
+    map
+}
+
+/// The initial state of [`all_listed`] with `entries` decided (in the ghost only).
+fn with_decided(entries: &[(u64, Command)]) -> (PaxosModel, State) {
+    let model = PaxosModel::new(all_listed());
+    let mut state = model.init_states().remove(0);
+    ghost(&mut state).decided = decided(entries);
+    (model, state)
+}
+
+#[test]
+fn every_listed_property_is_covered_here() {
+    let mut listed: BTreeSet<&str> = BTreeSet::new();
+    for cfg in suite().into_iter().map(|e| e.config).chain([all_listed()]) {
+        listed.extend(PaxosModel::new(cfg).properties().iter().map(|p| p.name));
+    }
+    assert_eq!(listed, COVERED.iter().copied().collect());
+}
+
+/// The names of the properties `cfg` lists, in order.
+fn listed(cfg: CheckConfig) -> Vec<&'static str> {
+    PaxosModel::new(cfg)
+        .properties()
+        .iter()
+        .map(|p| p.name)
+        .collect()
+}
+
+/// A property that cannot apply to a configuration is left out of it (`specs/multipaxos.md`,
+/// "Properties"), and only then: each condition of `properties::all`, on both sides.
+#[test]
+fn a_property_is_listed_exactly_where_it_can_apply() {
+    use paxos_model::checking::NetworkKind::{Ordered, UnorderedDuplicating};
+    assert_eq!(
+        listed(all_listed()),
+        COVERED,
+        "safety first, then reachability"
+    );
+    let d = all_listed;
+    let cases: Vec<(&str, CheckConfig, &[&str])> = vec![
+        (
+            "one server",
+            CheckConfig {
+                servers: 1,
+                campaigners: 1,
+                ..d()
+            },
+            &["chosen", "value-chosen", "applied-at-two-servers"],
+        ),
+        (
+            "two servers",
+            CheckConfig {
+                servers: 2,
+                crashes: 0,
+                ..d()
+            },
+            &["decided-after-recovery"],
+        ),
+        (
+            "duplicating",
+            CheckConfig {
+                network: UnorderedDuplicating,
+                ..d()
+            },
+            &["progress", "quiescent-leader"],
+        ),
+        (
+            "ordered",
+            CheckConfig {
+                network: Ordered,
+                ..d()
+            },
+            &[],
+        ),
+        (
+            "ordered, lossy",
+            CheckConfig {
+                network: Ordered,
+                lossy: true,
+                ..d()
+            },
+            &["progress", "quiescent-leader"],
+        ),
+        ("unordered, lossy", CheckConfig { lossy: true, ..d() }, &[]),
+        (
+            "unordered, literal loss",
+            CheckConfig {
+                lossy: true,
+                literal_loss: true,
+                ..d()
+            },
+            &["progress", "quiescent-leader"],
+        ),
+        (
+            "one election",
+            CheckConfig {
+                elections: 1,
+                ..d()
+            },
+            &["new-leader-decides"],
+        ),
+        (
+            "one campaigner, a crash",
+            CheckConfig {
+                campaigners: 1,
+                ..d()
+            },
+            &[],
+        ),
+        (
+            "one campaigner, no crash",
+            CheckConfig {
+                campaigners: 1,
+                crashes: 0,
+                ..d()
+            },
+            &["new-leader-decides", "decided-after-recovery"],
+        ),
+        (
+            "two campaigners, no crash",
+            CheckConfig {
+                campaigners: 2,
+                crashes: 0,
+                ..d()
+            },
+            &["decided-after-recovery"],
+        ),
+        (
+            "no Prepare-skip",
+            CheckConfig {
+                prepare_skip: false,
+                ..d()
+            },
+            &["prepare-skip"],
+        ),
+        (
+            "one command",
+            CheckConfig {
+                ops_per_client: 1,
+                ..d()
+            },
+            &["prepare-skip"],
+        ),
+        (
+            "two clients, one command each",
+            CheckConfig {
+                clients: 2,
+                ops_per_client: 1,
+                ..d()
+            },
+            &[],
+        ),
+    ];
+    for (why, cfg, absent) in cases {
+        let expected: Vec<&str> = COVERED
+            .iter()
+            .copied()
+            .filter(|p| !absent.contains(p))
+            .collect();
+        assert_eq!(listed(cfg), expected, "{why}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Always-properties: each way to violate it, and the boundary states that must not.
+
+#[test]
+fn agreement_fails_on_two_values_in_one_slot() {
+    let a = cmd(3, 0, write(1));
+    let b = cmd(3, 1, Op::Read);
+    for (entries, ok) in [
+        (vec![], true), // An empty log.
+        (vec![(0, a), (1, b), (2, Command::NoOp)], true),
+        (vec![(0, a), (0, b)], false), // The first slot.
+        (vec![(0, a), (3, b), (3, Command::NoOp)], false), // A later slot, a no-op.
+    ] {
+        let (model, state) = with_decided(&entries);
+        assert_eq!(holds(&model, "agreement", &state), ok, "{entries:?}");
+    }
+}
+
+#[test]
+fn validity_fails_on_a_value_no_client_submitted() {
+    // The client (node 3) has the script [Write(v1), Read] and submitted `submitted` of it.
+    let cases = [
+        (0, vec![], true),
+        (0, vec![Command::NoOp], true),
+        (0, vec![cmd(3, 0, write(1))], false), // Not submitted yet.
+        (1, vec![cmd(3, 0, write(1))], true),  // The last one submitted.
+        (1, vec![cmd(3, 1, Op::Read)], false), // The next one, not yet.
+        (2, vec![cmd(3, 1, Op::Read)], true),  // Everything submitted.
+        (2, vec![cmd(3, 0, write(2))], false), // Another value than submitted.
+        (2, vec![cmd(3, 1, write(1))], false), // Another operation.
+        (2, vec![cmd(3, 2, Op::Read)], false), // Beyond the script.
+        (2, vec![cmd(0, 0, write(1))], false), // From a server.
+        (2, vec![cmd(7, 0, write(1))], false), // From no node at all.
+        (2, vec![cmd(3, 0, write(1)), cmd(3, 1, write(1))], false), // One bad among good.
+    ];
+    for (submitted, commands, ok) in cases {
+        let entries: Vec<_> = commands
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i as u64, *c))
+            .collect();
+        let (model, mut state) = with_decided(&entries);
+        client(&mut state, 3).submitted = submitted;
+        assert_eq!(
+            holds(&model, "validity", &state),
+            ok,
+            "submitted {submitted}, decided {commands:?}"
+        );
+    }
+}
+
+#[test]
+fn linearizable_fails_on_a_history_no_register_explains() {
+    use stateright::semantics::register::{RegisterOp, RegisterRet};
+    let (c3, c4) = (ClientId(3), ClientId(4));
+    let write = |t: &mut paxos_model::checking::ghost::Tester, c, v| {
+        t.on_invoke(c, RegisterOp::Write(Value(v))).unwrap();
+        t.on_return(c, RegisterRet::WriteOk).unwrap();
+    };
+    let read = |t: &mut paxos_model::checking::ghost::Tester, c, v| {
+        t.on_invoke(c, RegisterOp::Read).unwrap();
+        t.on_return(c, RegisterRet::ReadOk(Value(v))).unwrap();
+    };
+    let (model, init) = with_decided(&[]);
+    let check = |edit: &dyn Fn(&mut paxos_model::checking::ghost::Tester), ok: bool, why: &str| {
+        let mut state = init.clone();
+        edit(&mut ghost(&mut state).tester);
+        assert_eq!(holds(&model, "linearizable", &state), ok, "{why}");
+    };
+    check(&|_| {}, true, "no history");
+    check(&|t| write(t, c3, 1), true, "one write");
+    check(&|t| read(t, c3, 0), true, "a read of the initial value");
+    check(
+        &|t| {
+            write(t, c3, 1);
+            read(t, c4, 1);
+        },
+        true,
+        "a read after a write sees it",
+    );
+    check(
+        &|t| {
+            t.on_invoke(c3, RegisterOp::Write(Value(1))).unwrap();
+            read(t, c4, 0);
+        },
+        true,
+        "a read concurrent with a write (not returned yet) may see the old value",
+    );
+    check(
+        &|t| {
+            write(t, c3, 1);
+            read(t, c4, 0);
+        },
+        false,
+        "a stale read after the write returned",
+    );
+    check(
+        &|t| read(t, c3, 7),
+        false,
+        "a read of a value never written",
+    );
+    check(
+        &|t| {
+            t.on_return(c3, RegisterRet::WriteOk).unwrap_err();
+        },
+        false,
+        "a return without an invocation",
+    );
+}
+
+/// Three servers: a majority is two.
+#[test]
+fn chosen_fails_on_two_chosen_values_or_a_learned_value_not_chosen() {
+    let (a, b) = (cmd(3, 0, write(1)), cmd(3, 1, Op::Read));
+    // (why, votes: (slot, ballot, value, voters as bits), settled, learned, whether it holds)
+    type Votes = Vec<(u64, Ballot, Command, u16)>;
+    type Log = Vec<(u64, Command)>;
+    let cases: Vec<(&str, Votes, Log, Log, bool)> = vec![
+        ("nothing", vec![], vec![], vec![], true),
+        (
+            "a bare majority, learned",
+            vec![(0, ballot(1, 0), a, 0b011)],
+            vec![],
+            vec![(0, a)],
+            true,
+        ),
+        (
+            "chosen, not learned",
+            vec![(0, ballot(1, 0), a, 0b110)],
+            vec![],
+            vec![],
+            true,
+        ),
+        (
+            "the same value chosen in two ballots",
+            vec![(0, ballot(1, 0), a, 0b011), (0, ballot(2, 1), a, 0b110)],
+            vec![],
+            vec![(0, a)],
+            true,
+        ),
+        (
+            "chosen and settled by the vote reduction",
+            vec![],
+            vec![(0, a)],
+            vec![(0, a)],
+            true,
+        ),
+        (
+            "one vote short of a majority, learned",
+            vec![(0, ballot(1, 0), a, 0b100)],
+            vec![],
+            vec![(0, a)],
+            false,
+        ),
+        (
+            "a majority split over two ballots, learned",
+            vec![(0, ballot(1, 0), a, 0b001), (0, ballot(2, 1), a, 0b010)],
+            vec![],
+            vec![(0, a)],
+            false,
+        ),
+        (
+            "learned without any vote",
+            vec![],
+            vec![],
+            vec![(1, a)],
+            false,
+        ),
+        (
+            "chosen in another slot, learned here",
+            vec![(0, ballot(1, 0), a, 0b011)],
+            vec![],
+            vec![(0, a), (1, a)],
+            false,
+        ),
+        (
+            "two values chosen in one slot",
+            vec![(2, ballot(1, 0), a, 0b011), (2, ballot(2, 1), b, 0b110)],
+            vec![],
+            vec![],
+            false,
+        ),
+        (
+            "one chosen and one settled in one slot",
+            vec![(0, ballot(2, 1), b, 0b110)],
+            vec![(0, a)],
+            vec![],
+            false,
+        ),
+        (
+            "two values learned, one chosen",
+            vec![(0, ballot(1, 0), a, 0b011)],
+            vec![],
+            vec![(0, a), (0, b)],
+            false,
+        ),
+    ];
+    for (why, votes, settled, learned, ok) in cases {
+        let (model, mut state) = with_decided(&learned);
+        let g = ghost(&mut state);
+        for (slot, ballot, command, voters) in votes {
+            g.votes
+                .entry(Slot(slot))
+                .or_default()
+                .insert((ballot, command), voters);
+        }
+        g.settled = decided(&settled);
+        assert_eq!(holds(&model, "chosen", &state), ok, "{why}");
+    }
+}
+
+fn applied(next_slot: u64, register: u64, sessions: &[(u32, u32, OpResult)]) -> AppliedState {
+    let mut state = AppliedState {
+        next_slot: Slot(next_slot),
+        register: Value(register),
+        ..AppliedState::default()
+    };
+    for (client, request, result) in sessions {
+        let session = Session {
+            request: RequestId(*request),
+            result: *result,
+        };
+        state.sessions.insert(ClientId(*client), session);
+    }
+    state
+}
+
+#[test]
+fn exactly_once_fails_on_an_applied_state_no_execution_of_the_log_gives() {
+    let w1 = cmd(3, 0, write(1));
+    let log = [(0, w1), (1, Command::NoOp)];
+    let right = applied(1, 1, &[(3, 0, OpResult::WriteOk)]);
+    let cases = [
+        ("nothing applied", applied(0, 0, &[]), true),
+        ("the first slot applied", right.clone(), true),
+        (
+            "both slots applied",
+            applied(2, 1, &[(3, 0, OpResult::WriteOk)]),
+            true,
+        ),
+        (
+            "a slot nobody decided applied",
+            applied(3, 1, &[(3, 0, OpResult::WriteOk)]),
+            false,
+        ),
+        (
+            "another register",
+            applied(1, 2, &[(3, 0, OpResult::WriteOk)]),
+            false,
+        ),
+        ("no session", applied(1, 1, &[]), false),
+        (
+            "another result",
+            applied(1, 1, &[(3, 0, OpResult::ReadOk(Value(1)))]),
+            false,
+        ),
+        (
+            "another request",
+            applied(1, 1, &[(3, 1, OpResult::WriteOk)]),
+            false,
+        ),
+        (
+            "another client",
+            applied(1, 1, &[(4, 0, OpResult::WriteOk)]),
+            false,
+        ),
+        (
+            "a session too many",
+            applied(
+                1,
+                1,
+                &[(3, 0, OpResult::WriteOk), (4, 0, OpResult::WriteOk)],
+            ),
+            false,
+        ),
+    ];
+    for (why, state_of_server_2, ok) in cases {
+        let (model, mut state) = with_decided(&log);
+        // Server 0 is right, server 1 applied nothing, server 2 is the one judged.
+        server(&mut state, 0).applied = right.clone();
+        server(&mut state, 2).applied = state_of_server_2;
+        assert_eq!(holds(&model, "exactly-once", &state), ok, "{why}");
+    }
+}
+
+#[test]
+fn the_exactly_once_oracle_runs_each_command_once_in_slot_order() {
+    let (w1, r0) = (cmd(3, 0, write(1)), cmd(4, 0, Op::Read));
+    let (w2, w5) = (cmd(3, 1, write(2)), cmd(4, 1, write(5)));
+    let log = decided(&[
+        (0, w1),
+        (1, Command::NoOp),
+        (2, w2),
+        (3, w1),
+        (4, r0),
+        (5, w5),
+        (6, w2),
+    ]);
+    let run = |next| execute_prefix(&log, Slot(next));
+    let sessions = |entries: &[(u32, u32, OpResult)]| {
+        entries
+            .iter()
+            .map(|(c, r, res)| (ClientId(*c), (RequestId(*r), *res)))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(run(0), Some((Value(0), sessions(&[]))));
+    assert_eq!(
+        run(1),
+        Some((Value(1), sessions(&[(3, 0, OpResult::WriteOk)])))
+    );
+    assert_eq!(run(2), run(1), "a no-op changes nothing");
+    assert_eq!(
+        run(3),
+        Some((Value(2), sessions(&[(3, 1, OpResult::WriteOk)])))
+    );
+    assert_eq!(run(4), run(3), "an older request of the client is not run");
+    let read = sessions(&[
+        (3, 1, OpResult::WriteOk),
+        (4, 0, OpResult::ReadOk(Value(2))),
+    ]);
+    assert_eq!(run(5), Some((Value(2), read)));
+    let last = sessions(&[(3, 1, OpResult::WriteOk), (4, 1, OpResult::WriteOk)]);
+    assert_eq!(run(6), Some((Value(5), last.clone())));
+    assert_eq!(
+        run(7),
+        Some((Value(5), last)),
+        "the same request is not run twice (it would write v2 again)"
+    );
+    assert_eq!(run(8), None, "slot 7 is not decided");
+    let hole = decided(&[(0, w1), (2, w2)]);
+    assert_eq!(execute_prefix(&hole, Slot(3)), None, "a hole at slot 1");
+}
+
+/// A terminal state of [`one_write`] where the leader (server 0) decided and applied the write
+/// and has nothing left to do, with its model.
+fn quiescent() -> (PaxosModel, State) {
+    let state = find(one_write(), condition("quiescent-leader"));
+    (PaxosModel::new(one_write()), state)
+}
+
+/// [`one_write`] with a crash to spend: the states of [`quiescent`] are not terminal there.
+fn crashable() -> PaxosModel {
+    PaxosModel::new(CheckConfig {
+        crashes: 1,
+        ..one_write()
+    })
+}
+
+#[test]
+fn progress_fails_where_a_stable_leader_stalls_with_work_left() {
+    let (model, done) = quiescent();
+    assert!(holds(&model, "progress", &done));
+    assert!(server(&mut done.clone(), 0).is_leader());
+    let w = ClientCommand {
+        client: ClientId(3),
+        request: RequestId(1),
+        op: write(9),
+    };
+    type Edit = fn(&mut ServerState, ClientCommand);
+    let edits: [(&str, Edit); 3] = [
+        ("a queued request", |s, w| s.pending.push(w)),
+        ("an undecided proposal", |s, w| {
+            let Role::Leader(l) = &mut s.role else {
+                unreachable!()
+            };
+            let proposal = Proposal {
+                command: Command::Client(w),
+                voters: vec![ServerId(0)],
+                fresh: true,
+            };
+            l.proposals.insert(Slot(1), proposal);
+        }),
+        ("a decided slot behind a hole", |s, w| {
+            let decision = Decision {
+                ballot: ballot(1, 0),
+                command: Command::Client(w),
+            };
+            s.learned.insert(Slot(2), decision);
+        }),
+    ];
+    for (why, edit) in edits {
+        let mut stalled = done.clone();
+        edit(server(&mut stalled, 0), w);
+        assert!(!holds(&model, "progress", &stalled), "{why}");
+        assert!(!holds(&model, "quiescent-leader", &stalled), "{why}");
+
+        // Boundaries: no stable leader (a server that is up promised a higher ballot), or the
+        // state is not terminal (the leader crashed and may recover; a crash is left).
+        let mut crashed = stalled.clone();
+        crashed.crashed[0] = true;
+        assert!(holds(&model, "progress", &crashed), "{why}, leader crashed");
+        let mut deposed = stalled.clone();
+        server(&mut deposed, 2).durable.promised = ballot(2, 1);
+        assert!(holds(&model, "progress", &deposed), "{why}, leader deposed");
+        assert!(
+            holds(&crashable(), "progress", &stalled),
+            "{why}, not terminal: a server may still crash"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sometimes-properties: not found where they must not be, found at the end of the shortest path.
+
+/// The shortest path to a decision in [`one_write`]: the campaign, a Prepare, a Promise (server 0
+/// leads), the submit, the Request, an Accept (a majority voted: `value-chosen`), the Accepted
+/// (`decided`), the Reply (`all-clients-done`).
+#[test]
+fn decided_value_chosen_and_all_clients_done_need_their_shortest_paths() {
+    assert_eq!(shortest(one_write(), "value-chosen", 6), Some(6));
+    assert_eq!(shortest(one_write(), "decided", 7), Some(7));
+    assert_eq!(shortest(one_write(), "all-clients-done", 8), Some(8));
+}
+
+#[test]
+fn all_clients_done_needs_every_command_taken() {
+    let (model, done) = quiescent();
+    assert!(holds(&model, "all-clients-done", &done));
+    let mut busy = done.clone();
+    let c = client(&mut busy, 3);
+    c.pending = Some(ClientCommand {
+        client: ClientId(3),
+        request: RequestId(0),
+        op: write(1),
+    });
+    assert!(!holds(&model, "all-clients-done", &busy), "still waiting");
+    let mut early = done.clone();
+    client(&mut early, 3).submitted = 0;
+    assert!(!holds(&model, "all-clients-done", &early), "not submitted");
+}
+
+/// The leader's terminal state is reached only after it answered the client and every other
+/// message was delivered or forgotten.
+#[test]
+fn quiescent_leader_needs_a_leader_that_applied_something() {
+    let (model, done) = quiescent();
+    assert!(holds(&model, "quiescent-leader", &done));
+    let mut idle = done.clone();
+    let s = server(&mut idle, 0);
+    s.applied = AppliedState::default();
+    s.learned = Default::default();
+    assert!(holds(&model, "progress", &idle));
+    assert!(!holds(&model, "quiescent-leader", &idle), "applied nothing");
+    let mut crashed = done.clone();
+    crashed.crashed[0] = true;
+    assert!(!holds(&model, "quiescent-leader", &crashed), "crashed");
+    assert!(
+        !holds(&crashable(), "quiescent-leader", &done),
+        "not terminal: a server may still crash"
+    );
+}
+
+/// With a single election only the leader learns decisions: followers learn from `Decide`
+/// (off), heartbeats (off) or a new leader's Phase 1.
+#[test]
+fn applied_at_two_servers_is_not_found_with_one_election() {
+    let cfg = CheckConfig {
+        ops_per_client: 2,
+        ..one_write()
+    };
+    assert_never_found(cfg, "applied-at-two-servers");
+    let (model, mut state) = quiescent();
+    assert!(!holds(&model, "applied-at-two-servers", &state));
+    let leader = server(&mut state, 0).applied.clone();
+    server(&mut state, 2).applied = leader;
+    assert!(holds(&model, "applied-at-two-servers", &state));
+}
+
+/// One campaigner and no crash: a single server leads, in one ballot at a time, and a leader
+/// does not campaign again; its second campaign (before it won the first) decides nothing in
+/// the first ballot. One election among three campaigners: one ballot in all.
+#[test]
+fn new_leader_decides_is_not_found_with_one_campaigner() {
+    let cfg = CheckConfig {
+        ops_per_client: 2,
+        elections: 2,
+        ..one_write()
+    };
+    assert_never_found(cfg, "new-leader-decides");
+    let one_election = CheckConfig {
+        ops_per_client: 2,
+        campaigners: 3,
+        ..one_write()
+    };
+    assert_never_found(one_election, "new-leader-decides");
+}
+
+/// Two campaigners: server 0 decides the write in B(1,S0) (7 steps), then server 1 campaigns,
+/// wins with server 2's promise, which reports the write, and decides it again in B(2,S1) with
+/// server 2's vote (5 more steps: campaign, Prepare, Promise, Accept, Accepted).
+#[test]
+fn new_leader_decides_needs_a_second_ballot_to_decide() {
+    let two = CheckConfig {
+        elections: 2,
+        campaigners: 2,
+        ..one_write()
+    };
+    assert_eq!(shortest(two, "new-leader-decides", 12), Some(12));
+}
+
+/// Without Prepare-skip each command has a Phase 1 of its own (`fresh_decided` restarts), and
+/// with one command there is nothing to skip Phase 1 for.
+#[test]
+fn prepare_skip_is_not_found_without_it_or_with_one_command() {
+    let two = CheckConfig {
+        ops_per_client: 2,
+        ..one_write()
+    };
+    let classic = CheckConfig {
+        prepare_skip: false,
+        ..two.clone()
+    };
+    assert_never_found(classic, "prepare-skip");
+    assert_never_found(one_write(), "prepare-skip");
+    // With it: the first command decided (7 steps), its reply, the second submit, its Request,
+    // an Accept and the Accepted.
+    assert_eq!(shortest(two, "prepare-skip", 12), Some(12));
+}
+
+#[test]
+fn decided_after_recovery_needs_a_recovered_server_that_learned() {
+    assert_never_found(one_write(), "decided-after-recovery");
+    let crash = CheckConfig {
+        crashes: 1,
+        ..one_write()
+    };
+    // Server 0 crashes and recovers, then the 7 steps of a decision.
+    assert_eq!(shortest(crash, "decided-after-recovery", 9), Some(9));
+    let (model, mut state) = quiescent();
+    ghost(&mut state).recovered.insert(ServerId(1));
+    assert!(
+        !holds(&model, "decided-after-recovery", &state),
+        "server 1 recovered but learned nothing; server 0 learned but never crashed"
+    );
+    let log = server(&mut state, 0).learned.clone();
+    server(&mut state, 1).learned = log;
+    assert!(holds(&model, "decided-after-recovery", &state));
+}
+
+/// The ghost's record of what clients observed (behind `linearizable`) takes an invocation only
+/// from the client itself, once per request, and a return only for the request the client
+/// awaits: a server's copy of a request, a retry and a stale reply change nothing.
+#[test]
+fn the_ghost_records_only_what_the_client_itself_did() {
+    use paxos_model::msg::Msg;
+    use stateright::actor::{Envelope, Id};
+    let command = ClientCommand {
+        client: ClientId(3),
+        request: RequestId(0),
+        op: write(1),
+    };
+    let request = Msg::Request(command);
+    let env = |src: usize, dst: usize, msg| Envelope {
+        src: Id::from(src),
+        dst: Id::from(dst),
+        msg,
+    };
+    let empty = Ghost::default();
+    assert!(
+        Ghost::on_send(&(), &empty, env(0, 1, &request)).is_none(),
+        "from a server"
+    );
+    assert!(
+        Ghost::on_send(&(), &empty, env(4, 0, &request)).is_none(),
+        "from another client"
+    );
+    let invoked = Ghost::on_send(&(), &empty, env(3, 0, &request)).expect("the client's send");
+    assert_eq!(invoked.in_flight.get(&ClientId(3)), Some(&command));
+    assert!(
+        Ghost::on_send(&(), &invoked, env(3, 1, &request)).is_none(),
+        "a retry"
+    );
+
+    let reply = |request| Msg::Reply {
+        request: RequestId(request),
+        result: OpResult::WriteOk,
+    };
+    let (reply0, reply1) = (reply(0), reply(1));
+    assert!(
+        Ghost::on_deliver(&(), &invoked, env(0, 3, &reply1)).is_none(),
+        "another request"
+    );
+    assert!(
+        Ghost::on_deliver(&(), &invoked, env(0, 4, &reply0)).is_none(),
+        "another client"
+    );
+    assert!(
+        Ghost::on_deliver(&(), &empty, env(0, 3, &reply0)).is_none(),
+        "nothing in flight"
+    );
+    let returned = Ghost::on_deliver(&(), &invoked, env(0, 3, &reply0)).expect("taken");
+    assert!(returned.in_flight.is_empty());
+    assert!(returned.tester.serialized_history().is_some());
+}
