@@ -19,6 +19,23 @@ pub struct Cli {
 pub enum Command {
     /// Run a cluster under a client workload and faults, then report and check agreement.
     Run(RunArgs),
+    /// Create one replica's data directory and its identity (for `serve`): a replica never
+    /// starts on a directory that was not initialized for it.
+    Init(InitArgs),
+}
+
+/// Options of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The data directory to create (missing parents are created too).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// The replica's index in the cluster (0-based, its position in `serve --peers`).
+    #[arg(long)]
+    pub id: usize,
+    /// The cluster's name: letters, digits, `.`, `_`, `-`.
+    #[arg(long)]
+    pub cluster: String,
 }
 
 /// Where replicas keep their durable state.
