@@ -152,7 +152,7 @@ impl Cluster {
             id: replica,
             cfg: self.server_cfg.clone(),
             storage: Arc::clone(&self.storage),
-            net: Arc::clone(&self.net),
+            net: Arc::clone(&self.net) as Arc<dyn crate::transport::Transport>,
             observer: self.cfg.observe.then(|| Arc::clone(&self.observer)),
             recorder: self.recorder.clone(),
             inbox: self.net.connect(replica),
@@ -332,7 +332,8 @@ impl Cluster {
         Ok(Client::new(ClientParts {
             id,
             node: self.cfg.node(id),
-            net: Arc::clone(&self.net),
+            net: Arc::clone(&self.net) as Arc<dyn crate::transport::Transport>,
+            inbox: self.net.connect(id),
             recorder: self.recorder.clone(),
             stopped: Arc::clone(&self.stopped),
             timeout: self.cfg.client_timeout,
