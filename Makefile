@@ -3,7 +3,7 @@
 CARGO ?= cargo
 MODEL := $(CARGO) run --release --quiet -p paxos-model --
 
-.PHONY: check check-full explore bugs test soak bench bench-checker lint
+.PHONY: check check-full explore bugs test soak bench bench-checker lint cluster cluster-stop
 
 ## check: model-check the default configuration (DFS, complete, under a minute) with its coverage
 check:
@@ -49,3 +49,13 @@ bench-checker:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+## cluster: three `paxos-impl serve` processes on loopback (peers 7101-7103, clients 7201-7203),
+## data in target/cluster/ (kept: a second `make cluster` restarts from it); says how to stop
+cluster:
+	$(CARGO) build --release -p paxos-impl
+	@bash scripts/cluster.sh start
+
+## cluster-stop: stop the processes `make cluster` started
+cluster-stop:
+	@bash scripts/cluster.sh stop

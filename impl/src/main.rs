@@ -1,4 +1,5 @@
-//! `paxos-impl`: runs the model-checked Multi-Paxos on threads. See `paxos-impl run --help`.
+//! `paxos-impl`: runs the model-checked Multi-Paxos on threads (`run`), or one replica per process
+//! over TCP (`init`, `serve`, `client`). See `paxos-impl --help`.
 //!
 //! Exit codes: 0 when the run passed, 1 when a check failed (agreement, a client giving up, a
 //! replica failing), 2 for invalid arguments or a refused data directory (one line on stderr).
@@ -48,6 +49,24 @@ fn main() -> ExitCode {
                 eprintln!("error: {e}");
                 ExitCode::from(2)
             }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Serve(args) => match cli::serve::serve(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e @ cli::serve::ServeFailure::Refused(_)) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Client(args) => match cli::client::client(args) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::from(1)
