@@ -17,10 +17,13 @@
 //! - [`FRAME_BYTES_MAX`]: a frame announcing a longer body, or a body that does not decode,
 //!   closes that connection with a logged error (`tracing::warn!`) and a count
 //!   ([`TcpStats::frames_rejected`]); the replica never sees it and keeps serving.
-//! - [`SEND_QUEUE_MAX`] messages wait per peer; a send to a full queue is dropped and counted.
+//! - [`SEND_QUEUE_MAX`] messages wait per peer and per client connection, each drained by its
+//!   own writer thread (the replica thread never waits on a socket); a send to a full queue is
+//!   dropped and counted.
 //! - A peer that cannot be reached is retried with exponential backoff from [`BACKOFF_MIN`] to
 //!   [`BACKOFF_MAX`]; messages queued meanwhile wait (up to the queue's limit).
-//! - [`CONNECTIONS_MAX`] inbound connections at once (one reader thread each); more are closed.
+//! - [`CONNECTIONS_MAX`] inbound connections at once (one reader thread each, and a writer for
+//!   a client's); more are closed.
 
 use crate::net::Envelope;
 use crate::record::DropReason;
@@ -124,12 +127,19 @@ struct Counters {
     frames_rejected: AtomicU64,
 }
 
+/// Where a client's replies go: its connection's writer.
+struct ClientRoute {
+    /// The client's end of the connection (a reconnected client has a new one).
+    peer: SocketAddr,
+    queue: Sender<Msg>,
+}
+
 struct Shared {
     me: usize,
     replicas: usize,
     inbox: Sender<Envelope>,
-    /// Routes to clients: the connection each client said hello on.
-    clients: Mutex<BTreeMap<usize, Arc<Mutex<TcpStream>>>>,
+    /// Routes to clients: the queue of the writer on the connection each client said hello on.
+    clients: Mutex<BTreeMap<usize, ClientRoute>>,
     connections: AtomicUsize,
     stop: AtomicBool,
     counters: Counters,
@@ -230,13 +240,8 @@ impl TcpTransport {
 
     fn halt(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        self.queues.clear(); // Disconnects the writers.
-        for stream in self.shared.clients.lock().expect("clients lock").values() {
-            let _ = stream
-                .lock()
-                .expect("client stream")
-                .shutdown(Shutdown::Both);
-        }
+        self.queues.clear(); // Disconnects the peer writers,
+        self.shared.clients.lock().expect("clients lock").clear(); // and the client writers.
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
@@ -270,18 +275,12 @@ impl Transport for TcpTransport {
             }
             return;
         }
-        // A client: write on the connection it said hello on (a short frame, with a timeout).
-        let route = shared
-            .clients
-            .lock()
-            .expect("clients lock")
-            .get(&dst)
-            .cloned();
-        let written = route.is_some_and(|stream| {
-            let mut stream = stream.lock().expect("client stream");
-            write_frame(&mut *stream, &Wire::Msg(msg)).is_ok()
-        });
-        if !written {
+        // A client: its connection's writer, never this thread, waits on the client's socket.
+        let queued = match shared.clients.lock().expect("clients lock").get(&dst) {
+            Some(route) => route.queue.try_send(msg).is_ok(),
+            None => false,
+        };
+        if !queued {
             shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -356,14 +355,21 @@ fn read_from(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
                     ));
                 }
                 if hello >= shared.replicas {
-                    let stream = stream.try_clone().map(|s| Arc::new(Mutex::new(s)));
-                    if let Ok(stream) = stream {
-                        shared
-                            .clients
-                            .lock()
-                            .expect("clients lock")
-                            .insert(hello, stream);
+                    let (queue, replies) = crossbeam_channel::bounded(SEND_QUEUE_MAX);
+                    let writer = stream.try_clone().and_then(|out| {
+                        std::thread::Builder::new()
+                            .name(format!("tcp-client-{hello}"))
+                            .spawn(move || write_to_client(hello, out, replies))
+                    });
+                    if let Err(e) = writer {
+                        break Err(e);
                     }
+                    let route = ClientRoute { peer, queue };
+                    let mut clients = shared.clients.lock().expect("clients lock");
+                    if clients.len() >= CONNECTIONS_MAX && !clients.contains_key(&hello) {
+                        break Err(io::Error::other("too many clients"));
+                    }
+                    clients.insert(hello, route);
                 }
                 src = Some(hello);
             }
@@ -393,14 +399,7 @@ fn read_from(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
     if let Some(src) = src.filter(|src| *src >= shared.replicas) {
         let mut clients = shared.clients.lock().expect("clients lock");
         // Only this connection's route: the client may have reconnected meanwhile.
-        let ours = clients.get(&src).is_some_and(|route| {
-            route
-                .lock()
-                .expect("client stream")
-                .peer_addr()
-                .is_ok_and(|a| a == peer)
-        });
-        if ours {
+        if clients.get(&src).is_some_and(|route| route.peer == peer) {
             clients.remove(&src);
         }
     }
@@ -508,6 +507,27 @@ fn write_to_peer(shared: &Arc<Shared>, peer: usize, addr: SocketAddr, queue: Rec
     }
 }
 
+/// The writer of replies to client `client` on its connection, until the route is dropped (the
+/// connection's reader ended, or the transport stopped) or a write fails (the connection is
+/// shut down, which ends its reader too).
+fn write_to_client(client: usize, stream: TcpStream, replies: Receiver<Msg>) {
+    let mut out = BufWriter::new(stream);
+    while let Ok(msg) = replies.recv() {
+        let mut written = write_frame(&mut out, &Wire::Msg(msg));
+        while written.is_ok() {
+            match replies.try_recv() {
+                Ok(msg) => written = write_frame(&mut out, &Wire::Msg(msg)),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = written.and_then(|()| out.flush()) {
+            tracing::warn!(client, error = %e, "writing to client failed: connection closed");
+            let _ = out.get_ref().shutdown(Shutdown::Both);
+            return;
+        }
+    }
+}
+
 /// A client's reader of the replies replica `peer` writes back on the client's connection.
 fn spawn_reply_reader(shared: &Arc<Shared>, peer: usize, stream: &TcpStream) {
     let Ok(stream) = stream.try_clone() else {
@@ -572,4 +592,42 @@ fn connect(me: usize, addr: SocketAddr) -> io::Result<BufWriter<TcpStream>> {
     write_frame(&mut out, &Wire::Hello { src: me as u32 })?;
     out.flush()?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paxos_model::types::{OpResult, RequestId};
+
+    #[test]
+    fn frames_round_trip_and_bad_ones_are_invalid_data() {
+        let mut bytes = Vec::new();
+        write_frame(&mut bytes, &Wire::Hello { src: 4 }).unwrap();
+        let reply = Msg::Reply {
+            request: RequestId(9),
+            result: OpResult::WriteOk,
+        };
+        write_frame(&mut bytes, &Wire::Msg(reply.clone())).unwrap();
+        let mut input = &bytes[..];
+        assert!(matches!(
+            read_frame(&mut input).unwrap(),
+            Some(Wire::Hello { src: 4 })
+        ));
+        assert!(matches!(read_frame(&mut input).unwrap(), Some(Wire::Msg(m)) if m == reply));
+        assert!(read_frame(&mut input).unwrap().is_none(), "clean end");
+
+        let oversized = (FRAME_BYTES_MAX + 1).to_le_bytes();
+        let e = read_frame(&mut &oversized[..]).err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
+        let mut garbage = 4u32.to_le_bytes().to_vec();
+        garbage.extend_from_slice(&[0xff; 4]);
+        let e = read_frame(&mut &garbage[..]).err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
+        // A body cut short is a lost connection, not a bad frame.
+        let cut = &bytes[..bytes.len() - 1];
+        let mut input = cut;
+        read_frame(&mut input).unwrap();
+        let e = read_frame(&mut input).err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{e}");
+    }
 }
