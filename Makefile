@@ -3,7 +3,7 @@
 CARGO ?= cargo
 MODEL := $(CARGO) run --release --quiet -p paxos-model --
 
-.PHONY: check check-full explore bugs test soak bench bench-checker lint mutants
+.PHONY: check check-full explore bugs test soak bench bench-checker lint mutants cluster cluster-stop
 
 ## check: model-check the default configuration (DFS, complete, under a minute) with its coverage
 check:
@@ -62,3 +62,13 @@ MUTANTS_TESTS := -C --release -C --lib -C --test=bugs -C --test=scenarios -C --t
 mutants:
 	CARGO_PROFILE_RELEASE_INCREMENTAL=true $(CARGO) mutants -j 1 --timeout 300 \
 		--shard $(SHARD) --sharding round-robin $(MUTANTS_FILES) $(MUTANTS_TESTS)
+
+## cluster: three `paxos-impl serve` processes on loopback (peers 7101-7103, clients 7201-7203),
+## data in target/cluster/ (kept: a second `make cluster` restarts from it); says how to stop
+cluster:
+	$(CARGO) build --release -p paxos-impl
+	@bash impl/scripts/cluster.sh start
+
+## cluster-stop: stop the processes `make cluster` started
+cluster-stop:
+	@bash impl/scripts/cluster.sh stop

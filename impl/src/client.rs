@@ -9,8 +9,9 @@
 
 use crate::error::ClientError;
 use crate::host::{Host, Io};
-use crate::net::{Envelope, Net};
+use crate::net::Envelope;
 use crate::record::{EventKind, Input, Recorder};
+use crate::transport::Transport;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use paxos_model::node::Node;
 use paxos_model::types::{ClientCommand, ClientId, Op, OpResult, Value};
@@ -25,7 +26,8 @@ const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
 pub(crate) struct ClientParts {
     pub(crate) id: usize,
     pub(crate) node: Node,
-    pub(crate) net: Arc<Net>,
+    pub(crate) net: Arc<dyn Transport>,
+    pub(crate) inbox: Receiver<Envelope>,
     pub(crate) recorder: Option<Recorder>,
     pub(crate) stopped: Arc<AtomicBool>,
     pub(crate) timeout: Duration,
@@ -37,7 +39,7 @@ pub struct Client {
     id: usize,
     host: Host,
     inbox: Receiver<Envelope>,
-    net: Arc<Net>,
+    net: Arc<dyn Transport>,
     recorder: Option<Recorder>,
     stopped: Arc<AtomicBool>,
     timeout: Duration,
@@ -58,12 +60,12 @@ impl Client {
             id,
             node,
             net,
+            inbox,
             recorder,
             stopped,
             timeout,
             timer_seed,
         } = parts;
-        let inbox = net.connect(id);
         let mut io = Io::default();
         let host = Host::start(
             id,

@@ -9,7 +9,7 @@ use crate::net::{Net, NetStats};
 use crate::observe::{Agreement, Disagreement, Observer, ReplicaStatus, RoleView};
 use crate::record::{EventKind, Input, Recorder};
 use crate::replica::{Control, Exit, Replica};
-use crate::storage::{DiskStorage, MemoryStorage, Storage};
+use crate::storage::{DataDirError, DiskStorage, MemoryStorage, Storage};
 use crossbeam_channel::Sender;
 use paxos_model::config::ServerConfig;
 use paxos_model::durable::Durable;
@@ -97,14 +97,10 @@ impl Cluster {
         cfg.validate()?;
         let storage: Arc<dyn Storage> = match &cfg.storage {
             StorageChoice::Memory => Arc::new(MemoryStorage::new()),
-            StorageChoice::Disk(dir) => {
-                Arc::new(
-                    DiskStorage::open(dir).map_err(|source| ConfigError::DataDir {
-                        path: dir.clone(),
-                        source,
-                    })?,
-                )
-            }
+            StorageChoice::Disk(dir) => Arc::new(DiskStorage::open(dir).map_err(|e| match e {
+                DataDirError::Io { path, source } => ConfigError::DataDir { path, source },
+                refused => ConfigError::DataDirRefused(refused),
+            })?),
             StorageChoice::Shared(storage) => Arc::clone(storage),
         };
         let stored: Vec<Option<Durable>> = (0..cfg.replicas)
@@ -156,7 +152,7 @@ impl Cluster {
             id: replica,
             cfg: self.server_cfg.clone(),
             storage: Arc::clone(&self.storage),
-            net: Arc::clone(&self.net),
+            net: Arc::clone(&self.net) as Arc<dyn crate::transport::Transport>,
             observer: self.cfg.observe.then(|| Arc::clone(&self.observer)),
             recorder: self.recorder.clone(),
             inbox: self.net.connect(replica),
@@ -336,7 +332,8 @@ impl Cluster {
         Ok(Client::new(ClientParts {
             id,
             node: self.cfg.node(id),
-            net: Arc::clone(&self.net),
+            net: Arc::clone(&self.net) as Arc<dyn crate::transport::Transport>,
+            inbox: self.net.connect(id),
             recorder: self.recorder.clone(),
             stopped: Arc::clone(&self.stopped),
             timeout: self.cfg.client_timeout,

@@ -52,6 +52,10 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
+    /// The data directory is refused: another process holds it, or it belongs to a replica of
+    /// a real deployment.
+    #[error(transparent)]
+    DataDirRefused(crate::storage::DataDirError),
     /// A recording or history file cannot be created.
     #[error("cannot create output file {path}: {source}")]
     OutputFile {

@@ -1,7 +1,8 @@
-//! `paxos-impl`: runs the model-checked Multi-Paxos on threads. See `paxos-impl run --help`.
+//! `paxos-impl`: runs the model-checked Multi-Paxos on threads (`run`), or one replica per process
+//! over TCP (`init`, `serve`, `client`). See `paxos-impl --help`.
 //!
 //! Exit codes: 0 when the run passed, 1 when a check failed (agreement, a client giving up, a
-//! replica failing), 2 for invalid arguments.
+//! replica failing), 2 for invalid arguments or a refused data directory (one line on stderr).
 
 mod cli;
 
@@ -40,7 +41,11 @@ fn main() -> ExitCode {
         Command::Run(args) => match cli::run(args) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
-            Err(e @ (cli::RunError::Config(_) | cli::RunError::Usage(_))) => {
+            Err(
+                e @ (cli::RunError::Config(_)
+                | cli::RunError::Usage(_)
+                | cli::RunError::Cluster(paxos_impl::ClusterError::Config(_))),
+            ) => {
                 eprintln!("error: {e}");
                 ExitCode::from(2)
             }
@@ -49,5 +54,44 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Serve(args) => match cli::serve::serve(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e @ cli::serve::ServeFailure::Refused(_)) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Client(args) => match cli::client::client(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Init(args) => {
+            let identity = paxos_impl::storage::Identity {
+                cluster: args.cluster,
+                replica: args.id,
+            };
+            match paxos_impl::storage::data_dir::init(&args.data_dir, &identity) {
+                Ok(()) => {
+                    println!(
+                        "initialized {} for replica {} of cluster '{}'",
+                        args.data_dir.display(),
+                        identity.replica,
+                        identity.cluster
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }

@@ -95,12 +95,15 @@ impl NetStats {
     }
 }
 
-/// A message in flight.
+/// A message in flight, and what an actor's inbox holds.
 #[derive(Debug)]
-pub(crate) struct Envelope {
-    pub(crate) src: usize,
-    pub(crate) dst: usize,
-    pub(crate) msg: Msg,
+pub struct Envelope {
+    /// The sender's actor id.
+    pub src: usize,
+    /// The receiver's actor id.
+    pub dst: usize,
+    /// The message.
+    pub msg: Msg,
 }
 
 struct Delayed {
@@ -413,5 +416,19 @@ impl Net {
             dropped_down: get(&c.dropped_down),
             duplicated: get(&c.duplicated),
         }
+    }
+}
+
+impl crate::transport::Transport for Net {
+    fn send(&self, src: usize, dst: usize, msg: Msg) {
+        Net::send(self, src, dst, msg);
+    }
+
+    fn drop_copy(&self, src: usize, dst: usize, msg: Msg, reason: DropReason) {
+        Net::drop_copy(self, src, dst, msg, reason);
+    }
+
+    fn disconnect(&self, actor: usize) {
+        Net::disconnect(self, actor);
     }
 }

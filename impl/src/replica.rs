@@ -10,10 +10,11 @@
 //! the network may do anyway. One fsync then covers many steps.
 
 use crate::host::{Host, Io};
-use crate::net::{Envelope, Net};
+use crate::net::Envelope;
 use crate::observe::Observer;
 use crate::record::{DropReason, EventKind, Input, Recorder};
 use crate::storage::Storage;
+use crate::transport::Transport;
 use crossbeam_channel::Receiver;
 use paxos_model::config::ServerConfig;
 use paxos_model::durable::Durable;
@@ -52,7 +53,8 @@ pub(crate) struct Replica {
     pub(crate) id: usize,
     pub(crate) cfg: ServerConfig,
     pub(crate) storage: Arc<dyn Storage>,
-    pub(crate) net: Arc<Net>,
+    /// Where its messages go: the in-process network or TCP.
+    pub(crate) net: Arc<dyn Transport>,
     /// Off (`ClusterConfig::observe`): steps are not observed.
     pub(crate) observer: Option<Arc<Observer>>,
     pub(crate) recorder: Option<Recorder>,

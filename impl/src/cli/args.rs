@@ -19,6 +19,79 @@ pub struct Cli {
 pub enum Command {
     /// Run a cluster under a client workload and faults, then report and check agreement.
     Run(RunArgs),
+    /// Create one replica's data directory and its identity (for `serve`): a replica never
+    /// starts on a directory that was not initialized for it.
+    Init(InitArgs),
+    /// Run one replica in this process over TCP, on a data directory made by `init`.
+    Serve(ServeArgs),
+    /// One operation on the register of a `serve` cluster, over TCP.
+    Client(ClientArgs),
+}
+
+/// Options of `client`.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// The replicas' client addresses, in replica order, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub cluster: Vec<std::net::SocketAddr>,
+    /// This client's id: unique for the cluster's lifetime (default: random 32-bit).
+    #[arg(long)]
+    pub id: Option<u32>,
+    /// Give up after this long (exit 1).
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub timeout: Duration,
+    /// The operation.
+    #[command(subcommand)]
+    pub op: ClientOp,
+}
+
+/// A client operation.
+#[derive(Debug, Subcommand)]
+pub enum ClientOp {
+    /// Write a value into the register; prints `ok`.
+    Write {
+        /// The value.
+        value: u64,
+    },
+    /// Read the register; prints its value.
+    Read,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// This replica's index in --peers.
+    #[arg(long)]
+    pub id: usize,
+    /// Every replica's peer address, in replica order, comma-separated (this one's included).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub peers: Vec<std::net::SocketAddr>,
+    /// The data directory, made by `paxos-impl init` for this id and cluster.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// The cluster's name, as given to `init` (a directory of another cluster is refused).
+    #[arg(long)]
+    pub cluster: String,
+    /// Where clients connect (default: the peer address, which takes clients too).
+    #[arg(long)]
+    pub client_addr: Option<std::net::SocketAddr>,
+    /// Seed of the replica's timer durations (default: random).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// Options of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The data directory to create (missing parents are created too).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// The replica's index in the cluster (0-based, its position in `serve --peers`).
+    #[arg(long)]
+    pub id: usize,
+    /// The cluster's name: letters, digits, `.`, `_`, `-`.
+    #[arg(long)]
+    pub cluster: String,
 }
 
 /// Where replicas keep their durable state.

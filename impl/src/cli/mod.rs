@@ -2,7 +2,9 @@
 //! driver thread) under the requested faults, then print a summary and check agreement.
 
 pub mod args;
+pub mod client;
 mod nemesis;
+pub mod serve;
 mod summary;
 mod workload;
 

@@ -22,6 +22,7 @@
 //! than [`RECORD_LEN_MAX`]. (A file of the previous format, the whole state in one checksummed
 //! body, has another magic number and is refused the same way.)
 
+use super::data_dir::{self, DataDir, DataDirError, Identity};
 use super::Storage;
 use crate::config::REPLICAS_MAX;
 use crate::error::StorageError;
@@ -108,20 +109,46 @@ pub struct DiskStorage {
     dir: PathBuf,
     logs: Vec<Mutex<Option<Log>>>,
     syncs: AtomicU64,
+    /// The directory's lock, held as long as the storage lives.
+    _lock: File,
 }
 
 impl DiskStorage {
-    /// Storage in `dir`, created if missing. Fails if the directory cannot be created or
-    /// written (checked by creating and removing a temporary file).
-    pub fn open(dir: impl Into<PathBuf>) -> io::Result<Self> {
+    /// The storage of an in-process cluster's replicas in `dir`, created if missing. Fails if
+    /// the directory cannot be created or written (checked by creating and removing a temporary
+    /// file), if another process holds it, or if it is one replica's directory of a real
+    /// deployment (it has an identity: `storage/data_dir.rs`).
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Self, DataDirError> {
         let dir = dir.into();
-        fs::create_dir_all(&dir)?;
-        tempfile::NamedTempFile::new_in(&dir)?; // Probes that files can be created (removed on drop).
-        Ok(DiskStorage {
+        let io = |source| DataDirError::Io {
+            path: dir.clone(),
+            source,
+        };
+        fs::create_dir_all(&dir).map_err(io)?;
+        tempfile::NamedTempFile::new_in(&dir).map_err(io)?; // Probes that files can be created.
+        let lock = data_dir::lock(&dir)?;
+        if let Some(found) = data_dir::read_identity(&dir)? {
+            return Err(DataDirError::NotInProcess { path: dir, found });
+        }
+        Ok(Self::with_lock(dir, lock))
+    }
+
+    /// The storage of one replica of a real deployment (`paxos-impl serve`): `dir` must have
+    /// been initialized for exactly `identity` (`paxos-impl init`), and is locked for as long
+    /// as the storage lives. A missing, foreign or locked directory is refused.
+    pub fn open_replica(dir: &Path, identity: &Identity) -> Result<Self, DataDirError> {
+        let data_dir = DataDir::open(dir, identity)?;
+        let lock = data_dir.into_lock();
+        Ok(Self::with_lock(dir.to_path_buf(), lock))
+    }
+
+    fn with_lock(dir: PathBuf, lock: File) -> Self {
+        DiskStorage {
             dir,
             logs: (0..REPLICAS_MAX).map(|_| Mutex::new(None)).collect(),
             syncs: AtomicU64::new(0),
-        })
+            _lock: lock,
+        }
     }
 
     /// The data directory.
@@ -362,6 +389,7 @@ mod tests {
         }
         assert_eq!(storage.load(0).unwrap(), Some(last.clone()));
         // A new storage on the same directory (a restarted process) reads the same.
+        drop(storage); // Releases the directory's lock.
         let again = DiskStorage::open(dir.path()).unwrap();
         assert_eq!(again.load(0).unwrap(), Some(last.clone()));
         let next = state(4, 2);
@@ -380,11 +408,13 @@ mod tests {
         // The second record cut short, then zero-filled: both torn, both give the first state.
         let cut = whole.len() - 5;
         fs::write(&path, &whole[..cut]).unwrap();
+        drop(storage);
         let storage = DiskStorage::open(dir.path()).unwrap();
         assert_eq!(storage.load(0).unwrap(), Some(state(1, 1)));
         let mut zeroed = fs::read(&path).unwrap();
         zeroed.extend_from_slice(&[0u8; 40]);
         fs::write(&path, &zeroed).unwrap();
+        drop(storage);
         let storage = DiskStorage::open(dir.path()).unwrap();
         assert_eq!(storage.load(0).unwrap(), Some(state(1, 1)));
         // The last record whole in length, its end never written.
@@ -393,9 +423,11 @@ mod tests {
         let n = bytes.len();
         bytes[n - 3..].fill(0);
         fs::write(&path, &bytes).unwrap();
+        drop(storage);
         let storage = DiskStorage::open(dir.path()).unwrap();
         assert_eq!(storage.load(0).unwrap(), Some(state(1, 1)));
         storage.save(0, state(3, 1)).unwrap();
+        drop(storage);
         let storage = DiskStorage::open(dir.path()).unwrap();
         assert_eq!(storage.load(0).unwrap(), Some(state(3, 1)));
     }
@@ -423,17 +455,49 @@ mod tests {
         bytes[last] ^= 0x20;
         fs::write(&path, &bytes).unwrap();
         assert!(matches!(storage.load(0), Err(StorageError::Corrupt { .. })));
+        drop(storage);
         for foreign in [
             &b"PAXOS"[..],
             b"PAXOSDUR\x01\0\0\0 a state of the old format",
         ] {
             fs::write(&path, foreign).unwrap();
+            let storage = DiskStorage::open(dir.path()).unwrap();
             let err = storage.load(0).unwrap_err();
             assert!(matches!(&err, StorageError::Corrupt { .. }), "{err}");
+            drop(storage);
             // A save on top of a damaged log refuses too: never a silent fresh start.
             let fresh = DiskStorage::open(dir.path()).unwrap();
             assert!(fresh.save(0, state(9, 1)).is_err());
         }
+    }
+
+    #[test]
+    fn a_locked_or_replica_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        let e = DiskStorage::open(dir.path()).unwrap_err();
+        assert!(matches!(e, DataDirError::Locked { .. }), "{e}");
+        drop(storage);
+        DiskStorage::open(dir.path()).unwrap();
+
+        // A `serve` replica's directory: only `open_replica` with its identity opens it.
+        let identity = Identity {
+            cluster: "c1".into(),
+            replica: 2,
+        };
+        let replica_dir = dir.path().join("r2");
+        data_dir::init(&replica_dir, &identity).unwrap();
+        let e = DiskStorage::open(&replica_dir).unwrap_err();
+        assert!(matches!(e, DataDirError::NotInProcess { .. }), "{e}");
+        let storage = DiskStorage::open_replica(&replica_dir, &identity).unwrap();
+        storage.save(2, state(1, 1)).unwrap();
+        let e = DiskStorage::open_replica(&replica_dir, &identity).unwrap_err();
+        assert!(matches!(e, DataDirError::Locked { .. }), "{e}");
+        drop(storage);
+        let storage = DiskStorage::open_replica(&replica_dir, &identity).unwrap();
+        assert_eq!(storage.load(2).unwrap(), Some(state(1, 1)));
+        let e = DiskStorage::open_replica(&dir.path().join("none"), &identity).unwrap_err();
+        assert!(matches!(e, DataDirError::Missing { .. }), "{e}");
     }
 
     #[test]

@@ -6,9 +6,11 @@
 //! `on_start` recovers from; a damaged record is an error, never an empty start (an acceptor
 //! that forgets its promise or its votes breaks agreement).
 
+pub mod data_dir;
 mod disk;
 mod memory;
 
+pub use data_dir::{DataDir, DataDirError, Identity};
 pub use disk::DiskStorage;
 pub use memory::MemoryStorage;
 

@@ -1,0 +1,30 @@
+//! The boundary between a replica thread and whatever carries its messages.
+//!
+//! A replica hands each message of a batch to a [`Transport`] after the batch's save returned
+//! (persist before send, `replica.rs`), and takes what arrives from one inbox, a channel of
+//! [`Envelope`]s, whoever fills it. Two implementations:
+//!
+//! - [`crate::net::Net`]: crossbeam channels inside one process, with seeded fault injection
+//!   (loss, duplication, delay, partitions) and the recording of every drop;
+//! - [`crate::tcp::TcpTransport`]: length-prefixed frames over TCP between processes, one
+//!   bounded send queue per peer, reconnecting with backoff.
+//!
+//! A transport never looks inside a message and never blocks a replica for long: when it cannot
+//! deliver (a full queue, a peer down) it drops the message, which Paxos tolerates (a lost
+//! message is one the asynchronous network may delay forever).
+
+use crate::record::DropReason;
+use paxos_model::msg::Msg;
+
+/// Carries messages from a replica to other actors.
+pub trait Transport: Send + Sync {
+    /// Hands `msg` from actor `src` to actor `dst`. Returns at once; the message may be lost.
+    fn send(&self, src: usize, dst: usize, msg: Msg);
+
+    /// A copy the replica itself drops (its inbox at a crash): counted, recorded if the
+    /// transport records.
+    fn drop_copy(&self, src: usize, dst: usize, msg: Msg, reason: DropReason);
+
+    /// `actor` goes away (a client handle dropped): messages to it are dropped from now on.
+    fn disconnect(&self, actor: usize);
+}

@@ -1,0 +1,214 @@
+//! Three `paxos-impl serve` processes on loopback: writes and reads over TCP, `kill -9` of the
+//! leader, the two others still answer, and the killed replica restarts from its data directory
+//! and rejoins (it is then part of the only majority left). Also `serve`'s refusals: a
+//! missing, foreign or locked data directory is exit 2 with one line.
+
+use paxos_impl::Client;
+use paxos_model::types::{ClientId, Value};
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_paxos-impl");
+const CLUSTER: &str = "test-cluster";
+const OP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Ports the system says are free now (bound and released: another process could take one in
+/// between, which would fail the test loudly, not wrongly).
+fn free_addrs(n: usize) -> Vec<SocketAddr> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners.iter().map(|l| l.local_addr().unwrap()).collect()
+}
+
+struct Deployment {
+    root: tempfile::TempDir,
+    peers: Vec<SocketAddr>,
+    clients: Vec<SocketAddr>,
+    procs: Vec<Option<Child>>,
+}
+
+impl Deployment {
+    fn new(n: usize) -> Deployment {
+        let root = tempfile::tempdir().unwrap();
+        let addrs = free_addrs(2 * n);
+        let d = Deployment {
+            root,
+            peers: addrs[..n].to_vec(),
+            clients: addrs[n..].to_vec(),
+            procs: (0..n).map(|_| None).collect(),
+        };
+        for id in 0..n {
+            let out = Command::new(BIN)
+                .args(["init", "--data-dir"])
+                .arg(d.dir(id))
+                .args(["--id", &id.to_string(), "--cluster", CLUSTER])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+        }
+        d
+    }
+
+    fn dir(&self, id: usize) -> PathBuf {
+        self.root.path().join(format!("r{id}"))
+    }
+
+    fn log(&self, id: usize, incarnation: usize) -> PathBuf {
+        self.root.path().join(format!("r{id}.{incarnation}.log"))
+    }
+
+    fn serve_command(&self, id: usize, dir: &Path, cluster: &str) -> Command {
+        let peers: Vec<String> = self.peers.iter().map(|a| a.to_string()).collect();
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "serve",
+            "--id",
+            &id.to_string(),
+            "--peers",
+            &peers.join(","),
+        ])
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--cluster", cluster])
+        .args([
+            "--client-addr",
+            &self.clients[id % self.clients.len()].to_string(),
+        ]);
+        cmd
+    }
+
+    fn start(&mut self, id: usize, incarnation: usize) {
+        let log = File::create(self.log(id, incarnation)).unwrap();
+        let child = self
+            .serve_command(id, &self.dir(id), CLUSTER)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.procs[id] = Some(child);
+    }
+
+    fn kill(&mut self, id: usize) {
+        let mut child = self.procs[id].take().expect("running");
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+
+    /// The replica whose log last says it became leader and has not said otherwise since.
+    fn leader(&self, incarnations: &[usize]) -> Option<usize> {
+        (0..self.peers.len()).find(|&id| {
+            self.procs[id].is_some()
+                && std::fs::read_to_string(self.log(id, incarnations[id]))
+                    .unwrap_or_default()
+                    .lines()
+                    .rev()
+                    .find(|l| {
+                        l.contains("became leader")
+                            || l.contains("following")
+                            || l.contains("campaigning")
+                    })
+                    .is_some_and(|l| l.contains("became leader"))
+        })
+    }
+
+    fn refused(&self, cmd: &mut Command) -> String {
+        let out: Output = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        stderr
+    }
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        for child in self.procs.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn three_processes_survive_kill_9_of_the_leader() {
+    let mut d = Deployment::new(3);
+    let mut incarnations = vec![0; 3];
+    for id in 0..3 {
+        d.start(id, 0);
+    }
+    let mut client = Client::over_tcp(ClientId(1000), &d.clients, OP_TIMEOUT, 1).unwrap();
+    client.write(Value(1)).unwrap();
+    assert_eq!(client.read().unwrap(), Value(1));
+
+    // A second `serve` on a running replica's directory: locked.
+    let e = d.refused(&mut d.serve_command(0, &d.dir(0), CLUSTER));
+    assert!(e.contains("locked"), "{e}");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let leader = loop {
+        if let Some(leader) = d.leader(&incarnations) {
+            break leader;
+        }
+        assert!(Instant::now() < deadline, "no leader in the logs");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    d.kill(leader);
+    client.write(Value(2)).unwrap();
+    assert_eq!(client.read().unwrap(), Value(2));
+
+    // The killed replica restarts from its directory (the kernel released its lock), then
+    // another one is killed: the restarted replica is part of the only majority left.
+    incarnations[leader] += 1;
+    d.start(leader, incarnations[leader]);
+    let other = (leader + 1) % 3;
+    // Let the restarted replica catch up while the other two still form a majority.
+    client.write(Value(3)).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    d.kill(other);
+    assert_eq!(client.read().unwrap(), Value(3));
+    client.write(Value(4)).unwrap();
+    let mut fresh = Client::over_tcp(ClientId(1001), &d.clients, OP_TIMEOUT, 2).unwrap();
+    assert_eq!(fresh.read().unwrap(), Value(4));
+    let log = std::fs::read_to_string(d.log(leader, incarnations[leader])).unwrap();
+    assert!(log.contains("recovered=true"), "{log}");
+
+    // The command-line client: a write, then a read that prints the value on its last line.
+    let clients: Vec<String> = d.clients.iter().map(|a| a.to_string()).collect();
+    let cli = |op: &[&str]| {
+        let out = Command::new(BIN)
+            .args([
+                "client",
+                "--cluster",
+                &clients.join(","),
+                "--timeout",
+                "30s",
+            ])
+            .args(op)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(cli(&["write", "5"]).trim_end(), "ok");
+    assert_eq!(cli(&["read"]).lines().last(), Some("5"));
+}
+
+#[test]
+fn serve_refuses_missing_foreign_and_bad_arguments() {
+    let d = Deployment::new(2);
+    let missing = d.root.path().join("never-initialized");
+    let e = d.refused(&mut d.serve_command(0, &missing, CLUSTER));
+    assert!(e.contains("not initialized"), "{e}");
+    // Replica 1's directory for replica 0, and replica 0's for another cluster.
+    let e = d.refused(&mut d.serve_command(0, &d.dir(1), CLUSTER));
+    assert!(e.contains("belongs to replica 1"), "{e}");
+    let e = d.refused(&mut d.serve_command(0, &d.dir(0), "other-cluster"));
+    assert!(e.contains("cluster 'test-cluster'"), "{e}");
+    let e = d.refused(&mut d.serve_command(5, &d.dir(0), CLUSTER));
+    assert!(e.contains("--id 5"), "{e}");
+}
