@@ -51,6 +51,9 @@ pub struct ClusterConfig {
     pub faults: FaultConfig,
     /// Multi-Paxos Prepare-skip (the model's `ServerConfig::prepare_skip`).
     pub prepare_skip: bool,
+    /// ReadIndex reads at the leader, no slot and no disk write (the model's
+    /// `ServerConfig::read_index`); off: reads go through the log like writes.
+    pub read_index: bool,
     /// A deliberately broken protocol variant, for tests (only with the `bugs` feature).
     #[cfg(feature = "bugs")]
     pub bug: Option<Bug>,
@@ -76,6 +79,7 @@ impl ClusterConfig {
             storage: StorageChoice::Memory,
             faults: FaultConfig::default(),
             prepare_skip: true,
+            read_index: true,
             #[cfg(feature = "bugs")]
             bug: None,
             timing: Timing::default(),
@@ -114,6 +118,7 @@ impl ClusterConfig {
     pub fn server_config(&self) -> ServerConfig {
         let mut cfg = ServerConfig::cluster(self.replicas);
         cfg.prepare_skip = self.prepare_skip;
+        cfg.read_index = self.read_index;
         cfg.timing = self.timing.clone();
         #[cfg(feature = "bugs")]
         {

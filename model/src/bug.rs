@@ -39,11 +39,13 @@ pub enum Bug {
     AcceptKeepsPromise,
     /// A new leader fills every open slot with a no-op, reported values included.
     NoopTakeover,
+    /// A ReadIndex read is answered once confirmed, before its read index is applied.
+    ReadBeforeApplied,
 }
 
 impl Bug {
     /// Every bug, in the order `paxos-model bugs` lists them.
-    pub const ALL: [Bug; 15] = [
+    pub const ALL: [Bug; 16] = [
         Bug::IgnorePromisedValues,
         Bug::AdoptAnyValue,
         Bug::AcceptBelowPromise,
@@ -59,6 +61,7 @@ impl Bug {
         Bug::ApplyOutOfOrder,
         Bug::AcceptKeepsPromise,
         Bug::NoopTakeover,
+        Bug::ReadBeforeApplied,
     ];
 
     /// The name used on the command line.
@@ -79,6 +82,7 @@ impl Bug {
             Bug::ApplyOutOfOrder => "apply-out-of-order",
             Bug::AcceptKeepsPromise => "accept-keeps-promise",
             Bug::NoopTakeover => "noop-takeover",
+            Bug::ReadBeforeApplied => "read-before-applied",
         }
     }
 }
@@ -130,6 +134,9 @@ impl Bug {
             Bug::NoopTakeover => {
                 "A new leader proposes a no-op in every slot up to the highest one reported, values reported in promises included."
             }
+            Bug::ReadBeforeApplied => {
+                "A leader answers a ReadIndex read as soon as a majority confirmed its ballot, without waiting to apply the slots below the read index."
+            }
         }
     }
 
@@ -172,6 +179,9 @@ impl Bug {
             }
             Bug::NoopTakeover => {
                 "A no-op may fill only a slot for which no promise reported a value."
+            }
+            Bug::ReadBeforeApplied => {
+                "A read is answered only once every slot below its read index (the leader's next slot when it arrived) is applied."
             }
         }
     }

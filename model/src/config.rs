@@ -72,6 +72,12 @@ pub struct ServerConfig {
     pub compact_every: u64,
     /// Limit: client requests a server queues while it campaigns.
     pub pending_max: usize,
+    /// Reads without log writes (ReadIndex): the leader answers a read once a majority has
+    /// confirmed its ballot after the read arrived and it has applied every slot it had
+    /// proposed when the read arrived. Off: a read takes a slot like a write. Off in
+    /// [`ServerConfig::cluster`]; on in the runtime's and the checker's default configurations.
+    /// (A read queued while its server campaigns is proposed through the log.)
+    pub read_index: bool,
 }
 
 impl ServerConfig {
@@ -89,6 +95,7 @@ impl ServerConfig {
             keep_log: false,
             compact_every: 64,
             pending_max: 1024,
+            read_index: false,
         }
     }
 

@@ -100,6 +100,9 @@ struct ModelArgs {
     /// Run Phase 1 before every new command (classic per-instance Paxos) instead of Prepare-skip.
     #[arg(long)]
     no_prepare_skip: bool,
+    /// Reads go through the log like writes, instead of ReadIndex reads at the leader.
+    #[arg(long)]
+    no_read_index: bool,
     /// Reduction: only servers 0..K have election timers [default: min(2, servers)].
     #[arg(long, value_name = "K")]
     campaigners: Option<usize>,
@@ -135,6 +138,7 @@ impl ModelArgs {
             literal_loss: self.literal_loss,
             crashes: self.crashes,
             prepare_skip: !self.no_prepare_skip,
+            read_index: !self.no_read_index,
             campaigners: self.campaigners.unwrap_or(self.servers.min(2)),
             announce_decisions: self.announce_decisions,
             heartbeats: self.heartbeats,
@@ -310,6 +314,11 @@ fn describe(cfg: &CheckConfig) -> String {
             "Phase 1 per command"
         },
     );
+    s += if cfg.read_index {
+        ", ReadIndex reads"
+    } else {
+        ", reads through the log"
+    };
     s += &format!(
         "; {} of {} servers campaign, decisions {}announced, {}heartbeats, {} client retries",
         cfg.campaigners,

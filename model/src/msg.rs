@@ -82,6 +82,20 @@ pub enum Msg {
         /// The leader's first unapplied slot.
         commit: Slot,
     },
+    /// Leader → acceptors: do you still admit my `ballot`? (A ReadIndex confirmation round.)
+    ReadConfirm {
+        /// The leader's ballot.
+        ballot: Ballot,
+        /// The leader's confirmation round in this ballot.
+        round: u32,
+    },
+    /// Acceptor → leader: I admit `ballot` (and promised it), after your `round` began.
+    ReadAck {
+        /// The ballot confirmed.
+        ballot: Ballot,
+        /// The round answered.
+        round: u32,
+    },
     /// Lagging server → leader: I have applied only the slots below `next_slot`.
     CatchUp {
         /// The sender's first unapplied slot.
@@ -126,6 +140,8 @@ impl fmt::Debug for Msg {
                 command,
             } => write!(f, "Decide({ballot:?}, {slot:?}, {command:?})"),
             Msg::Heartbeat { ballot, commit } => write!(f, "Heartbeat({ballot:?}, {commit:?})"),
+            Msg::ReadConfirm { ballot, round } => write!(f, "ReadConfirm({ballot:?}, #{round})"),
+            Msg::ReadAck { ballot, round } => write!(f, "ReadAck({ballot:?}, #{round})"),
             Msg::CatchUp { next_slot } => write!(f, "CatchUp({next_slot:?})"),
             Msg::StateTransfer(s) => write!(f, "StateTransfer(to {:?})", s.next_slot),
         }

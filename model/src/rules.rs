@@ -161,6 +161,22 @@ rules! {
     /// A message of the server protocol from a node that is not a server is ignored.
     NotFromServerIgnored = "not-from-server-ignored",
 
+    // ReadIndex reads (reads.rs), with `ServerConfig::read_index`.
+    /// A read at the leader starts a confirmation round, its read index the leader's next slot.
+    ReadRoundStarted = "read-round-started",
+    /// A read arriving while a round is in flight waits for the next round.
+    ReadQueued = "read-queued",
+    /// An acceptor that admits the leader's ballot confirms it (raising its promise to it).
+    ReadConfirmAcked = "read-confirm-acked",
+    /// An acceptor that promised a higher ballot answers a confirmation with a `Nack`.
+    ReadConfirmRejected = "read-confirm-rejected",
+    /// A confirmation of another ballot or round, or a repeated one, is ignored.
+    ReadAckStaleIgnored = "read-ack-stale-ignored",
+    /// A majority confirmed the round: its reads wait for their read index to be applied.
+    ReadRoundConfirmed = "read-round-confirmed",
+    /// A confirmed read is answered from the applied state, with no slot and no disk write.
+    ReadAnswered = "read-answered",
+
     // Client (client.rs).
     /// A client submits its next command.
     ClientSubmit = "client-submit",
@@ -178,9 +194,9 @@ rules! {
 
 /// A set of rules: the ones one step took.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Rules(u64);
+pub struct Rules(u128);
 
-const _: () = assert!(Rule::ALL.len() <= 64, "Rules is a 64-bit set");
+const _: () = assert!(Rule::ALL.len() <= 128, "Rules is a 128-bit set");
 
 impl Rules {
     /// Adds `rule`.

@@ -93,6 +93,7 @@ pub fn model_of(recording: &Recording) -> PaxosModel {
         // Only bounds the actions the checker enumerates; `next_state` ignores it.
         crashes: crashes.max(servers),
         prepare_skip: cfg.prepare_skip,
+        read_index: cfg.read_index,
         campaigners: servers,
         // A real run campaigns as often as its timers fire: no election budget.
         elections: u32::MAX,

@@ -65,6 +65,10 @@ pub struct RunConfig {
     pub seed: u64,
     /// `ClusterConfig::prepare_skip`.
     pub prepare_skip: bool,
+    /// `ClusterConfig::read_index` (absent in recordings made before it existed, when reads
+    /// always went through the log).
+    #[serde(default)]
+    pub read_index: bool,
     /// `ClusterConfig::bug`.
     pub bug: Option<Bug>,
     /// `ClusterConfig::timing`.
@@ -78,6 +82,7 @@ impl RunConfig {
             replicas: cfg.replicas,
             seed: cfg.seed,
             prepare_skip: cfg.prepare_skip,
+            read_index: cfg.read_index,
             bug: cfg.bug,
             timing: TimingUs::from(&cfg.timing),
         }
@@ -88,6 +93,7 @@ impl RunConfig {
         let mut cfg = ClusterConfig::new(self.replicas);
         cfg.seed = self.seed;
         cfg.prepare_skip = self.prepare_skip;
+        cfg.read_index = self.read_index;
         cfg.bug = self.bug;
         cfg.timing = Timing::from(&self.timing);
         cfg.storage = StorageChoice::Memory;

@@ -104,6 +104,8 @@ pub struct CheckConfig {
     pub crashes: usize,
     /// Multi-Paxos Prepare-skip (false: Phase 1 before every new command).
     pub prepare_skip: bool,
+    /// ReadIndex reads at the leader, without a slot (false: reads go through the log).
+    pub read_index: bool,
     /// Reduction: only servers `0..campaigners` have election timers.
     pub campaigners: usize,
     /// Reduction off: leaders announce decisions to every server (`Decide`).
@@ -134,6 +136,7 @@ impl Default for CheckConfig {
             literal_loss: false,
             crashes: 0,
             prepare_skip: true,
+            read_index: true,
             campaigners: 2,
             announce_decisions: false,
             heartbeats: false,
@@ -226,6 +229,9 @@ impl CheckConfig {
         if !cfg.prepare_skip {
             push("no-prepare-skip", None);
         }
+        if !cfg.read_index {
+            push("no-read-index", None);
+        }
         if cfg.campaigners != cfg.servers.min(2) {
             push("campaigners", Some(cfg.campaigners.to_string()));
         }
@@ -292,6 +298,7 @@ impl CheckConfig {
     pub fn server(&self, i: usize) -> ServerConfig {
         let mut cfg = ServerConfig::cluster(self.servers);
         cfg.prepare_skip = self.prepare_skip;
+        cfg.read_index = self.read_index;
         cfg.bug = self.bug;
         cfg.may_campaign = i < self.campaigners;
         cfg.announce_decisions = self.announce_decisions;

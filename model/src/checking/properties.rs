@@ -244,7 +244,9 @@ fn stable_leader<'a>(
 /// a proposal not decided, or a queued request.
 fn unfinished(s: &crate::server::ServerState) -> bool {
     let hole = s.learned.range(s.applied.next_slot..).next().is_some();
-    let proposing = s.leadership().is_some_and(|l| !l.proposals.is_empty());
+    let proposing = s
+        .leadership()
+        .is_some_and(|l| !l.proposals.is_empty() || !l.reads.is_empty());
     hole || proposing || !s.pending.is_empty()
 }
 

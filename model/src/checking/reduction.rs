@@ -15,8 +15,11 @@
 //!   again, so they are ignored forever (`promise-stale-ignored`, `accepted-stale-ignored`,
 //!   `nack-stale-ignored`). A crashed X is judged by its state before the crash
 //!   (conservative: it recovers owning nothing).
-//! - `Prepare(b)` and `Heartbeat(b)` to X, when X promised above b and b's owner no longer owns
-//!   it: X answers with a `Nack(b)`, which is dead on arrival. The state after the delivery
+//! - `ReadAck(b, r)` to X, when X does not own b, or its round of b is past r, or r is confirmed
+//!   already: rounds only grow within a ballot, and a confirmed round stays confirmed
+//!   (`read-ack-stale-ignored`).
+//! - `Prepare(b)`, `Heartbeat(b)` and `ReadConfirm(b)` to X, when X promised above b and b's
+//!   owner no longer owns it: X answers with a `Nack(b)`, which is dead on arrival. The state after the delivery
 //!   is the state before it, up to dead messages.
 //! - `Decide(slot)` to X, when slot is below X's stored snapshot: known forever (even after a
 //!   crash, X restarts from that snapshot).
@@ -79,9 +82,16 @@ fn is_dead(src: Option<&NodeState>, dst: Option<&NodeState>, msg: &Msg) -> bool 
                 Msg::Promise { ballot, .. }
                 | Msg::Accepted { ballot, .. }
                 | Msg::Nack { ballot, .. } => x.own_ballot() != Some(*ballot),
-                Msg::Prepare { ballot, .. } | Msg::Heartbeat { ballot, .. } => {
-                    promised > *ballot && !owns(src, *ballot)
+                Msg::ReadAck { ballot, round } => {
+                    x.own_ballot() != Some(*ballot)
+                        || x.leadership().is_some_and(|l| {
+                            l.reads.round > *round
+                                || (l.reads.round == *round && l.reads.confirming.is_empty())
+                        })
                 }
+                Msg::Prepare { ballot, .. }
+                | Msg::Heartbeat { ballot, .. }
+                | Msg::ReadConfirm { ballot, .. } => promised > *ballot && !owns(src, *ballot),
                 Msg::Decide { slot, .. } => *slot < x.durable.snapshot.next_slot,
                 Msg::StateTransfer(s) => s.next_slot <= x.durable.snapshot.next_slot,
                 Msg::Request(_) | Msg::Forward(_) | Msg::Reply { .. } | Msg::CatchUp { .. } => {

@@ -139,9 +139,22 @@ pub fn suite() -> Vec<SuiteEntry> {
                 clients: 1,
                 elections: 2,
                 network: NetworkKind::UnorderedDuplicating,
-                ..d
+                ..d.clone()
             },
             why: "four servers and duplication: a vote counted twice looks like a majority",
+        },
+        SuiteEntry {
+            name: "reads",
+            config: CheckConfig {
+                servers: 2,
+                clients: 2,
+                ops_per_client: 2,
+                elections: 2,
+                forget_dead_messages: false,
+                ..d
+            },
+            why: "two ReadIndex reads at once (one waits for the next confirmation round), late \
+                  and repeated confirmations kept",
         },
     ]
 }

@@ -64,6 +64,7 @@ impl ServerStep<'_, '_> {
             }
         }
         self.compact(false);
+        self.answer_reads();
     }
 
     /// Once `compact_every` slots were applied since the last compaction, the applied state

@@ -12,6 +12,7 @@
 mod acceptor;
 mod learner;
 mod proposer;
+mod reads;
 mod requests;
 
 use crate::bug::Bug;
@@ -136,6 +137,39 @@ pub struct Leadership {
     pub prepared: bool,
     /// A repeated Phase 1 in progress (only without Prepare-skip).
     pub reprepare: Option<Tally>,
+    /// ReadIndex reads in progress (`ServerConfig::read_index`).
+    pub reads: Reads,
+}
+
+/// A leader's ReadIndex reads. One confirmation round is in flight at a time; reads that
+/// arrive meanwhile wait for the next. A read's read index is the leader's next slot when it
+/// arrived: every value chosen before the read began is in a slot below it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Reads {
+    /// The latest confirmation round of this leadership (0: none yet).
+    pub round: u32,
+    /// The reads of that round while it is unconfirmed, with their read indexes.
+    pub confirming: Vec<(ClientCommand, Slot)>,
+    /// The acceptors that confirmed that round (sorted; one vote each).
+    pub acks: Vec<ServerId>,
+    /// Reads that arrived while the round was in flight: they go in the next round.
+    pub queued: Vec<(ClientCommand, Slot)>,
+    /// Confirmed reads waiting for the applied state to reach their read index.
+    pub confirmed: Vec<(ClientCommand, Slot)>,
+}
+
+impl Reads {
+    /// Whether `command` is a read in progress here.
+    pub fn contains(&self, command: &ClientCommand) -> bool {
+        [&self.confirming, &self.queued, &self.confirmed]
+            .iter()
+            .any(|reads| reads.iter().any(|(c, _)| c == command))
+    }
+
+    /// Whether no read is in progress.
+    pub fn is_empty(&self) -> bool {
+        self.confirming.is_empty() && self.queued.is_empty() && self.confirmed.is_empty()
+    }
 }
 
 /// A value proposed in a slot and the acceptors that accepted it.
@@ -329,6 +363,8 @@ impl<'a, 'c> ServerStep<'a, 'c> {
                 command,
             } => self.on_decide(ballot, slot, command),
             Msg::Heartbeat { ballot, commit } => self.on_heartbeat(from, ballot, commit),
+            Msg::ReadConfirm { ballot, round } => self.on_read_confirm(from, ballot, round),
+            Msg::ReadAck { ballot, round } => self.on_read_ack(from, ballot, round),
             Msg::CatchUp { next_slot } => self.on_catch_up(from, next_slot),
             Msg::StateTransfer(applied) => self.on_state_transfer(*applied),
             Msg::Reply { .. } => {}

@@ -182,6 +182,7 @@ impl ServerStep<'_, '_> {
             fresh_decided: 0,
             prepared: true,
             reprepare: None,
+            reads: Default::default(),
         });
         self.refresh_election_timer(); // Cancels it: leaders do not campaign.
         if self.cfg.heartbeat != HeartbeatMode::Off {

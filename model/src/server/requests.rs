@@ -39,6 +39,14 @@ impl ServerStep<'_, '_> {
                     self.reply(command.client, reply);
                     return;
                 }
+                if command.op == Op::Read && self.cfg.read_index {
+                    if self.in_progress(&command) {
+                        self.fx.took(Rule::RequestInProgressIgnored);
+                    } else {
+                        self.read_at_leader(command);
+                    }
+                    return;
+                }
                 self.fx.took(Rule::RequestAtLeader);
                 self.enqueue(command);
                 self.serve_pending();
@@ -81,8 +89,9 @@ impl ServerStep<'_, '_> {
         let s = self.s();
         let command_ = Command::Client(*command);
         s.pending.contains(command)
-            || s.leadership()
-                .is_some_and(|l| l.proposals.values().any(|p| p.command == command_))
+            || s.leadership().is_some_and(|l| {
+                l.proposals.values().any(|p| p.command == command_) || l.reads.contains(command)
+            })
             || s.learned
                 .range(s.applied.next_slot..)
                 .any(|(_, d)| d.command == command_)

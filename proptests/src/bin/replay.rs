@@ -18,13 +18,15 @@ use paxos_proptests::recording::{Recording, RunConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip]] FILE";
+const USAGE: &str =
+    "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip] [--no-read-index]] FILE";
 
 struct Args {
     file: PathBuf,
     replicas: Option<usize>,
     bug: Option<Bug>,
     prepare_skip: bool,
+    read_index: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -33,6 +35,7 @@ fn parse() -> Result<Args, String> {
     let mut replicas = None;
     let mut bug = None;
     let mut prepare_skip = true;
+    let mut read_index = true;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--replicas" => {
@@ -44,6 +47,7 @@ fn parse() -> Result<Args, String> {
                 bug = Some(name.parse().map_err(|e| format!("bad --bug: {e}"))?);
             }
             "--no-prepare-skip" => prepare_skip = false,
+            "--no-read-index" => read_index = false,
             "-h" | "--help" => return Err(USAGE.into()),
             _ if file.is_none() && !arg.starts_with("--") => file = Some(PathBuf::from(arg)),
             _ => return Err(format!("unexpected argument {arg:?}\n{USAGE}")),
@@ -54,6 +58,7 @@ fn parse() -> Result<Args, String> {
         replicas,
         bug,
         prepare_skip,
+        read_index,
     })
 }
 
@@ -69,6 +74,7 @@ fn main() -> ExitCode {
         let mut cfg = ClusterConfig::new(n);
         cfg.bug = args.bug;
         cfg.prepare_skip = args.prepare_skip;
+        cfg.read_index = args.read_index;
         RunConfig::of(&cfg)
     });
     let recording = match Recording::read_with(&args.file, config) {

@@ -1,0 +1,153 @@
+//! Reads without log writes (ReadIndex, `ServerConfig::read_index`; `specs/multipaxos.md`,
+//! "Reads"). A read at the leader takes no slot and writes nothing to disk:
+//!
+//! 1. its *read index* is the leader's next slot when it arrives: every value chosen before the
+//!    read began sits in a slot below it (the leader's Phase 1 took over every slot that could
+//!    hold one, and it has proposed every later one itself);
+//! 2. a confirmation round that begins after the read arrived gets a majority of acceptors to
+//!    confirm the leader's ballot: no higher ballot had won a majority of promises before those
+//!    confirmations, so no newer leader decided anything the read must see;
+//! 3. once the leader has applied every slot below the read index, it answers from its applied
+//!    state.
+//!
+//! Writes completed before the read began are then all visible to it, which is what makes it
+//! linearizable (checked by the model: `linearizable`).
+
+use super::{add_vote, ServerStep};
+use crate::bug::Bug;
+use crate::msg::Msg;
+use crate::rules::Rule;
+use crate::types::{Ballot, ClientCommand, OpResult, ServerId};
+
+impl ServerStep<'_, '_> {
+    /// A read at the leader: joins the next confirmation round (now, if none is in flight).
+    /// The caller checked that this server leads and that the read is not in progress.
+    pub(crate) fn read_at_leader(&mut self, command: ClientCommand) {
+        let Some(l) = self.s().leadership() else {
+            unreachable!("read_at_leader at a server that does not lead");
+        };
+        let read_index = l.next_slot;
+        if l.reads.confirming.is_empty() {
+            self.fx.took(Rule::ReadRoundStarted);
+            self.start_read_round(vec![(command, read_index)]);
+        } else {
+            self.fx.took(Rule::ReadQueued);
+            self.leadership_mut()
+                .reads
+                .queued
+                .push((command, read_index));
+        }
+    }
+
+    /// Starts confirmation round `round + 1` for `reads`, counting this server's own acceptor
+    /// (which promised the leader's ballot).
+    fn start_read_round(&mut self, reads: Vec<(ClientCommand, crate::types::Slot)>) {
+        let me = self.me;
+        let l = self.leadership_mut();
+        let ballot = l.ballot;
+        l.reads.round += 1;
+        l.reads.confirming = reads;
+        l.reads.acks = vec![me];
+        let round = l.reads.round;
+        self.broadcast(Msg::ReadConfirm { ballot, round });
+        self.confirm_if_quorum();
+    }
+
+    /// An acceptor asked to confirm `ballot`: it does if it admits it, raising its promise to it
+    /// (persisted before the answer, as for an `Accept`); otherwise it tells the leader of the
+    /// higher ballot it promised.
+    pub(crate) fn on_read_confirm(&mut self, from: ServerId, ballot: Ballot, round: u32) {
+        if !self.admits(ballot) {
+            self.fx.took(Rule::ReadConfirmRejected);
+            let promised = self.s().durable.promised;
+            self.fx.send(from, Msg::Nack { ballot, promised });
+            return;
+        }
+        self.fx.took(Rule::ReadConfirmAcked);
+        self.raise_promise(ballot);
+        self.refresh_election_timer();
+        self.fx.send(from, Msg::ReadAck { ballot, round });
+    }
+
+    /// An acceptor confirmed round `round` of `ballot`.
+    pub(crate) fn on_read_ack(&mut self, from: ServerId, ballot: Ballot, round: u32) {
+        let current = self.s().leadership().is_some_and(|l| {
+            l.ballot == ballot && l.reads.round == round && !l.reads.confirming.is_empty()
+        });
+        if !current {
+            self.fx.took(Rule::ReadAckStaleIgnored);
+            return; // Another ballot, an older round, or a round confirmed already.
+        }
+        let cfg = self.cfg;
+        let l = self.leadership_mut();
+        if !add_vote(cfg, &mut l.reads.acks, from) {
+            self.fx.took(Rule::ReadAckStaleIgnored);
+            return; // A duplicate.
+        }
+        self.confirm_if_quorum();
+    }
+
+    /// If a majority confirmed the current round: its reads wait for their read index, the
+    /// ready ones are answered, and the queued reads start the next round.
+    fn confirm_if_quorum(&mut self) {
+        let quorum = self.quorum();
+        let Some(l) = self.s().leadership() else {
+            return;
+        };
+        if l.reads.acks.len() < quorum || l.reads.confirming.is_empty() {
+            return;
+        }
+        self.fx.took(Rule::ReadRoundConfirmed);
+        let l = self.leadership_mut();
+        let confirmed = std::mem::take(&mut l.reads.confirming);
+        l.reads.confirmed.extend(confirmed);
+        let queued = std::mem::take(&mut l.reads.queued);
+        self.answer_reads();
+        if !queued.is_empty() {
+            self.fx.took(Rule::ReadRoundStarted);
+            self.start_read_round(queued);
+        }
+    }
+
+    /// Answers every confirmed read whose read index the applied state has reached.
+    pub(crate) fn answer_reads(&mut self) {
+        let Some(l) = self.s().leadership() else {
+            return;
+        };
+        let applied = self.s().applied.next_slot;
+        let skip_wait = self.cfg.has(Bug::ReadBeforeApplied);
+        // BUG(read-before-applied): answers a confirmed read at once. Correct: wait until every
+        // slot below the read index is applied; a new leader may still be re-proposing a write
+        // an earlier leader decided and acknowledged, and the read must see it.
+        if !l
+            .reads
+            .confirmed
+            .iter()
+            .any(|(_, at)| *at <= applied || skip_wait)
+        {
+            return;
+        }
+        let register = self.s().applied.register;
+        let l = self.leadership_mut();
+        let (ready, waiting) = std::mem::take(&mut l.reads.confirmed)
+            .into_iter()
+            .partition::<Vec<_>, _>(|(_, at)| *at <= applied || skip_wait);
+        l.reads.confirmed = waiting;
+        for (command, _) in ready {
+            self.fx.took(Rule::ReadAnswered);
+            let reply = Msg::Reply {
+                request: command.request,
+                result: OpResult::ReadOk(register),
+            };
+            self.reply(command.client, reply);
+        }
+    }
+
+    /// The leadership, mutable. Only called while leading.
+    fn leadership_mut(&mut self) -> &mut super::Leadership {
+        match &mut self.s_mut().role {
+            super::Role::Leader(l) => l,
+            _ => unreachable!("leadership_mut at a server that does not lead"),
+        }
+    }
+}
