@@ -93,6 +93,11 @@ pub const MODEL_UNREACHABLE: &[(Rule, &str)] = &[
         Rule::ClientRetryBoundReached,
         "a client at its retry bound has no retry timer set (a guard for the bound itself)",
     ),
+    (
+        Rule::ReadOlderDropped,
+        "a model client's script alternates writes and reads, and the write between two reads \
+         puts the first in the session table, which answers or drops a late copy of it first",
+    ),
 ];
 
 /// Counters per coverage item: every [`Rule`], then every [`Situation`].

@@ -100,9 +100,9 @@ struct ModelArgs {
     /// Run Phase 1 before every new command (classic per-instance Paxos) instead of Prepare-skip.
     #[arg(long)]
     no_prepare_skip: bool,
-    /// Reads go through the log like writes, instead of ReadIndex reads at the leader.
+    /// ReadIndex reads at the leader (no slot, no disk write) instead of reads through the log.
     #[arg(long)]
-    no_read_index: bool,
+    read_index: bool,
     /// Reduction: only servers 0..K have election timers [default: min(2, servers)].
     #[arg(long, value_name = "K")]
     campaigners: Option<usize>,
@@ -138,7 +138,7 @@ impl ModelArgs {
             literal_loss: self.literal_loss,
             crashes: self.crashes,
             prepare_skip: !self.no_prepare_skip,
-            read_index: !self.no_read_index,
+            read_index: self.read_index,
             campaigners: self.campaigners.unwrap_or(self.servers.min(2)),
             announce_decisions: self.announce_decisions,
             heartbeats: self.heartbeats,

@@ -176,6 +176,10 @@ rules! {
     ReadRoundConfirmed = "read-round-confirmed",
     /// A confirmed read is answered from the applied state, with no slot and no disk write.
     ReadAnswered = "read-answered",
+    /// A read request this leader answered already is answered again with the same value.
+    ReadAnsweredAgain = "read-answered-again",
+    /// A read request older than the latest read this leader answered its client is dropped.
+    ReadOlderDropped = "read-older-dropped",
 
     // Client (client.rs).
     /// A client submits its next command.

@@ -130,3 +130,8 @@ fn every_bug_is_caught_by_a_suite_configuration() {
         assert_eq!(known.correct_config(), entry.config, "{}", known.bug);
     }
 }
+
+#[test]
+fn read_before_applied_is_caught() {
+    assert_caught(Bug::ReadBeforeApplied);
+}

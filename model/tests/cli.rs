@@ -151,7 +151,7 @@ fn a_violation_exits_1_and_prints_its_counterexample_and_explorer_path() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("chosen                   always     VIOLATED"),
+        stdout.contains("agreement                always     VIOLATED"),
         "{stdout}"
     );
     // The run stops at the first violation, so the other always-properties are not proved.
@@ -159,7 +159,7 @@ fn a_violation_exits_1_and_prints_its_counterexample_and_explorer_path() {
         stdout.contains("validity                 always     no violation found (run incomplete)"),
         "{stdout}"
     );
-    assert!(stdout.contains("Counterexample for chosen"), "{stdout}");
+    assert!(stdout.contains("Counterexample for agreement"), "{stdout}");
     assert!(stdout.contains("  1. "), "{stdout}");
     assert!(
         stdout.contains("paxos-model explore --bug half-quorum"),

@@ -50,7 +50,8 @@ const COVERED: &[&str] = &[
 fn all_listed() -> CheckConfig {
     CheckConfig {
         clients: 1,
-        ops_per_client: 2,
+        // A write, a read, a write: two commands in the log (a ReadIndex read takes no slot).
+        ops_per_client: 3,
         elections: 2,
         campaigners: 3,
         crashes: 1,
@@ -341,13 +342,33 @@ fn a_property_is_listed_exactly_where_it_can_apply() {
             &["prepare-skip"],
         ),
         (
-            "two clients, one command each",
+            "two clients, one command each: a write, and a ReadIndex read",
             CheckConfig {
                 clients: 2,
                 ops_per_client: 1,
+                read_index: true,
+                ..d()
+            },
+            &["prepare-skip"],
+        ),
+        (
+            "two clients, one command each: a write, and a read through the log",
+            CheckConfig {
+                clients: 2,
+                ops_per_client: 1,
+                read_index: false,
                 ..d()
             },
             &[],
+        ),
+        (
+            "a write and a ReadIndex read",
+            CheckConfig {
+                ops_per_client: 2,
+                read_index: true,
+                ..d()
+            },
+            &["prepare-skip"],
         ),
     ];
     for (why, cfg, absent) in cases {
@@ -861,13 +882,23 @@ fn new_leader_decides_needs_a_second_ballot_to_decide() {
 }
 
 /// Without Prepare-skip each command has a Phase 1 of its own (`fresh_decided` restarts), and
-/// with one command there is nothing to skip Phase 1 for.
+/// with one command there is nothing to skip Phase 1 for. (The client's second command is a
+/// read: it takes a slot only with reads through the log.)
 #[test]
 fn prepare_skip_is_not_found_without_it_or_with_one_command() {
     let two = CheckConfig {
         ops_per_client: 2,
+        read_index: false,
         ..one_write()
     };
+    // With ReadIndex reads the read takes no slot: one command in the log, nothing to skip.
+    assert_never_found(
+        CheckConfig {
+            read_index: true,
+            ..two.clone()
+        },
+        "prepare-skip",
+    );
     let classic = CheckConfig {
         prepare_skip: false,
         ..two.clone()

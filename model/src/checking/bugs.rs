@@ -62,8 +62,9 @@ impl KnownBug {
 /// catch that mistake.
 ///
 /// Why each needs what it needs:
-/// - Most are caught by the default configuration: elections by two campaigners, two clients,
-///   a write and a ReadIndex read for linearizability.
+/// - Most are caught by the default configuration: elections by two campaigners, two clients
+///   with two different commands competing for a slot, a write and a read for linearizability.
+/// - `read-before-applied` needs ReadIndex reads: the default bounds with `--read-index`.
 /// - `volatile-acceptor` needs a crash: only a recovered acceptor can forget its promise.
 /// - `count-messages` needs duplicated messages and four servers: with three, the leader's own
 ///   vote plus any one other is already a true majority.
@@ -95,14 +96,10 @@ pub fn catching(bug: Bug) -> (&'static str, &'static str) {
         | Bug::BallotWithoutLeader
         | Bug::AcceptKeepsPromise
         | Bug::LearnFromPromise
-        | Bug::NoopTakeover
-        | Bug::HalfQuorum => ("default", "chosen"),
-        // A leader that skipped Phase 1 never learned the slot an earlier leader decided a
-        // write in: its read index is below it, and its ReadIndex read misses the write.
-        Bug::SkipPhase1
-        | Bug::ReplyBeforeDecide
-        | Bug::LeaderLocalRead
-        | Bug::ReadBeforeApplied => ("default", "linearizable"),
+        | Bug::NoopTakeover => ("default", "chosen"),
+        Bug::HalfQuorum | Bug::SkipPhase1 => ("default", "agreement"),
+        Bug::ReplyBeforeDecide | Bug::LeaderLocalRead => ("default", "linearizable"),
+        Bug::ReadBeforeApplied => ("read-index", "linearizable"),
         Bug::SkipHoleFill => ("default", "progress"),
         Bug::ApplyOutOfOrder => ("default", "exactly-once"),
         Bug::VolatileAcceptor => ("crash", "chosen"),

@@ -104,7 +104,8 @@ pub struct CheckConfig {
     pub crashes: usize,
     /// Multi-Paxos Prepare-skip (false: Phase 1 before every new command).
     pub prepare_skip: bool,
-    /// ReadIndex reads at the leader, without a slot (false: reads go through the log).
+    /// ReadIndex reads at the leader, without a slot (false, the default: reads go through the
+    /// log, so the default configuration's two clients put two commands in it).
     pub read_index: bool,
     /// Reduction: only servers `0..campaigners` have election timers.
     pub campaigners: usize,
@@ -136,7 +137,7 @@ impl Default for CheckConfig {
             literal_loss: false,
             crashes: 0,
             prepare_skip: true,
-            read_index: true,
+            read_index: false,
             campaigners: 2,
             announce_decisions: false,
             heartbeats: false,
@@ -229,8 +230,8 @@ impl CheckConfig {
         if !cfg.prepare_skip {
             push("no-prepare-skip", None);
         }
-        if !cfg.read_index {
-            push("no-read-index", None);
+        if cfg.read_index {
+            push("read-index", None);
         }
         if cfg.campaigners != cfg.servers.min(2) {
             push("campaigners", Some(cfg.campaigners.to_string()));
@@ -287,6 +288,16 @@ impl CheckConfig {
         } else {
             Op::Read
         }
+    }
+
+    /// How many commands the clients' scripts put in the log: every write, and every read
+    /// unless reads are ReadIndex reads (a read queued while its server campaigns may still
+    /// take a slot, so this is the least number, which is what the caller needs).
+    pub fn log_commands(&self) -> usize {
+        (0..self.clients)
+            .flat_map(|c| self.script(c))
+            .filter(|op| !self.read_index || *op != Op::Read)
+            .count()
     }
 
     /// Client `c`'s whole script.

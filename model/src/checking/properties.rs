@@ -58,8 +58,9 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
             new_leader_decides,
         ));
     }
-    // Prepare-skip needs it switched on, and two commands to propose.
-    if cfg.prepare_skip && cfg.clients * cfg.ops_per_client >= 2 {
+    // Prepare-skip needs it switched on, and two commands to propose (a ReadIndex read takes
+    // no slot).
+    if cfg.prepare_skip && cfg.log_commands() >= 2 {
         properties.push(Property::sometimes("prepare-skip", prepare_skip));
     }
     if cfg.crashes > 0 {

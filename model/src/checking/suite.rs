@@ -144,17 +144,28 @@ pub fn suite() -> Vec<SuiteEntry> {
             why: "four servers and duplication: a vote counted twice looks like a majority",
         },
         SuiteEntry {
+            name: "read-index",
+            config: CheckConfig {
+                read_index: true,
+                ..d.clone()
+            },
+            why: "the default bounds with ReadIndex reads: a read answered without a slot sees \
+                  every write that completed before it",
+        },
+        SuiteEntry {
             name: "reads",
             config: CheckConfig {
+                read_index: true,
                 servers: 2,
                 clients: 2,
                 ops_per_client: 2,
                 elections: 2,
+                network: NetworkKind::UnorderedDuplicating,
                 forget_dead_messages: false,
                 ..d
             },
             why: "two ReadIndex reads at once (one waits for the next confirmation round), late \
-                  and repeated confirmations kept",
+                  and repeated confirmations and requests kept",
         },
     ]
 }

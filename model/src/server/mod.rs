@@ -22,7 +22,9 @@ use crate::msg::{Msg, Timer};
 use crate::output::{Outbox, Output};
 use crate::rules::Rule;
 use crate::state_machine::AppliedState;
-use crate::types::{majority, Ballot, ClientCommand, ClientId, Command, NodeId, ServerId, Slot};
+use crate::types::{
+    majority, Ballot, ClientCommand, ClientId, Command, NodeId, RequestId, ServerId, Slot, Value,
+};
 use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -156,6 +158,11 @@ pub struct Reads {
     pub queued: Vec<(ClientCommand, Slot)>,
     /// Confirmed reads waiting for the applied state to reach their read index.
     pub confirmed: Vec<(ClientCommand, Slot)>,
+    /// Per client, its latest read answered here and the value returned: a repeat of that
+    /// request (a retry, a duplicate) gets the same answer, which is still linearizable (the
+    /// read took effect between its invocation and the first answer), and an older one is
+    /// dropped. Reads leave no trace in the sessions, which only the log changes.
+    pub answered: VecMap<ClientId, (RequestId, Value)>,
 }
 
 impl Reads {

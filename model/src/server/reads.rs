@@ -26,6 +26,22 @@ impl ServerStep<'_, '_> {
         let Some(l) = self.s().leadership() else {
             unreachable!("read_at_leader at a server that does not lead");
         };
+        match l.reads.answered.get(&command.client) {
+            Some(&(request, value)) if request == command.request => {
+                self.fx.took(Rule::ReadAnsweredAgain);
+                let reply = Msg::Reply {
+                    request,
+                    result: OpResult::ReadOk(value),
+                };
+                self.reply(command.client, reply);
+                return;
+            }
+            Some(&(request, _)) if request > command.request => {
+                self.fx.took(Rule::ReadOlderDropped);
+                return;
+            }
+            _ => {}
+        }
         let read_index = l.next_slot;
         if l.reads.confirming.is_empty() {
             self.fx.took(Rule::ReadRoundStarted);
@@ -133,6 +149,18 @@ impl ServerStep<'_, '_> {
             .into_iter()
             .partition::<Vec<_>, _>(|(_, at)| *at <= applied || skip_wait);
         l.reads.confirmed = waiting;
+        for (command, _) in &ready {
+            let newer = l
+                .reads
+                .answered
+                .get(&command.client)
+                .is_none_or(|(request, _)| *request < command.request);
+            if newer {
+                l.reads
+                    .answered
+                    .insert(command.client, (command.request, register));
+            }
+        }
         for (command, _) in ready {
             self.fx.took(Rule::ReadAnswered);
             let reply = Msg::Reply {

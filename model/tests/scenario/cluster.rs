@@ -217,7 +217,9 @@ impl Cluster {
             return usage("`servers` must come once, first");
         }
         let Some((n, options)) = args.split_first() else {
-            return usage("`servers N [compact-every=K] [pending-max=K] [no-prepare-skip]`");
+            return usage(
+                "`servers N [compact-every=K] [pending-max=K] [no-prepare-skip] [read-index]`",
+            );
         };
         let n: usize = number(n)?;
         if n == 0 {
@@ -229,10 +231,11 @@ impl Cluster {
                 Some(("compact-every", k)) => cfg.compact_every = number(k)?,
                 Some(("pending-max", k)) => cfg.pending_max = number(k)?,
                 None if *option == "no-prepare-skip" => cfg.prepare_skip = false,
+                None if *option == "read-index" => cfg.read_index = true,
                 _ => {
                     return usage(format!(
                         "unknown option `{option}` (compact-every=K, pending-max=K, \
-                         no-prepare-skip; model-only bounds such as announce or max-round are \
+                         no-prepare-skip, read-index; model-only bounds such as announce or max-round are \
                          pub(crate) and cannot be set by a scenario)"
                     ))
                 }
@@ -674,6 +677,25 @@ fn server_state(name: &str, s: &ServerState, timers: &str, out: &mut Vec<String>
             }
             if let Some(t) = &l.reprepare {
                 text += &format!(" repeating-phase-1 {}", tally(t));
+            }
+            let r = &l.reads;
+            if r.round > 0 || !r.is_empty() {
+                let reads =
+                    |reads: &[(paxos_model::types::ClientCommand, paxos_model::types::Slot)]| {
+                        let reads: Vec<_> = reads
+                            .iter()
+                            .map(|(c, at)| format!("{c:?} at {at:?}"))
+                            .collect();
+                        format!("[{}]", reads.join(", "))
+                    };
+                text += &format!(
+                    " reads: round={} confirming={} acks={:?} queued={} confirmed={}",
+                    r.round,
+                    reads(&r.confirming),
+                    r.acks,
+                    reads(&r.queued),
+                    reads(&r.confirmed)
+                );
             }
             text
         }

@@ -11,6 +11,7 @@
 //! Promise(B(2,S1), #0.., [#0: B(1,S0) C3r0:Write(v7)], applied=(#1, v7, {C3: r0 WriteOk}))
 //! Nack(B(1,S0) < B(2,S1))        Decide(B(1,S0), #0, NoOp)   Heartbeat(B(1,S0), #2)
 //! CatchUp(#0)                    StateTransfer(#2, v5, {})
+//! ReadConfirm(B(1,S0), #1)       ReadAck(B(1,S0), #1)
 //! ```
 
 use paxos_model::durable::{AcceptedEntry, Durable};
@@ -58,6 +59,8 @@ pub fn msg(m: &Msg) -> String {
             command,
         } => format!("Decide({ballot:?}, {slot:?}, {command:?})"),
         Msg::Heartbeat { ballot, commit } => format!("Heartbeat({ballot:?}, {commit:?})"),
+        Msg::ReadConfirm { ballot, round } => format!("ReadConfirm({ballot:?}, #{round})"),
+        Msg::ReadAck { ballot, round } => format!("ReadAck({ballot:?}, #{round})"),
         Msg::CatchUp { next_slot } => format!("CatchUp({next_slot:?})"),
         Msg::StateTransfer(a) => {
             let a = applied_state(a);
@@ -82,6 +85,8 @@ pub const KINDS: &[&str] = &[
     "Nack",
     "Decide",
     "Heartbeat",
+    "ReadConfirm",
+    "ReadAck",
     "CatchUp",
     "StateTransfer",
 ];
@@ -426,6 +431,17 @@ impl Cursor<'_> {
                 self.lit(",")?;
                 let commit = self.slot()?;
                 Msg::Heartbeat { ballot, commit }
+            }
+            "ReadConfirm" | "ReadAck" => {
+                let ballot = self.ballot()?;
+                self.lit(",")?;
+                self.lit("#")?;
+                let round = self.num()?;
+                if kind == "ReadConfirm" {
+                    Msg::ReadConfirm { ballot, round }
+                } else {
+                    Msg::ReadAck { ballot, round }
+                }
             }
             "CatchUp" => Msg::CatchUp {
                 next_slot: self.slot()?,
