@@ -52,7 +52,9 @@ pub struct ClusterConfig {
     /// Multi-Paxos Prepare-skip (the model's `ServerConfig::prepare_skip`).
     pub prepare_skip: bool,
     /// ReadIndex reads at the leader, no slot and no disk write (the model's
-    /// `ServerConfig::read_index`); off: reads go through the log like writes.
+    /// `ServerConfig::read_index`); off (the default): reads go through the log like writes.
+    /// Not yet the default: a lost `ReadConfirm` is never re-sent, so under message loss a
+    /// read can wait forever (its client's retries find it in progress).
     pub read_index: bool,
     /// A deliberately broken protocol variant, for tests (only with the `bugs` feature).
     #[cfg(feature = "bugs")]
@@ -79,7 +81,7 @@ impl ClusterConfig {
             storage: StorageChoice::Memory,
             faults: FaultConfig::default(),
             prepare_skip: true,
-            read_index: true,
+            read_index: false,
             #[cfg(feature = "bugs")]
             bug: None,
             timing: Timing::default(),

@@ -75,8 +75,8 @@ pub struct ServerConfig {
     /// Reads without log writes (ReadIndex): the leader answers a read once a majority has
     /// confirmed its ballot after the read arrived and it has applied every slot it had
     /// proposed when the read arrived. Off: a read takes a slot like a write. Off in
-    /// [`ServerConfig::cluster`]; on in the runtime's default configuration, and in the
-    /// checker's with `--read-index`.
+    /// [`ServerConfig::cluster`] and by default in the runtime and the checker (`--read-index`
+    /// turns it on).
     /// (A read queued while its server campaigns is proposed through the log.)
     pub read_index: bool,
 }

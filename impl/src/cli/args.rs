@@ -148,9 +148,9 @@ pub struct RunArgs {
     /// Classic Paxos: a Phase 1 before every new command.
     #[arg(long)]
     pub no_prepare_skip: bool,
-    /// Reads through the log like writes, instead of ReadIndex reads at the leader.
+    /// ReadIndex reads at the leader (no slot, no disk write) instead of reads through the log.
     #[arg(long)]
-    pub no_read_index: bool,
+    pub read_index: bool,
     /// Write client invocations and responses as JSON lines to this file.
     #[arg(long)]
     pub history: Option<PathBuf>,

@@ -95,7 +95,7 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
         delay: args.delay_ms.clone(),
     };
     cfg.prepare_skip = !args.no_prepare_skip;
-    cfg.read_index = !args.no_read_index;
+    cfg.read_index = args.read_index;
     cfg.client_timeout = args.op_timeout;
     cfg.validate()?;
     let temp_dir;

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip] [--no-read-index]] FILE";
+    "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip] [--read-index]] FILE";
 
 struct Args {
     file: PathBuf,
@@ -35,7 +35,7 @@ fn parse() -> Result<Args, String> {
     let mut replicas = None;
     let mut bug = None;
     let mut prepare_skip = true;
-    let mut read_index = true;
+    let mut read_index = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--replicas" => {
@@ -47,7 +47,7 @@ fn parse() -> Result<Args, String> {
                 bug = Some(name.parse().map_err(|e| format!("bad --bug: {e}"))?);
             }
             "--no-prepare-skip" => prepare_skip = false,
-            "--no-read-index" => read_index = false,
+            "--read-index" => read_index = true,
             "-h" | "--help" => return Err(USAGE.into()),
             _ if file.is_none() && !arg.starts_with("--") => file = Some(PathBuf::from(arg)),
             _ => return Err(format!("unexpected argument {arg:?}\n{USAGE}")),
