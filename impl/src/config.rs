@@ -53,8 +53,8 @@ pub struct ClusterConfig {
     pub prepare_skip: bool,
     /// ReadIndex reads at the leader, no slot and no disk write (the model's
     /// `ServerConfig::read_index`); off (the default): reads go through the log like writes.
-    /// Not yet the default: a lost `ReadConfirm` is never re-sent, so under message loss a
-    /// read can wait forever (its client's retries find it in progress).
+    /// Not yet the default: the property tests have not yet passed with it on (they found a
+    /// lost `ReadConfirm` stalling reads; the heartbeat now re-sends it).
     pub read_index: bool,
     /// A deliberately broken protocol variant, for tests (only with the `bugs` feature).
     #[cfg(feature = "bugs")]

@@ -166,6 +166,9 @@ rules! {
     ReadRoundStarted = "read-round-started",
     /// A read arriving while a round is in flight waits for the next round.
     ReadQueued = "read-queued",
+    /// The heartbeat timer re-sends an unconfirmed round's `ReadConfirm` to the acceptors that
+    /// have not confirmed it.
+    ReadConfirmResent = "read-confirm-resent",
     /// An acceptor that admits the leader's ballot confirms it (raising its promise to it).
     ReadConfirmAcked = "read-confirm-acked",
     /// An acceptor that promised a higher ballot answers a confirmation with a `Nack`.

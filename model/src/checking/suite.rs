@@ -153,6 +153,18 @@ pub fn suite() -> Vec<SuiteEntry> {
                   every write that completed before it",
         },
         SuiteEntry {
+            name: "reads-heartbeats",
+            config: CheckConfig {
+                read_index: true,
+                servers: 2,
+                clients: 2,
+                elections: 2,
+                heartbeats: true,
+                ..d.clone()
+            },
+            why: "a read round whose confirmation is not answered yet is re-sent by the heartbeat",
+        },
+        SuiteEntry {
             name: "reads",
             config: CheckConfig {
                 read_index: true,

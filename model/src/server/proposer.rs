@@ -450,7 +450,8 @@ impl ServerStep<'_, '_> {
     }
 
     /// The heartbeat timer fired: tell followers this leader is alive and how far it applied,
-    /// and re-send every `Accept` not yet answered (a lost `Accept` would stall its slot).
+    /// and re-send every `Accept` not yet answered (a lost `Accept` would stall its slot) and the
+    /// `ReadConfirm` of an unconfirmed read round (a lost one would stall its reads).
     pub(crate) fn on_heartbeat_timeout(&mut self) {
         let s = self.s();
         let Some(l) = s.leadership() else {
@@ -479,6 +480,7 @@ impl ServerStep<'_, '_> {
             };
             self.fx.send(peer, accept);
         }
+        self.resend_read_confirm();
         if self.cfg.heartbeat == HeartbeatMode::Periodic {
             let every = self.cfg.timing.heartbeat_interval;
             self.fx.set_timer(Timer::Heartbeat, every..every);

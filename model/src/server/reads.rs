@@ -69,6 +69,26 @@ impl ServerStep<'_, '_> {
         self.confirm_if_quorum();
     }
 
+    /// Re-sends the current round's `ReadConfirm` to the acceptors that have not confirmed it,
+    /// if it is unconfirmed (on the heartbeat timer).
+    pub(crate) fn resend_read_confirm(&mut self) {
+        let Some(l) = self.s().leadership() else {
+            return;
+        };
+        if l.reads.confirming.is_empty() {
+            return;
+        }
+        let (ballot, round) = (l.ballot, l.reads.round);
+        let missing: Vec<ServerId> = self
+            .peers()
+            .filter(|peer| !l.reads.acks.contains(peer))
+            .collect();
+        for peer in missing {
+            self.fx.took(Rule::ReadConfirmResent);
+            self.fx.send(peer, Msg::ReadConfirm { ballot, round });
+        }
+    }
+
     /// An acceptor asked to confirm `ballot`: it does if it admits it, raising its promise to it
     /// (persisted before the answer, as for an `Accept`); otherwise it tells the leader of the
     /// higher ballot it promised.
