@@ -167,18 +167,7 @@ pub fn init(dir: &Path, identity: &Identity) -> Result<(), DataDirError> {
     let tmp = dir.join(format!("{IDENTITY_FILE}.tmp"));
     let mut bytes = serde_json::to_vec(identity).expect("an identity encodes");
     bytes.push(b'\n');
-    let write = || -> io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, &path)?;
-        File::open(dir)?.sync_all()
-    };
-    write().map_err(io_error(&path))?;
+    replace_file(dir, &tmp, &path, &bytes).map_err(io_error(&path))?;
     if created {
         sync_parent(dir)?;
     }
@@ -270,6 +259,20 @@ impl DataDir {
     pub(crate) fn into_lock(self) -> File {
         self.lock
     }
+}
+
+/// Replaces `path` (in directory `dir`) with `bytes`, atomically and durably: written to `tmp`,
+/// fsynced, renamed over `path`, then the directory fsynced so the rename survives a crash.
+pub(crate) fn replace_file(dir: &Path, tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(tmp, path)?;
+    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

@@ -215,15 +215,7 @@ impl DiskStorage {
         append_record(&mut bytes, &Delta::between(&Durable::default(), &durable))
             .map_err(|source| StorageError::Encode { replica, source })?;
         let write = || -> io::Result<File> {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&tmp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            fs::rename(&tmp, &path)?;
-            File::open(&self.dir)?.sync_all()?;
+            data_dir::replace_file(&self.dir, &tmp, &path, &bytes)?;
             OpenOptions::new().append(true).open(&path)
         };
         let file = write().map_err(|e| Self::io_error(&path, e))?;
