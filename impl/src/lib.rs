@@ -93,6 +93,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod admin;
 mod client;
 mod cluster;
 mod config;

@@ -67,6 +67,10 @@ fn main() -> ExitCode {
         },
         Command::Client(args) => match cli::client::client(args) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(e @ cli::client::ClientFailure::Usage(_)) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::from(1)

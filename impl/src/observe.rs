@@ -33,6 +33,8 @@ pub struct ReplicaStatus {
     pub promised: Ballot,
     /// Its first unapplied slot.
     pub applied: Slot,
+    /// The highest slot it knows decided: learned, or applied (a compacted slot was decided).
+    pub commit: Option<Slot>,
     /// Its register's value.
     pub register: Value,
     /// Steps taken, over all incarnations.
@@ -49,6 +51,7 @@ impl Default for ReplicaStatus {
             role: RoleView::Follower,
             promised: Ballot::ZERO,
             applied: Slot(0),
+            commit: None,
             register: Value(0),
             steps: 0,
             failure: None,
@@ -138,6 +141,8 @@ impl Observer {
         view.status.role = role;
         view.status.promised = server.durable.promised;
         view.status.applied = server.applied.next_slot;
+        let last_applied = server.applied.next_slot.0.checked_sub(1).map(Slot);
+        view.status.commit = server.learned.keys().next_back().copied().max(last_applied);
         view.status.register = server.applied.register;
         view.status.steps += 1;
     }

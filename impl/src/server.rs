@@ -7,9 +7,13 @@
 //! [`Client::over_tcp`] handles in other processes: they connect to the replicas' client
 //! addresses and get their replies on the same connections.
 //!
+//! Its transport answers status requests on the client address from the observer
+//! ([`crate::admin`]), and, when asked for (`fault_injection`), obeys partition orders.
+//!
 //! A watcher thread logs what an operator wants to see through `tracing`: role and ballot
 //! changes (observed after each step, never fed back into the replica) and a replica failure.
 
+use crate::admin::StatusReport;
 use crate::client::{Client, ClientParts};
 use crate::config::{ClusterConfig, REPLICAS_MAX};
 use crate::net::INBOX_MAX;
@@ -17,7 +21,7 @@ use crate::observe::{Observer, ReplicaStatus, RoleView};
 use crate::record::Input;
 use crate::replica::{Control, Exit, Replica};
 use crate::storage::Storage;
-use crate::tcp::TcpTransport;
+use crate::tcp::{StatusSource, TcpOptions, TcpTransport};
 use crate::transport::Transport;
 use crossbeam_channel::Sender;
 use paxos_model::types::ClientId;
@@ -44,6 +48,8 @@ pub struct ServeConfig {
     pub storage: Arc<dyn Storage>,
     /// Seed of the replica's timer durations.
     pub seed: u64,
+    /// Obey fault-injection orders from loopback (test harnesses only: [`crate::admin`]).
+    pub fault_injection: bool,
 }
 
 /// Why a replica process could not start.
@@ -87,6 +93,7 @@ impl ReplicaServer {
             listeners,
             storage,
             seed,
+            fault_injection,
         } = cfg;
         let n = peers.len();
         if id >= n || n > REPLICAS_MAX {
@@ -100,13 +107,23 @@ impl ReplicaServer {
             promised = ?stored.as_ref().map(|d| d.promised),
             "starting"
         );
-        let (tx, inbox) = crossbeam_channel::bounded(INBOX_MAX);
-        let transport = Arc::new(TcpTransport::start(id, &peers, listeners, tx)?);
-        for addr in transport.listen_addrs() {
-            tracing::info!(replica = id, %addr, "listening");
-        }
         let observer = Arc::new(Observer::new(n));
         observer.set_up(id, true);
+        let status: StatusSource = {
+            let observer = Arc::clone(&observer);
+            Arc::new(move || StatusReport::of(id, &observer.status(id)))
+        };
+        let options = TcpOptions {
+            status: Some(status),
+            fault_injection,
+        };
+        let (tx, inbox) = crossbeam_channel::bounded(INBOX_MAX);
+        let transport = Arc::new(TcpTransport::start_with(
+            id, &peers, listeners, tx, options,
+        )?);
+        for addr in transport.listen_addrs() {
+            tracing::info!(replica = id, %addr, fault_injection, "listening");
+        }
         let (control, control_rx) = crossbeam_channel::unbounded();
         let worker = Replica {
             id,

@@ -13,6 +13,16 @@
 //! exception: the replica also writes replies to the client on it (a client may sit behind NAT
 //! of its own making: it cannot be dialled), so the reader registers it as the client's route.
 //!
+//! A connection that opens with `Wire::Status` or `Wire::Control` instead is an *admin
+//! connection* ([`crate::admin`]): the reader answers each request on it, and never takes a
+//! hello or a message on it.
+//!
+//! # Fault injection
+//! With [`TcpOptions::fault_injection`] on (`serve --fault-injection`, for test harnesses), a
+//! `Wire::Control` order from a loopback address isolates this replica from some peers: every
+//! message to or from them is dropped here and counted ([`TcpStats::partitioned`]). Off (the
+//! default), such an order is answered with an error and changes nothing.
+//!
 //! # Limits, and what happens at them
 //! - [`FRAME_BYTES_MAX`]: a frame announcing a longer body, or a body that does not decode,
 //!   closes that connection with a logged error (`tracing::warn!`) and a count
@@ -25,6 +35,7 @@
 //! - [`CONNECTIONS_MAX`] inbound connections at once (one reader thread each, and a writer for
 //!   a client's); more are closed.
 
+use crate::admin::{Control, StatusReport};
 use crate::net::Envelope;
 use crate::record::DropReason;
 use crate::transport::Transport;
@@ -64,6 +75,14 @@ pub enum Wire {
     },
     /// A message from the connection's sender.
     Msg(Msg),
+    /// An admin request: the replica's status.
+    Status,
+    /// The answer to `Status`.
+    StatusReply(StatusReport),
+    /// An admin request: a fault-injection order.
+    Control(Control),
+    /// The answer to `Control`: done, or why not.
+    ControlReply(Result<(), String>),
 }
 
 /// Writes `wire` as one frame. An encoding longer than [`FRAME_BYTES_MAX`] is an error (the
@@ -117,6 +136,8 @@ pub struct TcpStats {
     pub received: u64,
     /// Connections closed because of an oversized or malformed frame.
     pub frames_rejected: u64,
+    /// Messages to or from an isolated peer, dropped (fault injection).
+    pub partitioned: u64,
 }
 
 #[derive(Default)]
@@ -125,6 +146,19 @@ struct Counters {
     dropped: AtomicU64,
     received: AtomicU64,
     frames_rejected: AtomicU64,
+    partitioned: AtomicU64,
+}
+
+/// Where a replica's status comes from (its observer).
+pub type StatusSource = Arc<dyn Fn() -> StatusReport + Send + Sync>;
+
+/// What a replica's transport serves besides messages. The default serves neither.
+#[derive(Clone, Default)]
+pub struct TcpOptions {
+    /// Answers `Wire::Status` (without it, a status request is refused as a bad frame).
+    pub status: Option<StatusSource>,
+    /// Obeys `Wire::Control` from loopback addresses (test harnesses only).
+    pub fault_injection: bool,
 }
 
 /// Where a client's replies go: its connection's writer.
@@ -143,6 +177,50 @@ struct Shared {
     connections: AtomicUsize,
     stop: AtomicBool,
     counters: Counters,
+    options: TcpOptions,
+    /// Bit `p` set: replica `p` is isolated from this one (fault injection).
+    isolated: AtomicU64,
+}
+
+impl Shared {
+    fn is_isolated(&self, peer: usize) -> bool {
+        peer < self.replicas && self.isolated.load(Ordering::Relaxed) & (1 << peer) != 0
+    }
+
+    fn drop_isolated(&self) {
+        self.counters.partitioned.fetch_add(1, Ordering::Relaxed);
+        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Obeys a fault-injection order from `from`, or says why not.
+    fn control(&self, control: Control, from: SocketAddr) -> Result<(), String> {
+        if !self.options.fault_injection {
+            return Err("fault injection is off (serve --fault-injection)".into());
+        }
+        if !from.ip().is_loopback() {
+            return Err(format!("fault injection only from loopback, not {from}"));
+        }
+        let mask = match &control {
+            Control::Heal => 0,
+            Control::Isolate { peers } => {
+                let mut mask = 0u64;
+                for &p in peers {
+                    let p = p as usize;
+                    if p >= self.replicas || p == self.me {
+                        return Err(format!(
+                            "cannot isolate replica {p} from replica {} of {}",
+                            self.me, self.replicas
+                        ));
+                    }
+                    mask |= 1 << p;
+                }
+                mask
+            }
+        };
+        self.isolated.store(mask, Ordering::SeqCst);
+        tracing::info!(replica = self.me, ?control, "fault injection");
+        Ok(())
+    }
 }
 
 /// The TCP transport of one replica process. Dropping it stops its threads.
@@ -171,6 +249,22 @@ impl TcpTransport {
         listeners: Vec<TcpListener>,
         inbox: Sender<Envelope>,
     ) -> io::Result<TcpTransport> {
+        TcpTransport::start_with(me, peers, listeners, inbox, TcpOptions::default())
+    }
+
+    /// [`TcpTransport::start`], serving what `options` asks for besides messages.
+    pub fn start_with(
+        me: usize,
+        peers: &[SocketAddr],
+        listeners: Vec<TcpListener>,
+        inbox: Sender<Envelope>,
+        options: TcpOptions,
+    ) -> io::Result<TcpTransport> {
+        assert!(
+            peers.len() <= 64,
+            "{} replicas: the isolation mask has 64 bits",
+            peers.len()
+        );
         let shared = Arc::new(Shared {
             me,
             replicas: peers.len(),
@@ -179,6 +273,8 @@ impl TcpTransport {
             connections: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             counters: Counters::default(),
+            options,
+            isolated: AtomicU64::new(0),
         });
         let mut threads = Vec::new();
         let mut listen = Vec::new();
@@ -230,6 +326,7 @@ impl TcpTransport {
             dropped: get(&c.dropped),
             received: get(&c.received),
             frames_rejected: get(&c.frames_rejected),
+            partitioned: get(&c.partitioned),
         }
     }
 
@@ -266,6 +363,10 @@ impl Transport for TcpTransport {
             return;
         }
         if dst < shared.replicas {
+            if shared.is_isolated(dst) {
+                shared.drop_isolated();
+                return;
+            }
             let Some(Some(queue)) = self.queues.get(dst) else {
                 return; // Stopping.
             };
@@ -376,6 +477,26 @@ fn read_from(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
             Ok(Some(Wire::Hello { .. })) => {
                 break Err(io::Error::new(io::ErrorKind::InvalidData, "a second hello"))
             }
+            Ok(Some(request @ (Wire::Status | Wire::Control(_)))) if src.is_none() => {
+                let answer = match request {
+                    Wire::Status => match &shared.options.status {
+                        Some(status) => Wire::StatusReply(status()),
+                        None => {
+                            break Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                "a status request, which this transport does not serve",
+                            ))
+                        }
+                    },
+                    Wire::Control(control) => Wire::ControlReply(shared.control(control, peer)),
+                    _ => unreachable!("matched above"),
+                };
+                // Only this thread writes on an admin connection.
+                let mut out = BufWriter::new(&stream);
+                if let Err(e) = write_frame(&mut out, &answer).and_then(|()| out.flush()) {
+                    break Err(e);
+                }
+            }
             Ok(Some(Wire::Msg(msg))) => {
                 let Some(src) = src else {
                     break Err(io::Error::new(
@@ -383,6 +504,10 @@ fn read_from(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
                         "a message before hello",
                     ));
                 };
+                if shared.is_isolated(src) {
+                    shared.drop_isolated();
+                    continue;
+                }
                 let envelope = Envelope {
                     src,
                     dst: shared.me,
@@ -393,6 +518,12 @@ fn read_from(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
                 } else {
                     shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 }
+            }
+            Ok(Some(other)) => {
+                break Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("unexpected frame {other:?}"),
+                ))
             }
         }
     };
@@ -556,12 +687,12 @@ fn spawn_reply_reader(shared: &Arc<Shared>, peer: usize, stream: &TcpStream) {
                             shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
                         }
                     }
-                    Ok(Some(Wire::Hello { .. })) => {
+                    Ok(Some(other)) => {
                         shared
                             .counters
                             .frames_rejected
                             .fetch_add(1, Ordering::Relaxed);
-                        tracing::error!(peer, "a hello from a replica: connection closed");
+                        tracing::error!(peer, ?other, "not a message: connection closed");
                         break;
                     }
                     Ok(None) => break,

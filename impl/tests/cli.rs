@@ -120,3 +120,23 @@ fn a_run_with_leader_crashes_on_disk_changes_leaders_and_agrees() {
     assert!(changes >= 1, "{stdout}");
     assert!(dir.path().join("replica-0.durable").exists());
 }
+
+#[test]
+fn client_bench_bad_options_exit_2_with_one_line() {
+    for args in [
+        &["--clients", "0"][..],
+        &["--clients", "1,5000"],
+        &["--secs", "0"],
+        &["--read-ratio", "1.5"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_paxos-impl"))
+            .args(["client", "--cluster", "127.0.0.1:1", "--id", "100", "bench"])
+            .args(args)
+            .output()
+            .expect("the binary runs");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+    }
+}

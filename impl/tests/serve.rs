@@ -179,8 +179,8 @@ fn three_processes_survive_kill_9_of_the_leader() {
 
     // The command-line client: a write, then a read that prints the value on its last line.
     let clients: Vec<String> = d.clients.iter().map(|a| a.to_string()).collect();
-    let cli = |op: &[&str]| {
-        let out = Command::new(BIN)
+    let cli_output = |op: &[&str]| {
+        Command::new(BIN)
             .args([
                 "client",
                 "--cluster",
@@ -190,12 +190,33 @@ fn three_processes_survive_kill_9_of_the_leader() {
             ])
             .args(op)
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let cli = |op: &[&str]| {
+        let out = cli_output(op);
         assert!(out.status.success(), "{out:?}");
         String::from_utf8(out.stdout).unwrap()
     };
     assert_eq!(cli(&["write", "5"]).trim_end(), "ok");
     assert_eq!(cli(&["read"]).lines().last(), Some("5"));
+
+    // `status`: one line per replica; the killed one does not answer (exit 1), the other two
+    // have applied the last write, one of them leads.
+    let out = cli_output(&["status"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[other].contains("no answer"), "{stdout}");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains(": leader ballot"))
+            .count(),
+        1,
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 3 replica(s) did not answer"));
 }
 
 #[test]

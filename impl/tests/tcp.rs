@@ -1,8 +1,10 @@
 //! The TCP transport between replica "processes" (three `ReplicaServer`s in this test's process,
 //! each with its own sockets, exactly what `paxos-impl serve` runs): a client over TCP gets
 //! answers, and garbage or an oversized frame closes only that connection while the replicas
-//! keep serving.
+//! keep serving. The admin requests on the same addresses: status, and partition orders
+//! (obeyed only with fault injection on).
 
+use paxos_impl::admin::{query_status, send_control, Control, RoleName, StatusReport};
 use paxos_impl::storage::MemoryStorage;
 use paxos_impl::tcp::{write_frame, Wire, FRAME_BYTES_MAX};
 use paxos_impl::{Client, ReplicaServer, ServeConfig};
@@ -15,6 +17,10 @@ use std::time::{Duration, Instant};
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 fn cluster(n: usize) -> (Vec<ReplicaServer>, Vec<SocketAddr>) {
+    cluster_with(n, false)
+}
+
+fn cluster_with(n: usize, fault_injection: bool) -> (Vec<ReplicaServer>, Vec<SocketAddr>) {
     let listeners: Vec<TcpListener> = (0..n)
         .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
         .collect();
@@ -29,6 +35,7 @@ fn cluster(n: usize) -> (Vec<ReplicaServer>, Vec<SocketAddr>) {
                 listeners: vec![listener],
                 storage: Arc::new(MemoryStorage::new()),
                 seed: 7 + id as u64,
+                fault_injection,
             })
             .unwrap()
         })
@@ -101,6 +108,87 @@ fn a_client_over_tcp_survives_garbage_and_oversized_frames() {
     assert_eq!(client.read().unwrap(), Value(8));
     let mut other = Client::over_tcp(ClientId(4), &addrs, TIMEOUT, 2).unwrap();
     assert_eq!(other.read().unwrap(), Value(8));
+    for server in servers {
+        server.stop();
+    }
+}
+
+fn statuses(addrs: &[SocketAddr]) -> Vec<StatusReport> {
+    addrs
+        .iter()
+        .map(|a| query_status(*a, TIMEOUT).unwrap())
+        .collect()
+}
+
+/// Waits until one replica leads a ballot above `above` and every replica applied `slot`.
+fn settled(addrs: &[SocketAddr], above: paxos_model::types::Ballot, slot: u64) -> StatusReport {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let all = statuses(addrs);
+        let leaders: Vec<_> = all
+            .iter()
+            .filter(|s| s.role == RoleName::Leader && s.ballot > above)
+            .collect();
+        let applied = all
+            .iter()
+            .all(|s| s.applied.is_some_and(|a| a.0 >= slot) && s.commit >= s.applied);
+        if let ([leader], true) = (&leaders[..], applied) {
+            return (*leader).clone();
+        }
+        assert!(Instant::now() < deadline, "never settled: {all:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn status_and_partition_orders_on_the_client_address() {
+    let (servers, addrs) = cluster_with(3, true);
+    let mut client = Client::over_tcp(ClientId(3), &addrs, TIMEOUT, 1).unwrap();
+    client.write(Value(1)).unwrap();
+    client.write(Value(2)).unwrap();
+    let first = settled(&addrs, paxos_model::types::Ballot::ZERO, 1);
+    for (id, s) in statuses(&addrs).iter().enumerate() {
+        assert_eq!(s.replica as usize, id);
+        assert!(s.promised >= first.ballot, "{s:?}");
+        assert!(s.to_string().contains(" applied "), "{s}");
+    }
+
+    // Orders the replica cannot obey are refused and change nothing.
+    let old = first.replica as usize;
+    let e = send_control(
+        addrs[old],
+        Control::Isolate {
+            peers: vec![old as u32],
+        },
+        TIMEOUT,
+    );
+    assert!(e.unwrap_err().to_string().contains("cannot isolate"));
+    let (plain, plain_addrs) = cluster(1);
+    let e = send_control(plain_addrs[0], Control::Heal, TIMEOUT).unwrap_err();
+    assert!(e.to_string().contains("fault injection is off"), "{e}");
+    drop(plain);
+
+    // Cut the leader off from both others (each side drops both directions): the other two
+    // elect a higher ballot and go on; the old leader commits nothing new.
+    for (id, addr) in addrs.iter().enumerate() {
+        let peers = if id == old {
+            (0..3).filter(|p| *p != old as u32).collect()
+        } else {
+            vec![old as u32]
+        };
+        send_control(*addr, Control::Isolate { peers }, TIMEOUT).unwrap();
+    }
+    client.write(Value(3)).unwrap();
+    let cut_off = query_status(addrs[old], TIMEOUT).unwrap();
+    assert!(cut_off.commit.unwrap().0 < 2, "{cut_off:?}");
+    assert!(servers[old].transport_stats().partitioned > 0);
+    for addr in &addrs {
+        send_control(*addr, Control::Heal, TIMEOUT).unwrap();
+    }
+    // Healed: everyone applies slot 2 (the third write) under one new leader.
+    let second = settled(&addrs, first.ballot, 2);
+    assert_ne!(second.ballot, first.ballot);
+    assert_eq!(client.read().unwrap(), Value(3));
     for server in servers {
         server.stop();
     }

@@ -55,6 +55,30 @@ pub enum ClientOp {
     },
     /// Read the register; prints its value.
     Read,
+    /// Each replica's status: role, ballot, commit point (highest slot known decided), applied
+    /// slot; one line per replica (exit 1 if one did not answer).
+    Status,
+    /// Closed-loop load: each client runs one write (or read) after another for `--secs`;
+    /// prints ops/s and latency percentiles per number of clients.
+    Bench(BenchArgs),
+}
+
+/// Options of `client bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Concurrent clients (each its own session and connections), comma-separated for one run
+    /// per number, e.g. `1,64`.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub clients: Vec<usize>,
+    /// Measured seconds per number of clients (after a warm-up operation per client).
+    #[arg(long, default_value_t = 5)]
+    pub secs: u64,
+    /// Fraction of operations that are reads.
+    #[arg(long, default_value_t = 0.0)]
+    pub read_ratio: f64,
+    /// Also write the results as JSON to this file (e.g. target/bench/cluster.json).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 /// Options of `serve`.
@@ -78,6 +102,10 @@ pub struct ServeArgs {
     /// Seed of the replica's timer durations (default: random).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Obey partition orders from loopback addresses on the client address (test harnesses
+    /// only: a process that obeys them can be cut off from its peers by anyone on this host).
+    #[arg(long)]
+    pub fault_injection: bool,
 }
 
 /// Options of `init`.

@@ -2,6 +2,7 @@
 //! driver thread) under the requested faults, then print a summary and check agreement.
 
 pub mod args;
+mod bench;
 pub mod client;
 mod nemesis;
 pub mod serve;

@@ -57,6 +57,7 @@ pub fn serve(args: ServeArgs) -> Result<(), ServeFailure> {
         listeners,
         storage: Arc::new(storage),
         seed: args.seed.unwrap_or_else(rand::random),
+        fault_injection: args.fault_injection,
     })
     .map_err(|e| refused(&e))?;
     let failure = server.wait();
