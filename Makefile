@@ -3,7 +3,8 @@
 CARGO ?= cargo
 MODEL := $(CARGO) run --release --quiet -p paxos-model --
 
-.PHONY: check check-full explore bugs test soak bench bench-checker lint mutants cluster cluster-stop
+.PHONY: check check-full explore bugs test soak soak-cluster bench bench-cluster bench-checker lint mutants \
+	cluster cluster-stop
 
 ## check: model-check the default configuration (DFS, complete, under a minute) with its coverage
 check:
@@ -32,12 +33,27 @@ PROPTEST_CASES ?= 2000
 soak:
 	PROPTEST_CASES=$(PROPTEST_CASES) $(CARGO) test --release -p paxos-proptests
 
+## soak-cluster: `kill -9` of the leader of 3 `serve` processes every second for DURATION (default
+## 10m) under clients, then the whole history through both linearizability checkers; prints
+## kills, commands completed, violations (impl/tests/cluster_faults.rs)
+DURATION ?= 10m
+soak-cluster:
+	SOAK_DURATION=$(DURATION) $(CARGO) test --release -p paxos-impl --test cluster_faults -- \
+		--ignored --nocapture --exact soak_kill_leader_every_second
+
 ## bench: the runtime next to its bound (same threads and channels, no protocol work), side by
 ## side: 1, 32, 256 clients, memory and disk, Prepare-skip on and off, writes and reads; table,
 ## target/bench/report.json, SVG charts (BENCH_SECS=N per point, default 1; BENCH_SAVE=1 copies
 ## the charts to impl/benches/results)
 bench:
 	$(CARGO) bench -p paxos-impl --bench runtime
+
+## bench-cluster: a fresh 3-process cluster on loopback, `paxos-impl client ... bench` at 1 and 64
+## closed-loop clients over TCP (BENCH_CLUSTER_SECS=N per point, default 5): ops/s, p50/p99;
+## target/bench/cluster.json; the cluster is stopped after
+bench-cluster:
+	$(CARGO) build --release -p paxos-impl
+	@bash impl/scripts/bench-cluster.sh
 
 ## bench-checker: our checker next to stateright's own Paxos example (check-dfs 3), side by side:
 ## unique states per second and BFS bytes per state (BENCH_ROUNDS=N, default 3; BENCH_BFS_ROUNDS=N,
