@@ -126,6 +126,7 @@ fn client_bench_bad_options_exit_2_with_one_line() {
     for args in [
         &["--clients", "0"][..],
         &["--clients", "1,5000"],
+        &["--clients", "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1"],
         &["--secs", "0"],
         &["--read-ratio", "1.5"],
     ] {

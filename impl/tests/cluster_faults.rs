@@ -42,6 +42,15 @@ const FAULT_PHASE_MAX: Duration = Duration::from_secs(60);
 /// time and memory quadratic in the history's length: 4,000 operations took 14 s and 2.5 GB).
 const SOAK_OPS_TARGET: f64 = 5000.0;
 
+/// `println!` that `cargo test` does not capture: the counts show in `make test`'s output
+/// even when the test passes (written straight to stderr, which the harness leaves alone).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "cluster_faults: {}", format!($($arg)*));
+    }};
+}
+
 fn seed() -> u64 {
     match std::env::var("CLUSTER_FAULTS_SEED") {
         Ok(s) => s.parse().expect("CLUSTER_FAULTS_SEED is a number"),
@@ -75,7 +84,7 @@ struct Report {
 /// Runs the workload under `faults`, then the liveness and durability phases; returns the
 /// history (checked by the caller).
 fn run(seed: u64, clients: usize, think: Range<Duration>, faults: Faults) -> Report {
-    println!("seed {seed} (CLUSTER_FAULTS_SEED={seed} replays the schedule)");
+    say!("seed {seed} (CLUSTER_FAULTS_SEED={seed} replays the schedule)");
     let mut procs = Processes::start(REPLICAS, seed);
     assert!(
         procs.leader(Duration::from_secs(10)).is_some(),
@@ -137,7 +146,7 @@ fn run(seed: u64, clients: usize, think: Range<Duration>, faults: Faults) -> Rep
         );
         slowest = slowest.max(began.elapsed());
     }
-    println!("liveness: {LIVENESS_OPS} operations after the faults, slowest {slowest:?}");
+    say!("liveness: {LIVENESS_OPS} operations after the faults, slowest {slowest:?}");
 
     // No acknowledged write lost: every process killed and restarted from its directory, then
     // one read, after every other operation returned.
@@ -165,7 +174,7 @@ fn run(seed: u64, clients: usize, think: Range<Duration>, faults: Faults) -> Rep
         "an acknowledged write was lost: after every process restarted the register holds \
          {final_value:?}, expected one of {allowed:?} (seed {seed})"
     );
-    println!("no acknowledged write lost: the final read, after a restart of every process, returned {final_value:?} (allowed: {allowed:?})");
+    say!("no acknowledged write lost: the final read, after a restart of every process, returned {final_value:?} (allowed: {allowed:?})");
     assert!(procs.exited().is_empty(), "a replica stopped on its own");
     Report {
         faults: nemesis.counts,
@@ -180,7 +189,7 @@ fn check_both(records: &[Record], seed: u64) {
     for checker in [Checker::Stateright, Checker::Wgl] {
         let began = Instant::now();
         let verdict = check(checker, records);
-        println!(
+        say!(
             "{checker:?}: {} ({:.1} s, {} operations)",
             if verdict.is_ok() {
                 "linearizable"
@@ -199,7 +208,7 @@ fn check_both(records: &[Record], seed: u64) {
 fn print_counts(report: &Report) {
     let f = report.faults;
     let h = counts(&report.history);
-    println!(
+    say!(
         "faults in {:.1} s: kills {} (leader {}, random {}), partitions {}, pauses {}, no leader found {}",
         report.fault_secs,
         f.kills(),
@@ -209,9 +218,13 @@ fn print_counts(report: &Report) {
         f.pauses,
         f.no_leader
     );
-    println!(
+    say!(
         "operations: completed {} (writes acknowledged {}, reads {}), failed {}, indeterminate {}",
-        h.completed, h.writes_acknowledged, h.reads, report.failed, h.indeterminate
+        h.completed,
+        h.writes_acknowledged,
+        h.reads,
+        report.failed,
+        h.indeterminate
     );
 }
 
@@ -287,11 +300,12 @@ fn three_processes_under_kills_partitions_and_pauses_stay_linearizable() {
             doctored[i]
         );
     }
-    println!(
+    say!(
         "doctored history (read {:?} changed to {:?}): rejected by both checkers",
-        report.history[i].outcome, doctored[i].outcome
+        report.history[i].outcome,
+        doctored[i].outcome
     );
-    println!(
+    say!(
         "cluster fault test: {:.1} s in all",
         began.elapsed().as_secs_f64()
     );
@@ -324,7 +338,7 @@ fn soak_kill_leader_every_second() {
     check_both(&report.history, seed);
     let kills = report.faults.leader_kills;
     let h = counts(&report.history);
-    println!(
+    say!(
         "soak {duration:?}: leader kills {kills}, commands completed {}, violations 0, {:.1} s in all",
         h.completed,
         began.elapsed().as_secs_f64()

@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 /// Limit: clients of one run.
 const CLIENTS_MAX: usize = 1024;
+/// Limit: runs (numbers in `--clients`).
+const RUNS_MAX: usize = 16;
 /// Limit: measured seconds of one run.
 const SECS_MAX: u64 = 3600;
 
@@ -46,6 +48,12 @@ struct Report<'a> {
 
 /// Checks the options (an error is a usage error).
 pub fn validate(args: &BenchArgs) -> Result<(), String> {
+    if args.clients.len() > RUNS_MAX {
+        return Err(format!(
+            "--clients: at most {RUNS_MAX} numbers (got {})",
+            args.clients.len()
+        ));
+    }
     if let Some(bad) = args.clients.iter().find(|&&c| c == 0 || c > CLIENTS_MAX) {
         return Err(format!(
             "--clients {bad}: each number must be between 1 and {CLIENTS_MAX}"

@@ -9,7 +9,8 @@
 //! get the first process's old replies. The runtime cannot pick a fresh id without scanning
 //! replica state (what the in-process cluster does), so `--id` defaults to a random 32-bit id
 //! (the model's `ClientId` is a `u32`): two clients collide with probability about k²/2³³ for k
-//! clients ever. Pass `--id` to choose one yourself.
+//! clients ever. Pass `--id` to choose one yourself. `bench` uses consecutive ids from it, one
+//! per client of each run.
 
 use super::args::{ClientArgs, ClientOp};
 use super::bench;
@@ -40,10 +41,19 @@ impl From<String> for ClientFailure {
 /// Runs the operation; prints `ok` for a write, the value for a read, one line per replica for
 /// `status`. `Err`: one line.
 pub fn client(args: ClientArgs) -> Result<(), ClientFailure> {
+    if let ClientOp::Bench(bench) = &args.op {
+        bench::validate(bench).map_err(ClientFailure::Usage)?;
+    }
     let n = args.cluster.len() as u32;
-    let id = args
-        .id
-        .unwrap_or_else(|| rand::random_range(n.max(RANDOM_ID_MIN)..u32::MAX / 2));
+    // `bench` takes consecutive ids from this one: room for all of them above it.
+    let ids_needed = match &args.op {
+        // At most 16 numbers of at most 1,024 each (validated above).
+        ClientOp::Bench(bench) => bench.clients.iter().map(|c| *c as u32).sum::<u32>(),
+        _ => 1,
+    };
+    let id = args.id.unwrap_or_else(|| {
+        rand::random_range(n.max(RANDOM_ID_MIN)..u32::MAX.saturating_sub(ids_needed))
+    });
     if id < n {
         return Err(ClientFailure::Usage(format!(
             "--id {id} is a replica's (client ids start at {n})"
@@ -63,10 +73,7 @@ pub fn client(args: ClientArgs) -> Result<(), ClientFailure> {
             println!("{v}");
         }
         ClientOp::Status => status(&args.cluster, args.timeout)?,
-        ClientOp::Bench(bench_args) => {
-            bench::validate(&bench_args).map_err(ClientFailure::Usage)?;
-            bench::run(&args.cluster, id, args.timeout, &bench_args)?
-        }
+        ClientOp::Bench(bench_args) => bench::run(&args.cluster, id, args.timeout, &bench_args)?,
     }
     Ok(())
 }
