@@ -29,8 +29,8 @@ fn a_leader_crash_loses_nothing_and_the_cluster_goes_on() {
         let now = cluster.decided(survivor);
         for (slot, d) in &before {
             assert_eq!(
-                now.get(slot).map(|n| n.command),
-                Some(d.command),
+                now.get(slot).map(|n| n.command.clone()),
+                Some(d.command.clone()),
                 "replica {survivor}, slot {slot:?}"
             );
         }

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use paxos_impl::FaultConfig;
-use paxos_model::types::{Command, Value};
+use paxos_model::types::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -33,10 +33,8 @@ fn loss_duplication_and_delay_do_not_break_agreement_or_progress() {
     }
     let mut writes: Vec<_> = union
         .values()
-        .filter_map(|d| match d.command {
-            Command::Client(c) => Some((c.client, c.request)),
-            Command::NoOp => None,
-        })
+        .flat_map(|d| d.command.client_commands().to_vec())
+        .map(|c| (c.client, c.request))
         .collect();
     writes.sort();
     writes.dedup();

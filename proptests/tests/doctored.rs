@@ -414,7 +414,7 @@ fn a_slot_decided_two_ways_is_reported_by_check_3() {
         .learned
         .iter()
         .next_back()
-        .map(|(s, d)| (*s, *d))
+        .map(|(s, d)| (*s, d.clone()))
         .expect("a decision in the log");
     state.learned.insert(
         slot,

@@ -19,7 +19,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip] [--read-index]] FILE";
+    "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip] [--read-index] [--batch N] \
+     [--window N]] FILE";
 
 struct Args {
     file: PathBuf,
@@ -27,6 +28,8 @@ struct Args {
     bug: Option<Bug>,
     prepare_skip: bool,
     read_index: bool,
+    batch: Option<usize>,
+    window: Option<usize>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -36,6 +39,7 @@ fn parse() -> Result<Args, String> {
     let mut bug = None;
     let mut prepare_skip = true;
     let mut read_index = false;
+    let (mut batch, mut window) = (None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--replicas" => {
@@ -48,6 +52,15 @@ fn parse() -> Result<Args, String> {
             }
             "--no-prepare-skip" => prepare_skip = false,
             "--read-index" => read_index = true,
+            "--batch" | "--window" => {
+                let n = args.next().ok_or(format!("{arg} needs a number"))?;
+                let n = Some(n.parse().map_err(|_| format!("bad {arg} {n:?}"))?);
+                *(if arg == "--batch" {
+                    &mut batch
+                } else {
+                    &mut window
+                }) = n;
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             _ if file.is_none() && !arg.starts_with("--") => file = Some(PathBuf::from(arg)),
             _ => return Err(format!("unexpected argument {arg:?}\n{USAGE}")),
@@ -59,6 +72,8 @@ fn parse() -> Result<Args, String> {
         bug,
         prepare_skip,
         read_index,
+        batch,
+        window,
     })
 }
 
@@ -75,6 +90,8 @@ fn main() -> ExitCode {
         cfg.bug = args.bug;
         cfg.prepare_skip = args.prepare_skip;
         cfg.read_index = args.read_index;
+        cfg.batch_commands_max = args.batch.unwrap_or(cfg.batch_commands_max);
+        cfg.window_slots_max = args.window.unwrap_or(cfg.window_slots_max);
         RunConfig::of(&cfg)
     });
     let recording = match Recording::read_with(&args.file, config) {
