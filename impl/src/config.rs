@@ -57,9 +57,7 @@ pub struct ClusterConfig {
     /// Multi-Paxos Prepare-skip (the model's `ServerConfig::prepare_skip`).
     pub prepare_skip: bool,
     /// ReadIndex reads at the leader, no slot and no disk write (the model's
-    /// `ServerConfig::read_index`); off (the default): reads go through the log like writes.
-    /// Not yet the default: the property tests have not yet passed with it on (they found a
-    /// lost `ReadConfirm` stalling reads; the heartbeat now re-sends it).
+    /// `ServerConfig::read_index`): on by default; off, reads go through the log like writes.
     pub read_index: bool,
     /// Limit: client commands the leader decides together in one slot (batching, the model's
     /// `ServerConfig::batch_commands_max`); 1 to [`BATCH_COMMANDS_MAX`].
@@ -92,7 +90,7 @@ impl ClusterConfig {
             storage: StorageChoice::Memory,
             faults: FaultConfig::default(),
             prepare_skip: true,
-            read_index: false,
+            read_index: true,
             batch_commands_max: ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
             window_slots_max: ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
             #[cfg(feature = "bugs")]

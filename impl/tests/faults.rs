@@ -21,7 +21,8 @@ fn loss_duplication_and_delay_do_not_break_agreement_or_progress() {
     let mut client = cluster.client().unwrap();
     write_all(&mut client, [99]);
     let agreement = cluster.check_agreement().expect("agreement");
-    assert!(agreement.slots >= 162);
+    // Batches put several writes in one slot: the commands are counted below.
+    assert!(agreement.slots > 0);
     let net = cluster.net_stats();
     assert!(net.dropped_loss > 0 && net.duplicated > 0, "{net:?}");
 
@@ -38,7 +39,8 @@ fn loss_duplication_and_delay_do_not_break_agreement_or_progress() {
         .collect();
     writes.sort();
     writes.dedup();
-    assert_eq!(writes.len(), 4 * 40 + 2, "every command decided");
+    // Every write, each once; the final read is a ReadIndex read and takes no slot.
+    assert_eq!(writes.len(), 4 * 40 + 1, "every write decided");
     assert_eq!(client.read().unwrap(), Value(99));
     cluster.shutdown().unwrap();
 }

@@ -102,6 +102,8 @@ pub struct Case {
     pub batch: usize,
     /// `ClusterConfig::window_slots_max`: undecided slots in flight.
     pub window: usize,
+    /// `ClusterConfig::read_index`: ReadIndex reads at the leader (else reads through the log).
+    pub read_index: bool,
 }
 
 impl Case {
@@ -120,6 +122,7 @@ impl Case {
             bug: None,
             batch: ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
             window: ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
+            read_index: true,
         }
     }
 

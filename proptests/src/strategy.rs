@@ -60,19 +60,22 @@ fn replicas() -> impl Strategy<Value = usize> {
     prop_oneof![3 => Just(3usize), 1 => Just(5usize)]
 }
 
-/// The leader's batch and window limits `(batch, window)`: the runtime's defaults first (what
-/// shrinking goes back to), then small windows that make requests wait and batch up, and one
-/// command per slot with no practical window (as before batching).
-pub fn limits() -> impl Strategy<Value = (usize, usize)> {
-    let default = (
+/// The leader's batch and window limits and how reads are served, `(batch, window,
+/// read_index)`: the runtime's defaults first (what shrinking goes back to), then small windows
+/// that make requests wait and batch up, one command per slot with no practical window (as
+/// before batching), and reads through the log.
+pub fn limits() -> impl Strategy<Value = (usize, usize, bool)> {
+    let (batch, window) = (
         ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
         ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
     );
     prop_oneof![
-        2 => Just(default),
-        1 => Just((2, 1)),
-        1 => Just((default.0, 1)),
-        1 => Just((1, 1024)),
+        3 => Just((batch, window, true)),
+        1 => Just((2, 1, true)),
+        1 => Just((batch, 1, true)),
+        1 => Just((1, 1024, true)),
+        1 => Just((batch, window, false)),
+        1 => Just((2, 1, false)),
     ]
 }
 
@@ -93,7 +96,16 @@ pub fn network_case() -> impl Strategy<Value = Case> {
         limits(),
     )
         .prop_map(
-            |(replicas, seed, loss, dup, delay_us_max, clients, faults, (batch, window))| Case {
+            |(
+                replicas,
+                seed,
+                loss,
+                dup,
+                delay_us_max,
+                clients,
+                faults,
+                (batch, window, read_index),
+            )| Case {
                 loss,
                 dup,
                 delay_us_max,
@@ -101,6 +113,7 @@ pub fn network_case() -> impl Strategy<Value = Case> {
                 faults,
                 batch,
                 window,
+                read_index,
                 ..Case::quiet(replicas, seed)
             },
         )
@@ -133,7 +146,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
                 clients,
                 faults,
                 majority_down,
-                (batch, window),
+                (batch, window, read_index),
             )| {
                 Case {
                     loss,
@@ -145,6 +158,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
                     majority_down,
                     batch,
                     window,
+                    read_index,
                     ..Case::quiet(replicas, seed)
                 }
             },
@@ -176,16 +190,19 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
         limits(),
     )
         .prop_map(
-            |(replicas, seed, dup, delay_us_max, clients, faults, (batch, window))| Case {
-                dup,
-                delay_us_max,
-                disk: true,
-                clients,
-                faults,
-                majority_down: true,
-                batch,
-                window,
-                ..Case::quiet(replicas, seed)
+            |(replicas, seed, dup, delay_us_max, clients, faults, (batch, window, read_index))| {
+                Case {
+                    dup,
+                    delay_us_max,
+                    disk: true,
+                    clients,
+                    faults,
+                    majority_down: true,
+                    batch,
+                    window,
+                    read_index,
+                    ..Case::quiet(replicas, seed)
+                }
             },
         )
 }

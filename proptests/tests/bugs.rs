@@ -165,6 +165,8 @@ fn batched(bug: Bug, seed: u64) -> Case {
         bug: Some(bug),
         batch: 2,
         window: 1,
+        // Reads through the log, so that they are batched with writes.
+        read_index: false,
         ..Case::quiet(3, seed)
     }
 }

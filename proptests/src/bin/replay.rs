@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip] [--read-index] [--batch N] \
+    "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip] [--reads-through-log] [--batch N] \
      [--window N]] FILE";
 
 struct Args {
@@ -27,7 +27,7 @@ struct Args {
     replicas: Option<usize>,
     bug: Option<Bug>,
     prepare_skip: bool,
-    read_index: bool,
+    reads_through_log: bool,
     batch: Option<usize>,
     window: Option<usize>,
 }
@@ -38,7 +38,7 @@ fn parse() -> Result<Args, String> {
     let mut replicas = None;
     let mut bug = None;
     let mut prepare_skip = true;
-    let mut read_index = false;
+    let mut reads_through_log = false;
     let (mut batch, mut window) = (None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -51,7 +51,7 @@ fn parse() -> Result<Args, String> {
                 bug = Some(name.parse().map_err(|e| format!("bad --bug: {e}"))?);
             }
             "--no-prepare-skip" => prepare_skip = false,
-            "--read-index" => read_index = true,
+            "--reads-through-log" => reads_through_log = true,
             "--batch" | "--window" => {
                 let n = args.next().ok_or(format!("{arg} needs a number"))?;
                 let n = Some(n.parse().map_err(|_| format!("bad {arg} {n:?}"))?);
@@ -71,7 +71,7 @@ fn parse() -> Result<Args, String> {
         replicas,
         bug,
         prepare_skip,
-        read_index,
+        reads_through_log,
         batch,
         window,
     })
@@ -89,7 +89,7 @@ fn main() -> ExitCode {
         let mut cfg = ClusterConfig::new(n);
         cfg.bug = args.bug;
         cfg.prepare_skip = args.prepare_skip;
-        cfg.read_index = args.read_index;
+        cfg.read_index = !args.reads_through_log;
         cfg.batch_commands_max = args.batch.unwrap_or(cfg.batch_commands_max);
         cfg.window_slots_max = args.window.unwrap_or(cfg.window_slots_max);
         RunConfig::of(&cfg)
