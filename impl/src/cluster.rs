@@ -14,7 +14,7 @@ use crossbeam_channel::Sender;
 use paxos_model::config::ServerConfig;
 use paxos_model::durable::Durable;
 use paxos_model::server::Decision;
-use paxos_model::types::{Ballot, Command, Slot};
+use paxos_model::types::{Ballot, Slot};
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -69,9 +69,11 @@ fn timer_seed(seed: u64, actor: usize, incarnation: u32) -> u64 {
 fn first_fresh_client(stored: &[Option<Durable>], replicas: usize) -> usize {
     let known = stored.iter().flatten().flat_map(|durable| {
         let sessions = durable.snapshot.sessions.keys().map(|c| c.0 as usize);
-        let accepted = durable.accepted.values().filter_map(|e| match e.command {
-            Command::Client(c) => Some(c.client.0 as usize),
-            Command::NoOp => None,
+        let accepted = durable.accepted.values().flat_map(|e| {
+            e.command
+                .client_commands()
+                .iter()
+                .map(|c| c.client.0 as usize)
         });
         sessions.chain(accepted)
     });

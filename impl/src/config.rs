@@ -17,6 +17,11 @@ pub const REPLICAS_MAX: usize = 15;
 /// Limit: clients one cluster hands out over its lifetime.
 pub const CLIENTS_MAX: usize = 4096;
 
+/// Limit: the largest batch a cluster may be configured with (`--batch`).
+pub const BATCH_COMMANDS_MAX: usize = 4096;
+/// Limit: the largest window a cluster may be configured with (`--window`).
+pub const WINDOW_SLOTS_MAX: usize = 1024;
+
 /// Where replicas keep their durable state.
 #[derive(Clone)]
 pub enum StorageChoice {
@@ -52,10 +57,14 @@ pub struct ClusterConfig {
     /// Multi-Paxos Prepare-skip (the model's `ServerConfig::prepare_skip`).
     pub prepare_skip: bool,
     /// ReadIndex reads at the leader, no slot and no disk write (the model's
-    /// `ServerConfig::read_index`); off (the default): reads go through the log like writes.
-    /// Not yet the default: the property tests have not yet passed with it on (they found a
-    /// lost `ReadConfirm` stalling reads; the heartbeat now re-sends it).
+    /// `ServerConfig::read_index`): on by default; off, reads go through the log like writes.
     pub read_index: bool,
+    /// Limit: client commands the leader decides together in one slot (batching, the model's
+    /// `ServerConfig::batch_commands_max`); 1 to [`BATCH_COMMANDS_MAX`].
+    pub batch_commands_max: usize,
+    /// Limit: undecided slots the leader keeps in flight (the pipelining window, the model's
+    /// `ServerConfig::window_slots_max`); 1 to [`WINDOW_SLOTS_MAX`].
+    pub window_slots_max: usize,
     /// A deliberately broken protocol variant, for tests (only with the `bugs` feature).
     #[cfg(feature = "bugs")]
     pub bug: Option<Bug>,
@@ -81,7 +90,9 @@ impl ClusterConfig {
             storage: StorageChoice::Memory,
             faults: FaultConfig::default(),
             prepare_skip: true,
-            read_index: false,
+            read_index: true,
+            batch_commands_max: ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
+            window_slots_max: ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
             #[cfg(feature = "bugs")]
             bug: None,
             timing: Timing::default(),
@@ -102,6 +113,14 @@ impl ClusterConfig {
                 max: REPLICAS_MAX,
             });
         }
+        for (what, value, max) in [
+            ("batch", self.batch_commands_max, BATCH_COMMANDS_MAX),
+            ("window", self.window_slots_max, WINDOW_SLOTS_MAX),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(ConfigError::Limit { what, value, max });
+            }
+        }
         self.faults.validate()
     }
 
@@ -121,6 +140,8 @@ impl ClusterConfig {
         let mut cfg = ServerConfig::cluster(self.replicas);
         cfg.prepare_skip = self.prepare_skip;
         cfg.read_index = self.read_index;
+        cfg.batch_commands_max = self.batch_commands_max;
+        cfg.window_slots_max = self.window_slots_max;
         cfg.timing = self.timing.clone();
         #[cfg(feature = "bugs")]
         {

@@ -21,6 +21,16 @@ pub enum ConfigError {
         /// The limit.
         max: usize,
     },
+    /// A limit (`batch`, `window`) outside `1..=max`.
+    #[error("--{what} must be between 1 and {max} (got {value})")]
+    Limit {
+        /// Which limit.
+        what: &'static str,
+        /// The value given.
+        value: usize,
+        /// The largest allowed.
+        max: usize,
+    },
     /// A probability outside `0..=1` (or not a number).
     #[error("{what} must be a probability between 0 and 1 (got {value})")]
     Probability {

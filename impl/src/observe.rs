@@ -130,10 +130,11 @@ impl Observer {
         for (slot, decision) in server.learned.range(applied_before..) {
             match view.decided.get(slot) {
                 None => {
-                    view.decided.insert(*slot, *decision);
+                    view.decided.insert(*slot, decision.clone());
                 }
                 Some(seen) if seen.command != decision.command => {
-                    view.self_conflict.get_or_insert((*slot, *seen, *decision));
+                    view.self_conflict
+                        .get_or_insert((*slot, seen.clone(), decision.clone()));
                 }
                 Some(_) => {}
             }
@@ -183,7 +184,7 @@ impl Observer {
         let mut all: BTreeMap<Slot, Vec<(usize, Ballot, Command)>> = BTreeMap::new();
         for replica in 0..self.replicas.len() {
             let view = self.view(replica);
-            if let Some((slot, a, b)) = view.self_conflict {
+            if let Some((slot, a, b)) = view.self_conflict.clone() {
                 return Err(Disagreement {
                     slot,
                     decisions: vec![
@@ -195,7 +196,7 @@ impl Observer {
             for (slot, d) in &view.decided {
                 all.entry(*slot)
                     .or_default()
-                    .push((replica, d.ballot, d.command));
+                    .push((replica, d.ballot, d.command.clone()));
             }
         }
         let mut decisions = 0;
@@ -236,8 +237,8 @@ mod tests {
             op: Op::Write(Value(1)),
         });
         let observer = Observer::new(2);
-        observer.observe(0, &deciding(0, write), Slot(0));
-        observer.observe(1, &deciding(0, write), Slot(0));
+        observer.observe(0, &deciding(0, write.clone()), Slot(0));
+        observer.observe(1, &deciding(0, write.clone()), Slot(0));
         assert_eq!(observer.check_agreement().unwrap().slots, 1);
         observer.observe(1, &deciding(1, Command::NoOp), Slot(0));
         observer.observe(0, &deciding(1, write), Slot(0));

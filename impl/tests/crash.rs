@@ -15,7 +15,9 @@ fn a_leader_crash_loses_nothing_and_the_cluster_goes_on() {
     write_all(&mut client, 1..=50);
     let old = cluster.leader().expect("a leader");
     let before = cluster.decided(old);
-    assert!(before.len() >= 51);
+    // The 50 writes, each in a slot of its own (one client, one command at a time); the read
+    // after them is a ReadIndex read and takes no slot.
+    assert!(before.len() >= 50, "{} slots", before.len());
 
     cluster.crash(old).unwrap();
     assert!(!cluster.status(old).up);
@@ -29,8 +31,8 @@ fn a_leader_crash_loses_nothing_and_the_cluster_goes_on() {
         let now = cluster.decided(survivor);
         for (slot, d) in &before {
             assert_eq!(
-                now.get(slot).map(|n| n.command),
-                Some(d.command),
+                now.get(slot).map(|n| n.command.clone()),
+                Some(d.command.clone()),
                 "replica {survivor}, slot {slot:?}"
             );
         }

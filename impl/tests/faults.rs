@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use paxos_impl::FaultConfig;
-use paxos_model::types::{Command, Value};
+use paxos_model::types::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -21,7 +21,8 @@ fn loss_duplication_and_delay_do_not_break_agreement_or_progress() {
     let mut client = cluster.client().unwrap();
     write_all(&mut client, [99]);
     let agreement = cluster.check_agreement().expect("agreement");
-    assert!(agreement.slots >= 162);
+    // Batches put several writes in one slot: the commands are counted below.
+    assert!(agreement.slots > 0);
     let net = cluster.net_stats();
     assert!(net.dropped_loss > 0 && net.duplicated > 0, "{net:?}");
 
@@ -33,14 +34,13 @@ fn loss_duplication_and_delay_do_not_break_agreement_or_progress() {
     }
     let mut writes: Vec<_> = union
         .values()
-        .filter_map(|d| match d.command {
-            Command::Client(c) => Some((c.client, c.request)),
-            Command::NoOp => None,
-        })
+        .flat_map(|d| d.command.client_commands().to_vec())
+        .map(|c| (c.client, c.request))
         .collect();
     writes.sort();
     writes.dedup();
-    assert_eq!(writes.len(), 4 * 40 + 2, "every command decided");
+    // Every write, each once; the final read is a ReadIndex read and takes no slot.
+    assert_eq!(writes.len(), 4 * 40 + 1, "every write decided");
     assert_eq!(client.read().unwrap(), Value(99));
     cluster.shutdown().unwrap();
 }

@@ -41,11 +41,15 @@ pub enum Bug {
     NoopTakeover,
     /// A ReadIndex read is answered once confirmed, before its read index is applied.
     ReadBeforeApplied,
+    /// The leader answers every command of a batch with the result of the batch's last one.
+    BatchOneResult,
+    /// A decision does not reopen the window: commands queued while it was full stay queued.
+    WindowStuck,
 }
 
 impl Bug {
     /// Every bug, in the order `paxos-model bugs` lists them.
-    pub const ALL: [Bug; 16] = [
+    pub const ALL: [Bug; 18] = [
         Bug::IgnorePromisedValues,
         Bug::AdoptAnyValue,
         Bug::AcceptBelowPromise,
@@ -62,6 +66,8 @@ impl Bug {
         Bug::AcceptKeepsPromise,
         Bug::NoopTakeover,
         Bug::ReadBeforeApplied,
+        Bug::BatchOneResult,
+        Bug::WindowStuck,
     ];
 
     /// The name used on the command line.
@@ -83,6 +89,8 @@ impl Bug {
             Bug::AcceptKeepsPromise => "accept-keeps-promise",
             Bug::NoopTakeover => "noop-takeover",
             Bug::ReadBeforeApplied => "read-before-applied",
+            Bug::BatchOneResult => "batch-one-result",
+            Bug::WindowStuck => "window-stuck",
         }
     }
 }
@@ -137,6 +145,12 @@ impl Bug {
             Bug::ReadBeforeApplied => {
                 "A leader answers a ReadIndex read as soon as a majority confirmed its ballot, without waiting to apply the slots below the read index."
             }
+            Bug::BatchOneResult => {
+                "The leader answers every command of a decided batch with the result of the batch's last command (one result per slot)."
+            }
+            Bug::WindowStuck => {
+                "A decision does not reopen the window: commands that arrived while it was full wait until another request arrives."
+            }
         }
     }
 
@@ -182,6 +196,12 @@ impl Bug {
             }
             Bug::ReadBeforeApplied => {
                 "A read is answered only once every slot below its read index (the leader's next slot when it arrived) is applied."
+            }
+            Bug::BatchOneResult => {
+                "Each command of a batch runs on its own, in order, and its client gets that command's result."
+            }
+            Bug::WindowStuck => {
+                "Every decision that opens the window proposes the commands that waited for it."
             }
         }
     }

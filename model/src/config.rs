@@ -79,6 +79,14 @@ pub struct ServerConfig {
     /// turns it on).
     /// (A read queued while its server campaigns is proposed through the log.)
     pub read_index: bool,
+    /// Limit: client commands a leader decides together in one slot (batching; at least 1).
+    /// When it proposes, the leader takes up to this many of the requests waiting, in arrival
+    /// order (`specs/multipaxos.md`, "Batching and the window").
+    pub batch_commands_max: usize,
+    /// Limit: undecided slots a leader keeps in flight (the pipelining window; at least 1).
+    /// New requests wait (and batch up) while the window is full; a decision opens it. A
+    /// takeover re-proposes every open slot regardless, and they count against the window.
+    pub window_slots_max: usize,
 }
 
 impl ServerConfig {
@@ -97,8 +105,15 @@ impl ServerConfig {
             compact_every: 64,
             pending_max: 1024,
             read_index: false,
+            batch_commands_max: Self::BATCH_COMMANDS_MAX_DEFAULT,
+            window_slots_max: Self::WINDOW_SLOTS_MAX_DEFAULT,
         }
     }
+
+    /// The runtime's default batch limit ([`ServerConfig::batch_commands_max`]).
+    pub const BATCH_COMMANDS_MAX_DEFAULT: usize = 64;
+    /// The runtime's default window ([`ServerConfig::window_slots_max`]).
+    pub const WINDOW_SLOTS_MAX_DEFAULT: usize = 4;
 
     /// Whether `bug` is switched on. Always false without the `bugs` feature, so the compiler
     /// removes every known-bad branch from a production build.

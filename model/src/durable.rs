@@ -13,7 +13,7 @@ use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
 
 /// An acceptor's vote for `command` in a slot, cast in `ballot`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct AcceptedEntry {
     /// The ballot of the `Accept` that carried it.
     pub ballot: Ballot,
@@ -38,7 +38,7 @@ impl Durable {
     pub fn accepted_from(&self, first_slot: Slot) -> Vec<(Slot, AcceptedEntry)> {
         self.accepted
             .range(first_slot..)
-            .map(|(slot, entry)| (*slot, *entry))
+            .map(|(slot, entry)| (*slot, entry.clone()))
             .collect()
     }
 }

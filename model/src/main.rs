@@ -103,6 +103,13 @@ struct ModelArgs {
     /// ReadIndex reads at the leader (no slot, no disk write) instead of reads through the log.
     #[arg(long)]
     read_index: bool,
+    /// Batching: a slot decides up to N client commands (1 to 4; 1: no batching).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    batch: usize,
+    /// The pipelining window: a leader keeps at most N undecided slots in flight (1 to 4)
+    /// [default: no window].
+    #[arg(long, value_name = "N")]
+    window: Option<usize>,
     /// Reduction: only servers 0..K have election timers [default: min(2, servers)].
     #[arg(long, value_name = "K")]
     campaigners: Option<usize>,
@@ -139,6 +146,8 @@ impl ModelArgs {
             crashes: self.crashes,
             prepare_skip: !self.no_prepare_skip,
             read_index: self.read_index,
+            batch: self.batch,
+            window: self.window,
             campaigners: self.campaigners.unwrap_or(self.servers.min(2)),
             announce_decisions: self.announce_decisions,
             heartbeats: self.heartbeats,
@@ -319,6 +328,12 @@ fn describe(cfg: &CheckConfig) -> String {
     } else {
         ", reads through the log"
     };
+    if cfg.batch >= 2 {
+        s += &format!(", batches of up to {}", cfg.batch);
+    }
+    if let Some(window) = cfg.window {
+        s += &format!(", a window of {window} slot(s)");
+    }
     s += &format!(
         "; {} of {} servers campaign, decisions {}announced, {}heartbeats, {} client retries",
         cfg.campaigners,

@@ -102,6 +102,11 @@ rules! {
     PrepareSkip = "prepare-skip",
     /// A leader proposes a new command (the first of its ballot, or the only one per Phase 1).
     ProposeFresh = "propose-fresh",
+    /// A leader proposes two or more waiting commands together, in one slot (batching).
+    ProposeBatch = "propose-batch",
+    /// The window is full (as many undecided slots as it allows): waiting commands stay
+    /// queued until a decision opens it.
+    WindowFull = "window-full",
     /// Without Prepare-skip: the leader runs Phase 1 again before its next command.
     RepeatPhaseOne = "repeat-phase-one",
     /// Without Prepare-skip: the repeated Phase 1 is won.
@@ -145,6 +150,8 @@ rules! {
     /// A command decided a second time (in another slot) is not run again; its first result
     /// is replayed.
     AppliedDuplicateCommand = "applied-duplicate-command",
+    /// A batch is applied: its commands run in order, each at most once.
+    AppliedBatch = "applied-batch",
     /// The applied state becomes the stored snapshot; the votes below it are dropped.
     Compacted = "compacted",
     /// Compaction of more than one applied slot at once (the applied state was ahead of the

@@ -30,13 +30,26 @@ pub struct AppliedState {
     pub sessions: VecMap<ClientId, Session>,
 }
 
-/// What applying a slot did for a client command.
+/// What applying a slot did for one of its client commands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Applied {
-    /// A no-op, or a client command older than that client's latest executed one: nothing to say.
-    Nothing,
-    /// The command ran now, or had already run (a duplicate): this is its result.
-    Reply(ClientCommand, OpResult),
+    /// The command ran now and returned this.
+    Ran(OpResult),
+    /// The command had run already (it was decided again, in another slot): its first result.
+    Duplicate(OpResult),
+    /// The command is older than its client's latest executed request: it does not run, and
+    /// its result is no longer kept.
+    Older,
+}
+
+impl Applied {
+    /// The result to reply with, if any.
+    pub fn result(self) -> Option<OpResult> {
+        match self {
+            Applied::Ran(result) | Applied::Duplicate(result) => Some(result),
+            Applied::Older => None,
+        }
+    }
 }
 
 impl AppliedState {
@@ -56,17 +69,24 @@ impl AppliedState {
             .is_some_and(|s| s.request >= command.request)
     }
 
-    /// Applies the command decided for `next_slot` and moves to the next slot. A client command
-    /// that already ran is not run again: its cached result is returned instead.
-    pub fn apply(&mut self, command: &Command) -> Applied {
+    /// Applies the value decided for `next_slot` and moves to the next slot: each of its client
+    /// commands in order (none for a no-op; several for a batch), telling `each` what became of
+    /// it. A client command that already ran is not run again: its cached result is returned
+    /// instead.
+    pub fn apply(&mut self, command: &Command, mut each: impl FnMut(&ClientCommand, Applied)) {
         self.next_slot = self.next_slot.next();
-        let Command::Client(command) = command else {
-            return Applied::Nothing;
-        };
+        for command in command.client_commands() {
+            let applied = self.run(command);
+            each(command, applied);
+        }
+    }
+
+    /// Runs one client command, at most once.
+    fn run(&mut self, command: &ClientCommand) -> Applied {
         if self.has_executed(command) {
             return match self.result_of(command) {
-                Some(result) => Applied::Reply(*command, result),
-                None => Applied::Nothing,
+                Some(result) => Applied::Duplicate(result),
+                None => Applied::Older,
             };
         }
         let result = match command.op {
@@ -83,7 +103,7 @@ impl AppliedState {
                 result,
             },
         );
-        Applied::Reply(*command, result)
+        Applied::Ran(result)
     }
 }
 
@@ -92,45 +112,93 @@ mod tests {
     use super::*;
 
     fn cmd(client: u32, request: u32, op: Op) -> Command {
-        Command::Client(ClientCommand {
+        Command::Client(client_cmd(client, request, op))
+    }
+
+    fn client_cmd(client: u32, request: u32, op: Op) -> ClientCommand {
+        ClientCommand {
             client: ClientId(client),
             request: RequestId(request),
             op,
-        })
+        }
+    }
+
+    /// Applies `command`, returning what became of each of its client commands.
+    fn apply(s: &mut AppliedState, command: &Command) -> Vec<Applied> {
+        let mut applied = Vec::new();
+        s.apply(command, |_, a| applied.push(a));
+        applied
     }
 
     #[test]
     fn commands_run_in_order_and_reads_see_writes() {
         let mut s = AppliedState::default();
-        assert_eq!(s.apply(&Command::NoOp), Applied::Nothing);
+        assert_eq!(apply(&mut s, &Command::NoOp), []);
         let w = cmd(3, 0, Op::Write(Value(7)));
         let r = cmd(4, 0, Op::Read);
-        assert!(matches!(s.apply(&w), Applied::Reply(_, OpResult::WriteOk)));
-        assert!(matches!(
-            s.apply(&r),
-            Applied::Reply(_, OpResult::ReadOk(Value(7)))
-        ));
+        assert_eq!(apply(&mut s, &w), [Applied::Ran(OpResult::WriteOk)]);
+        assert_eq!(
+            apply(&mut s, &r),
+            [Applied::Ran(OpResult::ReadOk(Value(7)))]
+        );
         assert_eq!(s.next_slot, Slot(3));
+    }
+
+    #[test]
+    fn a_batch_runs_its_commands_in_order_in_one_slot() {
+        let mut s = AppliedState::default();
+        let batch = Command::of(vec![
+            client_cmd(4, 0, Op::Read),
+            client_cmd(3, 0, Op::Write(Value(5))),
+            client_cmd(5, 0, Op::Read),
+        ]);
+        assert!(matches!(batch, Command::Batch(_)));
+        assert_eq!(
+            apply(&mut s, &batch),
+            [
+                Applied::Ran(OpResult::ReadOk(Value(0))),
+                Applied::Ran(OpResult::WriteOk),
+                Applied::Ran(OpResult::ReadOk(Value(5))),
+            ]
+        );
+        assert_eq!(s.next_slot, Slot(1));
+        // Decided again in a later slot, with one new command: only the new one runs.
+        let again = Command::of(vec![
+            client_cmd(3, 0, Op::Write(Value(5))),
+            client_cmd(6, 0, Op::Write(Value(8))),
+        ]);
+        assert_eq!(
+            apply(&mut s, &again),
+            [
+                Applied::Duplicate(OpResult::WriteOk),
+                Applied::Ran(OpResult::WriteOk)
+            ]
+        );
+        assert_eq!((s.register, s.next_slot), (Value(8), Slot(2)));
+    }
+
+    #[test]
+    fn a_single_command_is_never_a_batch_and_a_short_batch_is_malformed() {
+        assert!(matches!(
+            Command::of(vec![client_cmd(3, 0, Op::Read)]),
+            Command::Client(_)
+        ));
+        let one = serde_json::to_string(&[client_cmd(3, 0, Op::Read)]).unwrap();
+        let err = serde_json::from_str::<crate::types::Batch>(&one).unwrap_err();
+        assert!(err.to_string().contains("two or more"), "{err}");
     }
 
     #[test]
     fn a_duplicate_runs_once_and_replays_its_result() {
         let mut s = AppliedState::default();
         let r = cmd(4, 0, Op::Read);
-        s.apply(&r);
-        s.apply(&cmd(3, 0, Op::Write(Value(9))));
+        apply(&mut s, &r);
+        apply(&mut s, &cmd(3, 0, Op::Write(Value(9))));
         // The read is decided a second time (a retry proposed in another slot): it must not run
         // again, and its first result (the initial value) is what the client gets.
         assert_eq!(
-            s.apply(&r),
-            Applied::Reply(
-                ClientCommand {
-                    client: ClientId(4),
-                    request: RequestId(0),
-                    op: Op::Read
-                },
-                OpResult::ReadOk(Value(0))
-            )
+            apply(&mut s, &r),
+            [Applied::Duplicate(OpResult::ReadOk(Value(0)))]
         );
         assert_eq!(s.register, Value(9));
     }
@@ -138,8 +206,11 @@ mod tests {
     #[test]
     fn an_older_request_is_ignored() {
         let mut s = AppliedState::default();
-        s.apply(&cmd(3, 1, Op::Write(Value(2))));
-        assert_eq!(s.apply(&cmd(3, 0, Op::Write(Value(1)))), Applied::Nothing);
+        apply(&mut s, &cmd(3, 1, Op::Write(Value(2))));
+        assert_eq!(
+            apply(&mut s, &cmd(3, 0, Op::Write(Value(1)))),
+            [Applied::Older]
+        );
         assert_eq!(s.register, Value(2));
     }
 }

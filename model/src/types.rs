@@ -189,12 +189,39 @@ impl fmt::Debug for ClientCommand {
 }
 
 /// What a slot of the log holds once decided.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Command {
     /// A hole filled by a new leader (`specs/multipaxos.md`, "Takeover").
     NoOp,
     /// A client's command.
     Client(ClientCommand),
+    /// Two or more client commands decided together in one slot, run in this order
+    /// (`ServerConfig::batch_commands_max`, `specs/multipaxos.md`, "Batching").
+    Batch(Batch),
+}
+
+impl Command {
+    /// The value a leader proposes for these new client commands: the command alone, or a batch
+    /// of two or more.
+    ///
+    /// # Panics
+    /// If `commands` is empty: a leader never proposes an empty batch.
+    pub fn of(mut commands: Vec<ClientCommand>) -> Command {
+        match commands.len() {
+            0 => panic!("an empty batch of client commands"),
+            1 => Command::Client(commands.pop().expect("one command")),
+            _ => Command::Batch(Batch(commands.into())),
+        }
+    }
+
+    /// The client commands this value runs, in order (none for a no-op).
+    pub fn client_commands(&self) -> &[ClientCommand] {
+        match self {
+            Command::NoOp => &[],
+            Command::Client(c) => std::slice::from_ref(c),
+            Command::Batch(b) => &b.0,
+        }
+    }
 }
 
 impl fmt::Debug for Command {
@@ -202,7 +229,41 @@ impl fmt::Debug for Command {
         match self {
             Command::NoOp => write!(f, "NoOp"),
             Command::Client(c) => c.fmt(f),
+            Command::Batch(b) => f.debug_list().entries(b.0.iter()).finish(),
         }
+    }
+}
+
+/// Two or more client commands decided in one slot (shared: a batch is copied into every
+/// `Accept`, vote and decision, and never changed).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Batch(std::sync::Arc<[ClientCommand]>);
+
+impl Batch {
+    /// The commands, in the order they run.
+    pub fn commands(&self) -> &[ClientCommand] {
+        &self.0
+    }
+}
+
+impl Serialize for Batch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Batch {
+    /// Refuses a batch of fewer than two commands (malformed: a single command is
+    /// [`Command::Client`]).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let commands = Vec::<ClientCommand>::deserialize(deserializer)?;
+        if commands.len() < 2 {
+            return Err(serde::de::Error::invalid_length(
+                commands.len(),
+                &"a batch of two or more client commands",
+            ));
+        }
+        Ok(Batch(commands.into()))
     }
 }
 

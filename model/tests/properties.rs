@@ -42,6 +42,7 @@ const COVERED: &[&str] = &[
     "quiescent-leader",
     "new-leader-decides",
     "prepare-skip",
+    "batch-decided",
     "decided-after-recovery",
 ];
 
@@ -56,6 +57,16 @@ fn all_listed() -> CheckConfig {
         campaigners: 3,
         crashes: 1,
         ..CheckConfig::default()
+    }
+}
+
+/// [`all_listed`] with a second client (node 4) and batches of two: lists `batch-decided` too
+/// (one client has one command in flight at a time: nothing to batch).
+fn batching() -> CheckConfig {
+    CheckConfig {
+        clients: 2,
+        batch: 2,
+        ..all_listed()
     }
 }
 
@@ -75,7 +86,7 @@ type Condition = fn(&PaxosModel, &State) -> bool;
 
 /// The condition of the property `name` (from a configuration that lists it).
 fn condition(name: &str) -> Condition {
-    PaxosModel::new(all_listed())
+    PaxosModel::new(batching())
         .properties()
         .into_iter()
         .find(|p| p.name == name)
@@ -184,6 +195,14 @@ fn cmd(client: u32, request: u32, op: Op) -> Command {
     })
 }
 
+fn client_cmd(client: u32, request: u32, op: Op) -> ClientCommand {
+    ClientCommand {
+        client: ClientId(client),
+        request: RequestId(request),
+        op,
+    }
+}
+
 fn write(v: u64) -> Op {
     Op::Write(Value(v))
 }
@@ -195,7 +214,7 @@ fn ballot(round: u32, leader: u32) -> Ballot {
 fn decided(entries: &[(u64, Command)]) -> BTreeMap<Slot, BTreeSet<Command>> {
     let mut map: BTreeMap<Slot, BTreeSet<Command>> = BTreeMap::new();
     for (slot, command) in entries {
-        map.entry(Slot(*slot)).or_default().insert(*command);
+        map.entry(Slot(*slot)).or_default().insert(command.clone());
     }
     map
 }
@@ -211,7 +230,7 @@ fn with_decided(entries: &[(u64, Command)]) -> (PaxosModel, State) {
 #[test]
 fn every_listed_property_is_covered_here() {
     let mut listed: BTreeSet<&str> = BTreeSet::new();
-    for cfg in suite().into_iter().map(|e| e.config).chain([all_listed()]) {
+    for cfg in suite().into_iter().map(|e| e.config).chain([batching()]) {
         listed.extend(PaxosModel::new(cfg).properties().iter().map(|p| p.name));
     }
     assert_eq!(listed, COVERED.iter().copied().collect());
@@ -232,7 +251,7 @@ fn listed(cfg: CheckConfig) -> Vec<&'static str> {
 fn a_property_is_listed_exactly_where_it_can_apply() {
     use paxos_model::checking::NetworkKind::{Ordered, UnorderedDuplicating};
     assert_eq!(
-        listed(all_listed()),
+        listed(batching()),
         COVERED,
         "safety first, then reachability"
     );
@@ -372,12 +391,38 @@ fn a_property_is_listed_exactly_where_it_can_apply() {
         ),
     ];
     for (why, cfg, absent) in cases {
+        // One client: never a batch (below).
         let expected: Vec<&str> = COVERED
             .iter()
             .copied()
-            .filter(|p| !absent.contains(p))
+            .filter(|p| !absent.contains(p) && *p != "batch-decided")
             .collect();
         assert_eq!(listed(cfg), expected, "{why}");
+    }
+    let b = batching;
+    let batch_cases: Vec<(&str, CheckConfig, bool)> = vec![
+        ("two clients, batches of two", b(), true),
+        (
+            "two clients, no batching",
+            CheckConfig { batch: 1, ..b() },
+            false,
+        ),
+        (
+            "one client, batches of two",
+            CheckConfig { clients: 1, ..b() },
+            false,
+        ),
+        (
+            "two clients, batches of two, a window of one",
+            CheckConfig {
+                window: Some(1),
+                ..b()
+            },
+            true,
+        ),
+    ];
+    for (why, cfg, batches) in batch_cases {
+        assert_eq!(listed(cfg).contains(&"batch-decided"), batches, "{why}");
     }
 }
 
@@ -390,8 +435,11 @@ fn agreement_fails_on_two_values_in_one_slot() {
     let b = cmd(3, 1, Op::Read);
     for (entries, ok) in [
         (vec![], true), // An empty log.
-        (vec![(0, a), (1, b), (2, Command::NoOp)], true),
-        (vec![(0, a), (0, b)], false), // The first slot.
+        (
+            vec![(0, a.clone()), (1, b.clone()), (2, Command::NoOp)],
+            true,
+        ),
+        (vec![(0, a.clone()), (0, b.clone())], false), // The first slot.
         (vec![(0, a), (3, b), (3, Command::NoOp)], false), // A later slot, a no-op.
     ] {
         let (model, state) = with_decided(&entries);
@@ -401,6 +449,13 @@ fn agreement_fails_on_two_values_in_one_slot() {
 
 #[test]
 fn validity_fails_on_a_value_no_client_submitted() {
+    let (w1, r1) = (client_cmd(3, 0, write(1)), client_cmd(3, 1, Op::Read));
+    // `Command::of` is the leader's way and never builds a bad batch; the wire format can
+    // carry one.
+    let batch = |commands: &[ClientCommand]| {
+        let json = serde_json::to_string(commands).unwrap();
+        Command::Batch(serde_json::from_str(&json).unwrap())
+    };
     // The client (node 3) has the script [Write(v1), Read] and submitted `submitted` of it.
     let cases = [
         (0, vec![], true),
@@ -415,12 +470,15 @@ fn validity_fails_on_a_value_no_client_submitted() {
         (2, vec![cmd(0, 0, write(1))], false), // From a server.
         (2, vec![cmd(7, 0, write(1))], false), // From no node at all.
         (2, vec![cmd(3, 0, write(1)), cmd(3, 1, write(1))], false), // One bad among good.
+        (2, vec![batch(&[w1, r1])], true),     // A batch of submitted commands.
+        (1, vec![batch(&[w1, r1])], false),    // One not submitted yet.
+        (2, vec![batch(&[w1, w1])], false),    // A command twice in one batch.
     ];
     for (submitted, commands, ok) in cases {
         let entries: Vec<_> = commands
             .iter()
             .enumerate()
-            .map(|(i, c)| (i as u64, *c))
+            .map(|(i, c)| (i as u64, c.clone()))
             .collect();
         let (model, mut state) = with_decided(&entries);
         client(&mut state, 3).submitted = submitted;
@@ -502,79 +560,88 @@ fn chosen_fails_on_two_chosen_values_or_a_learned_value_not_chosen() {
         ("nothing", vec![], vec![], vec![], true),
         (
             "a bare majority, learned",
-            vec![(0, ballot(1, 0), a, 0b011)],
+            vec![(0, ballot(1, 0), a.clone(), 0b011)],
             vec![],
-            vec![(0, a)],
+            vec![(0, a.clone())],
             true,
         ),
         (
             "chosen, not learned",
-            vec![(0, ballot(1, 0), a, 0b110)],
+            vec![(0, ballot(1, 0), a.clone(), 0b110)],
             vec![],
             vec![],
             true,
         ),
         (
             "the same value chosen in two ballots",
-            vec![(0, ballot(1, 0), a, 0b011), (0, ballot(2, 1), a, 0b110)],
+            vec![
+                (0, ballot(1, 0), a.clone(), 0b011),
+                (0, ballot(2, 1), a.clone(), 0b110),
+            ],
             vec![],
-            vec![(0, a)],
+            vec![(0, a.clone())],
             true,
         ),
         (
             "chosen and settled by the vote reduction",
             vec![],
-            vec![(0, a)],
-            vec![(0, a)],
+            vec![(0, a.clone())],
+            vec![(0, a.clone())],
             true,
         ),
         (
             "one vote short of a majority, learned",
-            vec![(0, ballot(1, 0), a, 0b100)],
+            vec![(0, ballot(1, 0), a.clone(), 0b100)],
             vec![],
-            vec![(0, a)],
+            vec![(0, a.clone())],
             false,
         ),
         (
             "a majority split over two ballots, learned",
-            vec![(0, ballot(1, 0), a, 0b001), (0, ballot(2, 1), a, 0b010)],
+            vec![
+                (0, ballot(1, 0), a.clone(), 0b001),
+                (0, ballot(2, 1), a.clone(), 0b010),
+            ],
             vec![],
-            vec![(0, a)],
+            vec![(0, a.clone())],
             false,
         ),
         (
             "learned without any vote",
             vec![],
             vec![],
-            vec![(1, a)],
+            vec![(1, a.clone())],
             false,
         ),
         (
             "chosen in another slot, learned here",
-            vec![(0, ballot(1, 0), a, 0b011)],
+            vec![(0, ballot(1, 0), a.clone(), 0b011)],
             vec![],
-            vec![(0, a), (1, a)],
+            vec![(0, a.clone()), (1, a.clone())],
             false,
         ),
         (
             "two values chosen in one slot",
-            vec![(2, ballot(1, 0), a, 0b011), (2, ballot(2, 1), b, 0b110)],
+            vec![
+                (2, ballot(1, 0), a.clone(), 0b011),
+                (2, ballot(2, 1), b.clone(), 0b110),
+            ],
             vec![],
             vec![],
             false,
         ),
         (
             "one chosen and one settled in one slot",
-            vec![(0, ballot(2, 1), b, 0b110)],
-            vec![(0, a)],
+            vec![(0, ballot(2, 1), b.clone(), 0b110)],
+            vec![(0, a.clone())],
             vec![],
             false,
         ),
         (
             "two values learned, one chosen",
-            vec![(0, ballot(1, 0), a, 0b011)],
+            vec![(0, ballot(1, 0), a.clone(), 0b011)],
             vec![],
-            vec![(0, a), (0, b)],
+            vec![(0, a.clone()), (0, b.clone())],
             false,
         ),
     ];
@@ -671,13 +738,13 @@ fn the_exactly_once_oracle_runs_each_command_once_in_slot_order() {
     let (w1, r0) = (cmd(3, 0, write(1)), cmd(4, 0, Op::Read));
     let (w2, w5) = (cmd(3, 1, write(2)), cmd(4, 1, write(5)));
     let log = decided(&[
-        (0, w1),
+        (0, w1.clone()),
         (1, Command::NoOp),
-        (2, w2),
-        (3, w1),
+        (2, w2.clone()),
+        (3, w1.clone()),
         (4, r0),
         (5, w5),
-        (6, w2),
+        (6, w2.clone()),
     ]);
     let run = |next| execute_prefix(&log, Slot(next));
     let sessions = |entries: &[(u32, u32, OpResult)]| {
@@ -712,6 +779,38 @@ fn the_exactly_once_oracle_runs_each_command_once_in_slot_order() {
     assert_eq!(run(8), None, "slot 7 is not decided");
     let hole = decided(&[(0, w1), (2, w2)]);
     assert_eq!(execute_prefix(&hole, Slot(3)), None, "a hole at slot 1");
+}
+
+/// A batch runs its commands in order, each at most once, in its one slot.
+#[test]
+fn the_exactly_once_oracle_runs_a_batch_in_order_in_one_slot() {
+    let w1 = client_cmd(3, 0, write(1));
+    let (r0, w5) = (client_cmd(4, 0, Op::Read), client_cmd(4, 1, write(5)));
+    let log = decided(&[
+        (0, Command::of(vec![w1, r0])),
+        (1, Command::of(vec![w1, w5])),
+    ]);
+    let run = |next| execute_prefix(&log, Slot(next));
+    let first = [
+        (ClientId(3), (RequestId(0), OpResult::WriteOk)),
+        (ClientId(4), (RequestId(0), OpResult::ReadOk(Value(1)))),
+    ];
+    assert_eq!(run(1), Some((Value(1), first.into_iter().collect())));
+    let second = [
+        (ClientId(3), (RequestId(0), OpResult::WriteOk)),
+        (ClientId(4), (RequestId(1), OpResult::WriteOk)),
+    ];
+    assert_eq!(
+        run(2),
+        Some((Value(5), second.into_iter().collect())),
+        "w1 decided again in a batch is not run again"
+    );
+    let reversed = decided(&[(0, Command::of(vec![r0, w1]))]);
+    assert_eq!(
+        execute_prefix(&reversed, Slot(1)).map(|(_, s)| s[&ClientId(4)]),
+        Some((RequestId(0), OpResult::ReadOk(Value(0)))),
+        "the read runs before the write batched after it"
+    );
 }
 
 /// A terminal state of [`one_write`] where the leader (server 0) decided and applied the write
@@ -908,6 +1007,32 @@ fn prepare_skip_is_not_found_without_it_or_with_one_command() {
     // With it: the first command decided (7 steps), its reply, the second submit, its Request,
     // an Accept and the Accepted.
     assert_eq!(shortest(two, "prepare-skip", 12), Some(12));
+}
+
+/// A batch needs batching on and two clients whose commands wait together: without batching,
+/// or with one client, no slot ever holds two commands.
+#[test]
+fn batch_decided_is_not_found_without_batching_or_with_one_client() {
+    let two_clients = CheckConfig {
+        clients: 2,
+        ..one_write()
+    };
+    assert_never_found(two_clients.clone(), "batch-decided");
+    let one_client = CheckConfig {
+        batch: 2,
+        ops_per_client: 2,
+        ..one_write()
+    };
+    assert_never_found(one_client, "batch-decided");
+    // With batches of two, 10 steps: server 0 campaigns; both clients submit (client 0 to
+    // server 0, client 1 to server 1); server 1 promises (so it knows the candidate) and then
+    // forwards client 1's request; the candidate queues both requests; the Promise arrives and
+    // the new leader proposes both in one slot; an Accept and its Accepted decide the batch.
+    let batches = CheckConfig {
+        batch: 2,
+        ..two_clients
+    };
+    assert_eq!(shortest(batches, "batch-decided", 10), Some(10));
 }
 
 #[test]

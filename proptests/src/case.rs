@@ -7,6 +7,7 @@
 //! replica leads is only known while the case runs.
 
 use paxos_model::bug::Bug;
+use paxos_model::config::ServerConfig;
 use paxos_model::types::{Op, Value};
 
 /// Limit: clients in one case.
@@ -97,6 +98,12 @@ pub struct Case {
     pub majority_down: bool,
     /// A known-bad protocol variant, for the tests that show the checks catch bugs.
     pub bug: Option<Bug>,
+    /// `ClusterConfig::batch_commands_max`: client commands per slot.
+    pub batch: usize,
+    /// `ClusterConfig::window_slots_max`: undecided slots in flight.
+    pub window: usize,
+    /// `ClusterConfig::read_index`: ReadIndex reads at the leader (else reads through the log).
+    pub read_index: bool,
 }
 
 impl Case {
@@ -113,6 +120,9 @@ impl Case {
             faults: Vec::new(),
             majority_down: false,
             bug: None,
+            batch: ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
+            window: ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
+            read_index: true,
         }
     }
 

@@ -79,9 +79,9 @@ impl fmt::Display for Report {
         match &self.observable {
             Ok(s) => write!(
                 f,
-                "check 3 (observable) passed: {} slots agreed, {} commands executed once, {} \
-                 invocations, {} returns, linearizable",
-                s.slots, s.executed, s.invocations, s.returns
+                "check 3 (observable) passed: {} slots agreed ({} batches), {} commands \
+                 executed once, {} invocations, {} returns, linearizable",
+                s.slots, s.batched_slots, s.executed, s.invocations, s.returns
             ),
             Err(e) => write!(f, "{e}"),
         }

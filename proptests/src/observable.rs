@@ -46,7 +46,7 @@ impl Observations {
             self.decided
                 .entry(*slot)
                 .or_default()
-                .entry(decision.command)
+                .entry(decision.command.clone())
                 .or_insert((seq, replica));
         }
         if self.last_applied.get(&replica) != Some(&server.applied) {
@@ -74,6 +74,8 @@ impl Observations {
 pub struct ObservableStats {
     /// Slots decided.
     pub slots: usize,
+    /// Slots decided with a batch of two or more client commands.
+    pub batched_slots: usize,
     /// Client commands executed (exactly once each) in the agreed log.
     pub executed: usize,
     /// Client invocations.
@@ -109,7 +111,7 @@ pub fn check_observable(
             let (second_seq, _) = commands.values().copied().max().expect("two commands");
             conflicts.push((second_seq, *slot, commands));
         }
-        agreed.insert(*slot, *first);
+        agreed.insert(*slot, first.clone());
     }
     if let Some((seq, slot, commands)) = conflicts.into_iter().min_by_key(|c| c.0) {
         return Err(fail(
@@ -119,6 +121,10 @@ pub fn check_observable(
         .at(seq));
     }
     stats.slots = agreed.len();
+    stats.batched_slots = agreed
+        .values()
+        .filter(|c| matches!(c, Command::Batch(_)))
+        .count();
 
     // Validity.
     let mut invoked: BTreeMap<usize, Vec<Op>> = BTreeMap::new();
@@ -129,23 +135,22 @@ pub fn check_observable(
         }
     }
     for (slot, command) in &agreed {
-        let Command::Client(c) = command else {
-            continue;
-        };
-        let submitted = invoked
-            .get(&(c.client.0 as usize))
-            .and_then(|ops| ops.get(c.request.0 as usize));
-        if submitted != Some(&c.op) {
-            let (seq, replica) = observations.decided[slot][command];
-            return Err(fail(
-                Kind::NotSubmitted,
-                format!(
-                    "slot {slot:?} decided {c:?}, but that client's invocation number {} is \
-                     {submitted:?} (first seen at replica {replica})",
-                    c.request.0
-                ),
-            )
-            .at(seq));
+        for c in command.client_commands() {
+            let submitted = invoked
+                .get(&(c.client.0 as usize))
+                .and_then(|ops| ops.get(c.request.0 as usize));
+            if submitted != Some(&c.op) {
+                let (seq, replica) = observations.decided[slot][command];
+                return Err(fail(
+                    Kind::NotSubmitted,
+                    format!(
+                        "slot {slot:?} decided {c:?}, but that client's invocation number {} is \
+                         {submitted:?} (first seen at replica {replica})",
+                        c.request.0
+                    ),
+                )
+                .at(seq));
+            }
         }
     }
 
@@ -158,7 +163,7 @@ pub fn check_observable(
     let mut slot = Slot(0);
     while let Some(command) = agreed.get(&slot) {
         let mut next = reference.last().expect("a state").clone();
-        if let Command::Client(c) = command {
+        for c in command.client_commands() {
             execute_once(&mut next, &mut results, slot, c);
         }
         reference.push(next);

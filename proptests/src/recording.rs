@@ -56,6 +56,14 @@ impl From<&TimingUs> for Timing {
     }
 }
 
+fn one() -> usize {
+    1
+}
+
+fn no_window() -> usize {
+    usize::MAX
+}
+
 /// What a replay needs to know about the cluster: everything `ClusterConfig::actor` reads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunConfig {
@@ -69,6 +77,12 @@ pub struct RunConfig {
     /// always went through the log).
     #[serde(default)]
     pub read_index: bool,
+    /// `ClusterConfig::batch_commands_max` (absent in recordings made before batching: 1).
+    #[serde(default = "one")]
+    pub batch_commands_max: usize,
+    /// `ClusterConfig::window_slots_max` (absent in recordings made before the window: none).
+    #[serde(default = "no_window")]
+    pub window_slots_max: usize,
     /// `ClusterConfig::bug`.
     pub bug: Option<Bug>,
     /// `ClusterConfig::timing`.
@@ -83,6 +97,8 @@ impl RunConfig {
             seed: cfg.seed,
             prepare_skip: cfg.prepare_skip,
             read_index: cfg.read_index,
+            batch_commands_max: cfg.batch_commands_max,
+            window_slots_max: cfg.window_slots_max,
             bug: cfg.bug,
             timing: TimingUs::from(&cfg.timing),
         }
@@ -94,6 +110,8 @@ impl RunConfig {
         cfg.seed = self.seed;
         cfg.prepare_skip = self.prepare_skip;
         cfg.read_index = self.read_index;
+        cfg.batch_commands_max = self.batch_commands_max;
+        cfg.window_slots_max = self.window_slots_max;
         cfg.bug = self.bug;
         cfg.timing = Timing::from(&self.timing);
         cfg.storage = StorageChoice::Memory;

@@ -90,6 +90,9 @@ pub fn cluster_config(case: &Case, recorder: Recorder, dir: Option<&Path>) -> Cl
         None => StorageChoice::Memory,
     };
     cfg.bug = case.bug;
+    cfg.batch_commands_max = case.batch;
+    cfg.window_slots_max = case.window;
+    cfg.read_index = case.read_index;
     cfg.timing = case_timing();
     cfg.recorder = Some(recorder);
     cfg

@@ -6,6 +6,7 @@ use crate::case::{
     Case, ClientStep, Fault, FaultStep, CLIENTS_MAX, CLIENT_PAUSE_MS_MAX, DELAY_US_MAX, FAULTS_MAX,
     FAULT_PAUSE_MS_MAX, OPS_PER_CLIENT_MAX,
 };
+use paxos_model::config::ServerConfig;
 use proptest::prelude::*;
 
 /// Limit: the highest loss and duplication rates generated (progress after the heal must
@@ -59,6 +60,25 @@ fn replicas() -> impl Strategy<Value = usize> {
     prop_oneof![3 => Just(3usize), 1 => Just(5usize)]
 }
 
+/// The leader's batch and window limits and how reads are served, `(batch, window,
+/// read_index)`: the runtime's defaults first (what shrinking goes back to), then small windows
+/// that make requests wait and batch up, one command per slot with no practical window (as
+/// before batching), and reads through the log.
+pub fn limits() -> impl Strategy<Value = (usize, usize, bool)> {
+    let (batch, window) = (
+        ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
+        ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
+    );
+    prop_oneof![
+        3 => Just((batch, window, true)),
+        1 => Just((2, 1, true)),
+        1 => Just((batch, 1, true)),
+        1 => Just((1, 1024, true)),
+        1 => Just((batch, window, false)),
+        1 => Just((2, 1, false)),
+    ]
+}
+
 fn rate() -> impl Strategy<Value = f64> {
     prop_oneof![1 => Just(0.0), 2 => 0.0..RATE_MAX]
 }
@@ -73,14 +93,27 @@ pub fn network_case() -> impl Strategy<Value = Case> {
         0..=DELAY_US_MAX,
         clients(),
         schedule(partition_fault()),
+        limits(),
     )
         .prop_map(
-            |(replicas, seed, loss, dup, delay_us_max, clients, faults)| Case {
+            |(
+                replicas,
+                seed,
                 loss,
                 dup,
                 delay_us_max,
                 clients,
                 faults,
+                (batch, window, read_index),
+            )| Case {
+                loss,
+                dup,
+                delay_us_max,
+                clients,
+                faults,
+                batch,
+                window,
+                read_index,
                 ..Case::quiet(replicas, seed)
             },
         )
@@ -100,9 +133,21 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
         clients(),
         schedule(any_fault()),
         prop::bool::weighted(0.125),
+        limits(),
     )
         .prop_map(
-            |(replicas, seed, loss, dup, delay_us_max, disk, clients, faults, majority_down)| {
+            |(
+                replicas,
+                seed,
+                loss,
+                dup,
+                delay_us_max,
+                disk,
+                clients,
+                faults,
+                majority_down,
+                (batch, window, read_index),
+            )| {
                 Case {
                     loss,
                     dup,
@@ -111,6 +156,9 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
                     clients,
                     faults,
                     majority_down,
+                    batch,
+                    window,
+                    read_index,
                     ..Case::quiet(replicas, seed)
                 }
             },
@@ -139,16 +187,22 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
         0..=DELAY_US_MAX,
         clients(),
         schedule(crash_fault()),
+        limits(),
     )
         .prop_map(
-            |(replicas, seed, dup, delay_us_max, clients, faults)| Case {
-                dup,
-                delay_us_max,
-                disk: true,
-                clients,
-                faults,
-                majority_down: true,
-                ..Case::quiet(replicas, seed)
+            |(replicas, seed, dup, delay_us_max, clients, faults, (batch, window, read_index))| {
+                Case {
+                    dup,
+                    delay_us_max,
+                    disk: true,
+                    clients,
+                    faults,
+                    majority_down: true,
+                    batch,
+                    window,
+                    read_index,
+                    ..Case::quiet(replicas, seed)
+                }
             },
         )
 }

@@ -19,10 +19,13 @@ fn check(case: &Case, name: &str) -> Result<(), TestCaseError> {
             if std::env::var_os("PAXOS_PROPTESTS_VERBOSE").is_some() {
                 let r = checked.report.replay.as_ref().expect("passed");
                 eprintln!(
-                    "{name} seed {}: {} replicas, {} events, {} steps, {} crashes, {} restarts, \
-                     {} drops, {} duplicates, {} returns; faults {:?}",
+                    "{name} seed {}: {} replicas, batch {} window {}, {} events, {} steps, {} \
+                     crashes, {} restarts, {} drops, {} duplicates, {} returns, {} batched \
+                     slots; faults {:?}",
                     case.seed,
                     case.replicas,
+                    case.batch,
+                    case.window,
                     r.events,
                     r.steps,
                     r.crashes,
@@ -30,6 +33,11 @@ fn check(case: &Case, name: &str) -> Result<(), TestCaseError> {
                     r.drops,
                     r.duplicates,
                     r.returns,
+                    checked
+                        .report
+                        .observable
+                        .as_ref()
+                        .map_or(0, |s| s.batched_slots),
                     checked.run.applied
                 );
             }

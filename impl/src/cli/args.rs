@@ -176,9 +176,16 @@ pub struct RunArgs {
     /// Classic Paxos: a Phase 1 before every new command.
     #[arg(long)]
     pub no_prepare_skip: bool,
-    /// ReadIndex reads at the leader (no slot, no disk write) instead of reads through the log.
+    /// Reads through the log (a slot and a disk write each) instead of ReadIndex reads at the
+    /// leader (the default: no slot, no disk write).
     #[arg(long)]
-    pub read_index: bool,
+    pub reads_through_log: bool,
+    /// Batching: the leader decides up to N client commands together in one slot (1: none).
+    #[arg(long, value_name = "N", default_value_t = paxos_model::config::ServerConfig::BATCH_COMMANDS_MAX_DEFAULT)]
+    pub batch: usize,
+    /// The pipelining window: the leader keeps at most N undecided slots in flight.
+    #[arg(long, value_name = "N", default_value_t = paxos_model::config::ServerConfig::WINDOW_SLOTS_MAX_DEFAULT)]
+    pub window: usize,
     /// Write client invocations and responses as JSON lines to this file.
     #[arg(long)]
     pub history: Option<PathBuf>,

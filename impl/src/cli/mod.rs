@@ -96,7 +96,9 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
         delay: args.delay_ms.clone(),
     };
     cfg.prepare_skip = !args.no_prepare_skip;
-    cfg.read_index = args.read_index;
+    cfg.read_index = !args.reads_through_log;
+    cfg.batch_commands_max = args.batch;
+    cfg.window_slots_max = args.window;
     cfg.client_timeout = args.op_timeout;
     cfg.validate()?;
     let temp_dir;

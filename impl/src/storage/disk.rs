@@ -67,7 +67,7 @@ impl Delta {
                 .accepted
                 .iter()
                 .filter(|(slot, entry)| old.accepted.get(slot) != Some(entry))
-                .map(|(slot, entry)| (*slot, *entry))
+                .map(|(slot, entry)| (*slot, entry.clone()))
                 .collect(),
             removed: old
                 .accepted
@@ -356,7 +356,7 @@ mod tests {
             request: RequestId(2),
             op: Op::Write(Value(9)),
         };
-        durable.snapshot.apply(&Command::Client(command));
+        durable.snapshot.apply(&Command::Client(command), |_, _| {});
         for slot in 1..=slots {
             durable.accepted.insert(
                 Slot(slot),

@@ -65,6 +65,7 @@ impl KnownBug {
 /// - Most are caught by the default configuration: elections by two campaigners, two clients
 ///   with two different commands competing for a slot, a write and a read for linearizability.
 /// - `read-before-applied` needs ReadIndex reads: the default bounds with `--read-index`.
+/// - `batch-one-result` and `window-stuck` need batches and a window: the `batching` entry.
 /// - `volatile-acceptor` needs a crash: only a recovered acceptor can forget its promise.
 /// - `count-messages` needs duplicated messages and four servers: with three, the leader's own
 ///   vote plus any one other is already a true majority.
@@ -100,6 +101,8 @@ pub fn catching(bug: Bug) -> (&'static str, &'static str) {
         Bug::HalfQuorum | Bug::SkipPhase1 => ("default", "agreement"),
         Bug::ReplyBeforeDecide | Bug::LeaderLocalRead => ("default", "linearizable"),
         Bug::ReadBeforeApplied => ("read-index", "linearizable"),
+        Bug::BatchOneResult => ("batching", "linearizable"),
+        Bug::WindowStuck => ("batching", "progress"),
         Bug::SkipHoleFill => ("default", "progress"),
         Bug::ApplyOutOfOrder => ("default", "exactly-once"),
         Bug::VolatileAcceptor => ("crash", "chosen"),

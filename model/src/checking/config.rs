@@ -19,6 +19,8 @@ pub const OPS_PER_CLIENT_MAX: usize = 4;
 pub const ELECTIONS_MAX: u32 = 6;
 /// See [`SERVERS_MAX`].
 pub const CLIENT_RETRIES_MAX: u32 = 3;
+/// Largest `--window` (undecided slots in flight).
+pub const WINDOW_MAX: usize = 4;
 
 /// The network semantics (stateright's three networks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -107,6 +109,10 @@ pub struct CheckConfig {
     /// ReadIndex reads at the leader, without a slot (false, the default: reads go through the
     /// log, so the default configuration's two clients put two commands in it).
     pub read_index: bool,
+    /// Limit: client commands decided together in one slot (1: no batching).
+    pub batch: usize,
+    /// Limit: undecided slots a leader keeps in flight (`None`: no window).
+    pub window: Option<usize>,
     /// Reduction: only servers `0..campaigners` have election timers.
     pub campaigners: usize,
     /// Reduction off: leaders announce decisions to every server (`Decide`).
@@ -138,6 +144,8 @@ impl Default for CheckConfig {
             crashes: 0,
             prepare_skip: true,
             read_index: false,
+            batch: 1,
+            window: None,
             campaigners: 2,
             announce_decisions: false,
             heartbeats: false,
@@ -182,6 +190,10 @@ impl CheckConfig {
             self.servers as u64,
         )?;
         in_range("compact-every", self.compact_every, 1, 4)?;
+        in_range("batch", self.batch as u64, 1, CLIENTS_MAX as u64)?;
+        if let Some(window) = self.window {
+            in_range("window", window as u64, 1, WINDOW_MAX as u64)?;
+        }
         in_range(
             "client-retries",
             self.client_retries as u64,
@@ -232,6 +244,12 @@ impl CheckConfig {
         }
         if cfg.read_index {
             push("read-index", None);
+        }
+        if cfg.batch != d.batch {
+            push("batch", Some(cfg.batch.to_string()));
+        }
+        if let Some(window) = cfg.window {
+            push("window", Some(window.to_string()));
         }
         if cfg.campaigners != cfg.servers.min(2) {
             push("campaigners", Some(cfg.campaigners.to_string()));
@@ -320,8 +338,15 @@ impl CheckConfig {
         };
         cfg.keep_log = true;
         cfg.compact_every = self.compact_every;
-        // One less than the clients, so that a full queue is reachable (and explored).
-        cfg.pending_max = self.clients.saturating_sub(1).max(1);
+        // One less than the clients, so that a full queue is reachable (and explored); with
+        // batching, room for every client, so that a batch can take them all.
+        cfg.pending_max = if self.batch >= 2 {
+            self.clients
+        } else {
+            self.clients.saturating_sub(1).max(1)
+        };
+        cfg.batch_commands_max = self.batch;
+        cfg.window_slots_max = self.window.unwrap_or(usize::MAX);
         cfg
     }
 

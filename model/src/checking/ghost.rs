@@ -137,7 +137,7 @@ impl Ghost {
                 .votes
                 .entry(*slot)
                 .or_default()
-                .entry((entry.ballot, entry.command))
+                .entry((entry.ballot, entry.command.clone()))
                 .or_default();
             *voters |= bit;
         }
@@ -153,7 +153,7 @@ impl Ghost {
                 votes
                     .iter()
                     .filter(|(_, voters)| voters.count_ones() >= majority)
-                    .map(|((_, command), _)| *command),
+                    .map(|((_, command), _)| command.clone()),
             );
         }
         chosen.retain(|_, values| !values.is_empty());
@@ -169,7 +169,7 @@ impl Ghost {
             self.decided
                 .entry(*slot)
                 .or_default()
-                .insert(decision.command);
+                .insert(decision.command.clone());
             match self.first_deciding_ballot {
                 None => self.first_deciding_ballot = Some(decision.ballot),
                 Some(first) if first != decision.ballot => self.later_ballot_decided = true,

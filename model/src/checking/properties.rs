@@ -63,6 +63,11 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
     if cfg.prepare_skip && cfg.log_commands() >= 2 {
         properties.push(Property::sometimes("prepare-skip", prepare_skip));
     }
+    // A batch needs batching switched on and two clients: one client has one command in
+    // flight at a time.
+    if cfg.batch >= 2 && cfg.clients >= 2 {
+        properties.push(Property::sometimes("batch-decided", batch_decided));
+    }
     if cfg.crashes > 0 {
         properties.push(Property::sometimes(
             "decided-after-recovery",
@@ -86,18 +91,30 @@ fn agreement(_: &PaxosModel, state: &State) -> bool {
         .all(|values| values.len() <= 1)
 }
 
-/// Every value ever decided is a no-op or a command its client submitted.
+/// Every value ever decided is a no-op, or client commands their clients submitted.
 fn validity(model: &PaxosModel, state: &State) -> bool {
-    state.history.decided.values().flatten().all(|command| {
-        let Command::Client(command) = command else {
-            return true;
-        };
+    let submitted = |command: &crate::types::ClientCommand| {
         let actor = command.client.0 as usize;
         let Some(client) = state.actor_states.get(actor).and_then(|s| s.as_client()) else {
             return false; // Not a client of this system.
         };
         let request = command.request.0 as usize;
         request < client.submitted as usize && model.script(actor).get(request) == Some(&command.op)
+    };
+    state.history.decided.values().flatten().all(|command| {
+        let commands = command.client_commands();
+        // A batch holds two or more commands, each once.
+        let well_formed = match command {
+            Command::Batch(_) => {
+                commands.len() >= 2
+                    && commands
+                        .iter()
+                        .enumerate()
+                        .all(|(i, c)| !commands[..i].contains(c))
+            }
+            _ => true,
+        };
+        well_formed && commands.iter().all(submitted)
     })
 }
 
@@ -123,6 +140,16 @@ fn all_clients_done(model: &PaxosModel, state: &State) -> bool {
 /// A leader decided two new commands under one ballot after a single Phase 1.
 fn prepare_skip(model: &PaxosModel, state: &State) -> bool {
     servers(model, state).any(|s| s.leadership().is_some_and(|l| l.fresh_decided >= 2))
+}
+
+/// Some slot was decided with a batch of client commands.
+fn batch_decided(_: &PaxosModel, state: &State) -> bool {
+    state
+        .history
+        .decided
+        .values()
+        .flatten()
+        .any(|command| matches!(command, Command::Batch(_)))
 }
 
 /// Two different ballots decided something: a new leader decided after an earlier one.
@@ -173,23 +200,22 @@ pub fn execute_prefix(
     for slot in 0..next_slot.0 {
         let values = decided.get(&Slot(slot))?;
         let command = values.iter().next()?;
-        let Command::Client(c) = command else {
-            continue;
-        };
-        if sessions
-            .get(&c.client)
-            .is_some_and(|(latest, _)| *latest >= c.request)
-        {
-            continue; // Executed already (or an older request): never twice.
-        }
-        let result = match c.op {
-            Op::Write(v) => {
-                register = v;
-                OpResult::WriteOk
+        for c in command.client_commands() {
+            if sessions
+                .get(&c.client)
+                .is_some_and(|(latest, _)| *latest >= c.request)
+            {
+                continue; // Executed already (or an older request): never twice.
             }
-            Op::Read => OpResult::ReadOk(register),
-        };
-        sessions.insert(c.client, (c.request, result));
+            let result = match c.op {
+                Op::Write(v) => {
+                    register = v;
+                    OpResult::WriteOk
+                }
+                Op::Read => OpResult::ReadOk(register),
+            };
+            sessions.insert(c.client, (c.request, result));
+        }
     }
     Some((register, sessions))
 }

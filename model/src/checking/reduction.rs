@@ -132,9 +132,9 @@ pub fn settle_votes(state: &mut State, servers: usize) {
     for (slot, votes) in &state.history.votes {
         for ((ballot, command), voters) in votes {
             if voters.count_ones() >= majority {
-                settle.push((*slot, *ballot, *command));
+                settle.push((*slot, *ballot, command.clone()));
             } else if !owner_still_owns(*ballot) && !accept_in_flight(*slot, *ballot) {
-                drop.push((*slot, *ballot, *command));
+                drop.push((*slot, *ballot, command.clone()));
             }
         }
     }
@@ -144,7 +144,7 @@ pub fn settle_votes(state: &mut State, servers: usize) {
     let ghost = &mut state.history;
     for (slot, ballot, command) in settle.iter().chain(&drop) {
         let votes = ghost.votes.get_mut(slot).expect("listed above");
-        votes.remove(&(*ballot, *command));
+        votes.remove(&(*ballot, command.clone()));
         if votes.is_empty() {
             ghost.votes.remove(slot);
         }

@@ -174,10 +174,20 @@ pub fn suite() -> Vec<SuiteEntry> {
                 elections: 2,
                 network: NetworkKind::UnorderedDuplicating,
                 forget_dead_messages: false,
-                ..d
+                ..d.clone()
             },
             why: "two ReadIndex reads at once (one waits for the next confirmation round), late \
                   and repeated confirmations and requests kept",
+        },
+        SuiteEntry {
+            name: "batching",
+            config: CheckConfig {
+                batch: 2,
+                window: Some(1),
+                ..d
+            },
+            why: "the default bounds with batches of two and a window of one slot: requests wait \
+                  for the window and are decided together in one slot",
         },
     ]
 }

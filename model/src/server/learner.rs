@@ -42,25 +42,42 @@ impl ServerStep<'_, '_> {
                 self.s_mut().applied.next_slot = slot;
             }
         }
-        while let Some(decision) = self.s().learned.get(&self.s().applied.next_slot).copied() {
-            let first_time = match &decision.command {
-                crate::types::Command::Client(c) => !self.s().applied.has_executed(c),
-                crate::types::Command::NoOp => true,
-            };
-            self.fx.took(if first_time {
-                Rule::Applied
-            } else {
-                Rule::AppliedDuplicateCommand
-            });
-            let applied = self.s_mut().applied.apply(&decision.command);
-            if let Applied::Reply(command, result) = applied {
-                if self.s().is_leader() {
-                    let reply = Msg::Reply {
-                        request: command.request,
-                        result,
-                    };
-                    self.reply(command.client, reply);
+        while let Some(decision) = self.s().learned.get(&self.s().applied.next_slot).cloned() {
+            if let Command::Batch(_) = decision.command {
+                self.fx.took(Rule::AppliedBatch);
+            }
+            if decision.command == Command::NoOp {
+                self.fx.took(Rule::Applied);
+            }
+            let leads = self.s().is_leader();
+            let mut replies = Vec::new();
+            let fx = &mut self.fx;
+            self.state
+                .to_mut()
+                .applied
+                .apply(&decision.command, |command, applied| {
+                    fx.took(match applied {
+                        Applied::Ran(_) => Rule::Applied,
+                        Applied::Duplicate(_) | Applied::Older => Rule::AppliedDuplicateCommand,
+                    });
+                    if let Some(result) = applied.result().filter(|_| leads) {
+                        replies.push((*command, result));
+                    }
+                });
+            if self.cfg.has(Bug::BatchOneResult) {
+                if let Some(&(_, last)) = replies.last() {
+                    // BUG(batch-one-result): one result per slot, the batch's last. Correct:
+                    // each command of a batch runs on its own, and its client gets its result
+                    // (a read batched after a write must not be told "write ok").
+                    replies.iter_mut().for_each(|(_, result)| *result = last);
                 }
+            }
+            for (command, result) in replies {
+                let reply = Msg::Reply {
+                    request: command.request,
+                    result,
+                };
+                self.reply(command.client, reply);
             }
         }
         self.compact(false);

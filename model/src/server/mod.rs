@@ -88,7 +88,7 @@ pub struct ServerState {
 }
 
 /// A decided slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Decision {
     /// The ballot whose majority decided it.
     pub ballot: Ballot,

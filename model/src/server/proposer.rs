@@ -227,14 +227,14 @@ impl ServerStep<'_, '_> {
                     // may never have been chosen (another one may be, later).
                     let decision = super::Decision {
                         ballot: entry.ballot,
-                        command: entry.command,
+                        command: entry.command.clone(),
                     };
                     self.learn(slot, decision);
                     continue;
                 }
                 Some(entry) => {
                     self.fx.took(Rule::TakeoverReproposes);
-                    entry.command
+                    entry.command.clone()
                 }
                 None if self.cfg.has(Bug::SkipHoleFill) => {
                     // BUG(skip-hole-fill): leaves the hole open. Correct: fill it with a no-op;
@@ -253,7 +253,8 @@ impl ServerStep<'_, '_> {
         }
     }
 
-    /// Proposes queued client commands, as far as Phase 1 allows.
+    /// Proposes queued client commands, as far as Phase 1 and the window allow: each slot takes
+    /// up to `batch_commands_max` of them, in arrival order.
     pub(crate) fn serve_pending(&mut self) {
         loop {
             let s = self.s();
@@ -262,7 +263,7 @@ impl ServerStep<'_, '_> {
                 return;
             }
             if !self.cfg.prepare_skip && !l.prepared {
-                // Classic Paxos: one command at a time, each after a Phase 1 of its own.
+                // Classic Paxos: one slot at a time, each after a Phase 1 of its own.
                 let busy = l.reprepare.is_some() || l.proposals.values().any(|p| p.fresh);
                 if !busy {
                     self.fx.took(Rule::RepeatPhaseOne);
@@ -270,16 +271,33 @@ impl ServerStep<'_, '_> {
                 }
                 return;
             }
+            if l.proposals.len() >= self.cfg.window_slots_max {
+                self.fx.took(Rule::WindowFull);
+                return; // A decision opens the window (`check_phase2_quorum`).
+            }
+            let batch = self.take_batch();
+            if !batch.is_empty() {
+                self.propose_fresh(batch);
+            }
+        }
+    }
+
+    /// Takes the next batch off the queue: up to `batch_commands_max` commands, in arrival
+    /// order, dropping those that ran or are on their way already.
+    fn take_batch(&mut self) -> Vec<ClientCommand> {
+        let mut batch = Vec::new();
+        while batch.len() < self.cfg.batch_commands_max && !self.s().pending.is_empty() {
             let command = self.s_mut().pending.remove(0);
             if self.s().applied.has_executed(&command) || self.in_progress(&command) {
                 continue;
             }
-            self.propose_fresh(command);
+            batch.push(command);
         }
+        batch
     }
 
-    /// Proposes a new client command in the next free slot.
-    fn propose_fresh(&mut self, command: ClientCommand) {
+    /// Proposes new client commands, together, in the next free slot.
+    fn propose_fresh(&mut self, batch: Vec<ClientCommand>) {
         let prepare_skip = self.cfg.prepare_skip;
         let Role::Leader(l) = &mut self.s_mut().role else {
             unreachable!("proposing without leading");
@@ -295,9 +313,11 @@ impl ServerStep<'_, '_> {
         } else {
             Rule::ProposeFresh
         });
-        self.propose(slot, Command::Client(command), true);
+        if batch.len() >= 2 {
+            self.fx.took(Rule::ProposeBatch);
+        }
         if self.cfg.has(Bug::ReplyBeforeDecide) {
-            if let Op::Write(_) = command.op {
+            for command in batch.iter().filter(|c| matches!(c.op, Op::Write(_))) {
                 // BUG(reply-before-decide): acknowledges the write as soon as it is proposed.
                 // Correct: reply only after the command is decided and applied; a proposal can
                 // still lose to another leader's value for the slot, and then the write the
@@ -309,6 +329,7 @@ impl ServerStep<'_, '_> {
                 self.reply(command.client, reply);
             }
         }
+        self.propose(slot, Command::of(batch), true);
     }
 
     /// Phase 2a: the leader's own acceptor accepts (persisted before the `Accept` leaves), then
@@ -328,15 +349,19 @@ impl ServerStep<'_, '_> {
         l.proposals.insert(
             slot,
             Proposal {
-                command,
+                command: command.clone(),
                 voters: vec![me],
                 fresh,
             },
         );
         l.next_slot = l.next_slot.max(slot.next());
-        s.durable
-            .accepted
-            .insert(slot, AcceptedEntry { ballot, command });
+        s.durable.accepted.insert(
+            slot,
+            AcceptedEntry {
+                ballot,
+                command: command.clone(),
+            },
+        );
         self.persist();
         self.broadcast(Msg::Accept {
             ballot,
@@ -401,10 +426,16 @@ impl ServerStep<'_, '_> {
             self.broadcast(Msg::Decide {
                 ballot,
                 slot,
-                command,
+                command: command.clone(),
             });
         }
         self.learn(slot, super::Decision { ballot, command });
+        if self.cfg.has(Bug::WindowStuck) {
+            // BUG(window-stuck): the decision opened the window, but nothing is proposed until
+            // the next request arrives. Correct: propose what waited for the window now; with
+            // no further request (every client waits for its reply) it would wait forever.
+            return;
+        }
         self.serve_pending();
     }
 
@@ -466,7 +497,7 @@ impl ServerStep<'_, '_> {
             .flat_map(|(slot, p)| {
                 self.peers()
                     .filter(|peer| !p.voters.contains(peer))
-                    .map(move |peer| (peer, *slot, p.command))
+                    .map(move |peer| (peer, *slot, p.command.clone()))
             })
             .collect();
         self.fx.took(Rule::HeartbeatSent);

@@ -87,13 +87,13 @@ impl ServerStep<'_, '_> {
     /// slot not applied yet. A duplicate request for it must not be proposed again.
     pub(crate) fn in_progress(&self, command: &ClientCommand) -> bool {
         let s = self.s();
-        let command_ = Command::Client(*command);
+        let carries = |value: &Command| value.client_commands().contains(command);
         s.pending.contains(command)
             || s.leadership().is_some_and(|l| {
-                l.proposals.values().any(|p| p.command == command_) || l.reads.contains(command)
+                l.proposals.values().any(|p| carries(&p.command)) || l.reads.contains(command)
             })
             || s.learned
                 .range(s.applied.next_slot..)
-                .any(|(_, d)| d.command == command_)
+                .any(|(_, d)| carries(&d.command))
     }
 }

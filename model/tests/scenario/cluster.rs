@@ -208,7 +208,8 @@ impl Cluster {
     // -----------------------------------------------------------------------------------------
     // Commands.
 
-    /// `servers N [compact-every=K] [pending-max=K] [no-prepare-skip]`: starts servers `0..N`
+    /// `servers N [compact-every=K] [pending-max=K] [batch=K] [window=K] [no-prepare-skip]
+    /// [read-index]`: starts servers `0..N`
     /// with [`ServerConfig::cluster`] and the public fields the options set. The model-only
     /// fields (`may_campaign`, `announce_decisions`, `heartbeat`, `keep_log`) are `pub(crate)`:
     /// a scenario runs what a real cluster runs.
@@ -218,7 +219,8 @@ impl Cluster {
         }
         let Some((n, options)) = args.split_first() else {
             return usage(
-                "`servers N [compact-every=K] [pending-max=K] [no-prepare-skip] [read-index]`",
+                "`servers N [compact-every=K] [pending-max=K] [batch=K] [window=K] \
+                 [no-prepare-skip] [read-index]`",
             );
         };
         let n: usize = number(n)?;
@@ -230,12 +232,14 @@ impl Cluster {
             match option.split_once('=') {
                 Some(("compact-every", k)) => cfg.compact_every = number(k)?,
                 Some(("pending-max", k)) => cfg.pending_max = number(k)?,
+                Some(("batch", k)) => cfg.batch_commands_max = number(k)?,
+                Some(("window", k)) => cfg.window_slots_max = number(k)?,
                 None if *option == "no-prepare-skip" => cfg.prepare_skip = false,
                 None if *option == "read-index" => cfg.read_index = true,
                 _ => {
                     return usage(format!(
-                        "unknown option `{option}` (compact-every=K, pending-max=K, \
-                         no-prepare-skip, read-index; model-only bounds such as announce or max-round are \
+                        "unknown option `{option}` (compact-every=K, pending-max=K, batch=K, \
+                         window=K, no-prepare-skip, read-index; model-only bounds such as announce or max-round are \
                          pub(crate) and cannot be set by a scenario)"
                     ))
                 }
@@ -704,7 +708,11 @@ fn server_state(name: &str, s: &ServerState, timers: &str, out: &mut Vec<String>
     };
     out.push(format!("{name}: {role}"));
     out.push(format!("  {}", syntax::durable(&s.durable)));
-    let learned = syntax::entries(s.learned.iter().map(|(s, d)| (*s, d.ballot, d.command)));
+    let learned = syntax::entries(
+        s.learned
+            .iter()
+            .map(|(s, d)| (*s, d.ballot, d.command.clone())),
+    );
     out.push(format!(
         "  applied={} learned={learned}",
         syntax::applied_state(&s.applied)
@@ -726,7 +734,11 @@ fn tally(t: &Tally) -> String {
         t.ballot,
         t.first_slot,
         t.voters,
-        syntax::entries(t.accepted.iter().map(|(s, e)| (*s, e.ballot, e.command)))
+        syntax::entries(
+            t.accepted
+                .iter()
+                .map(|(s, e)| (*s, e.ballot, e.command.clone()))
+        )
     );
     if let Some(a) = &t.applied {
         text += &format!(" applied={}", syntax::applied_state(a));

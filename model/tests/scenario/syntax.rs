@@ -37,7 +37,11 @@ pub fn msg(m: &Msg) -> String {
             accepted,
             applied,
         } => {
-            let entries = entries(accepted.iter().map(|(s, e)| (*s, e.ballot, e.command)));
+            let entries = entries(
+                accepted
+                    .iter()
+                    .map(|(s, e)| (*s, e.ballot, e.command.clone())),
+            );
             match applied {
                 None => format!("Promise({ballot:?}, {first_slot:?}.., {entries})"),
                 Some(a) => format!(
@@ -125,7 +129,11 @@ pub fn durable(d: &Durable) -> String {
     let mut text = format!(
         "promised={:?} accepted={}",
         d.promised,
-        entries(d.accepted.iter().map(|(s, e)| (*s, e.ballot, e.command)))
+        entries(
+            d.accepted
+                .iter()
+                .map(|(s, e)| (*s, e.ballot, e.command.clone()))
+        )
     );
     if d.snapshot != AppliedState::default() {
         text += &format!(" snapshot={}", applied_state(&d.snapshot));
@@ -317,9 +325,21 @@ impl Cursor<'_> {
         })
     }
 
+    /// `NoOp`, `C3r0:Write(v1)`, or a batch `[C3r0:Write(v1), C4r0:Read]`.
     fn command(&mut self) -> Result<Command, String> {
         if self.eat("NoOp") {
             return Ok(Command::NoOp);
+        }
+        if self.eat("[") {
+            let mut batch = vec![self.client_command()?];
+            while self.eat(", ") {
+                batch.push(self.client_command()?);
+            }
+            self.lit("]")?;
+            if batch.len() < 2 {
+                return Err("a batch holds two or more commands".into());
+            }
+            return Ok(Command::of(batch));
         }
         Ok(Command::Client(self.client_command()?))
     }

@@ -19,14 +19,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip] [--read-index]] FILE";
+    "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip] [--reads-through-log] [--batch N] \
+     [--window N]] FILE";
 
 struct Args {
     file: PathBuf,
     replicas: Option<usize>,
     bug: Option<Bug>,
     prepare_skip: bool,
-    read_index: bool,
+    reads_through_log: bool,
+    batch: Option<usize>,
+    window: Option<usize>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -35,7 +38,8 @@ fn parse() -> Result<Args, String> {
     let mut replicas = None;
     let mut bug = None;
     let mut prepare_skip = true;
-    let mut read_index = false;
+    let mut reads_through_log = false;
+    let (mut batch, mut window) = (None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--replicas" => {
@@ -47,7 +51,16 @@ fn parse() -> Result<Args, String> {
                 bug = Some(name.parse().map_err(|e| format!("bad --bug: {e}"))?);
             }
             "--no-prepare-skip" => prepare_skip = false,
-            "--read-index" => read_index = true,
+            "--reads-through-log" => reads_through_log = true,
+            "--batch" | "--window" => {
+                let n = args.next().ok_or(format!("{arg} needs a number"))?;
+                let n = Some(n.parse().map_err(|_| format!("bad {arg} {n:?}"))?);
+                *(if arg == "--batch" {
+                    &mut batch
+                } else {
+                    &mut window
+                }) = n;
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             _ if file.is_none() && !arg.starts_with("--") => file = Some(PathBuf::from(arg)),
             _ => return Err(format!("unexpected argument {arg:?}\n{USAGE}")),
@@ -58,7 +71,9 @@ fn parse() -> Result<Args, String> {
         replicas,
         bug,
         prepare_skip,
-        read_index,
+        reads_through_log,
+        batch,
+        window,
     })
 }
 
@@ -74,7 +89,9 @@ fn main() -> ExitCode {
         let mut cfg = ClusterConfig::new(n);
         cfg.bug = args.bug;
         cfg.prepare_skip = args.prepare_skip;
-        cfg.read_index = args.read_index;
+        cfg.read_index = !args.reads_through_log;
+        cfg.batch_commands_max = args.batch.unwrap_or(cfg.batch_commands_max);
+        cfg.window_slots_max = args.window.unwrap_or(cfg.window_slots_max);
         RunConfig::of(&cfg)
     });
     let recording = match Recording::read_with(&args.file, config) {
