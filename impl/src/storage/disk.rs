@@ -14,7 +14,8 @@
 //!
 //! # Damage
 //! A crash in the middle of an append can leave a **torn tail**: the last record cut short, or
-//! zero-filled, whole or from some byte on (the file grew, the data never reached the disk). Its save never returned, so no
+//! zero-filled, whole or from some byte on (the file grew, the data never reached the disk; from
+//! inside its length field on, the length reads short). Its save never returned, so no
 //! message depended on it: the record is dropped and the file cut back to the last whole record.
 //! Anything else is [`StorageError::Corrupt`] and the replica refuses to start rather than start
 //! empty: a file that is not ours (wrong magic, unknown version, shorter than the header), a
@@ -268,6 +269,11 @@ fn decode(bytes: &[u8]) -> Result<(Durable, usize), String> {
         if rest.len() < RECORD_HEADER_LEN {
             return Ok((state, at)); // A record header cut short: torn.
         }
+        if rest[4..].iter().all(|b| *b == 0) {
+            // At most the length field written, partly (it then reads short), and nothing after
+            // it: torn. A whole record never has a zero checksum over a zero body.
+            return Ok((state, at));
+        }
         let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes"));
         let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
         if len > RECORD_LEN_MAX {
@@ -422,6 +428,33 @@ mod tests {
         drop(storage);
         let storage = DiskStorage::open(dir.path()).unwrap();
         assert_eq!(storage.load(0).unwrap(), Some(state(3, 1)));
+    }
+
+    #[test]
+    fn a_zero_filled_tail_with_a_partly_written_length_is_torn() {
+        // The file grew by a whole record, but only the first bytes of its length field reached
+        // the disk: the length reads short, the checksum and body are zeros.
+        let dir = tempfile::tempdir().unwrap();
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        storage.save(0, state(1, 1)).unwrap();
+        let path = storage.path(0);
+        let first = fs::read(&path).unwrap();
+        storage.save(0, state(2, 2_000)).unwrap(); // A record of over 64 KiB: 3 length bytes.
+        let whole = fs::read(&path).unwrap();
+        assert!(whole.len() - first.len() > RECORD_HEADER_LEN + (1 << 16));
+        drop(storage);
+        for written in 1..RECORD_HEADER_LEN {
+            let mut bytes = whole.clone();
+            bytes[first.len() + written..].fill(0);
+            fs::write(&path, &bytes).unwrap();
+            let storage = DiskStorage::open(dir.path()).unwrap();
+            assert_eq!(
+                storage.load(0).unwrap(),
+                Some(state(1, 1)),
+                "{written} bytes of the record written"
+            );
+            assert_eq!(fs::read(&path).unwrap(), first, "the torn tail is cut off");
+        }
     }
 
     #[test]
