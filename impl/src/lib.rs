@@ -118,6 +118,6 @@ pub use net::{FaultConfig, NetStats};
 pub use observe::{Agreement, Disagreement, ReplicaStatus, RoleView};
 pub use record::{Event, EventKind, Recorder, RecorderConfig, StateDetail};
 pub use server::{ReplicaServer, ServeConfig, ServeError};
-pub use storage::{DiskStorage, MemoryStorage, Storage};
+pub use storage::{DiskStorage, FaultyStorage, MemoryStorage, Storage, StorageFault};
 pub use tcp::TcpTransport;
 pub use transport::Transport;
