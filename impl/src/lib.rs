@@ -76,8 +76,9 @@
 //!
 //! ## Features
 //! `bugs` (off by default; only the property tests enable it) adds `ClusterConfig::bug`, which
-//! switches on a known-bad protocol variant (`paxos-model`'s `bugs` feature). Without it the
-//! runtime cannot run a variant.
+//! switches on a known-bad protocol variant (`paxos-model`'s `bugs` feature), and
+//! `ClusterConfig::runtime_bug`, which switches on a known-bad runtime (`RuntimeBug`: a replica
+//! that sends before it saves). Without it the runtime can run neither.
 //!
 //! ## Example
 //! ```
@@ -96,6 +97,7 @@
 mod client;
 mod cluster;
 mod config;
+pub mod crash_point;
 pub mod driver;
 mod error;
 mod host;
@@ -111,7 +113,10 @@ pub mod transport;
 
 pub use client::Client;
 pub use cluster::Cluster;
+#[cfg(feature = "bugs")]
+pub use config::RuntimeBug;
 pub use config::{ClusterConfig, StorageChoice, CLIENTS_MAX, REPLICAS_MAX};
+pub use crash_point::CrashPoint;
 pub use driver::{ClientDriver, Completion};
 pub use error::{ClientError, ClusterError, ConfigError, StorageError};
 pub use net::{FaultConfig, NetStats};
