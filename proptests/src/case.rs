@@ -6,6 +6,7 @@
 //! replicas (`CrashOther(k)`: the `k mod m`-th of the `m` running non-leaders), because which
 //! replica leads is only known while the case runs.
 
+use paxos_impl::{CrashPoint, RuntimeBug};
 use paxos_model::bug::Bug;
 use paxos_model::types::{Op, Value};
 
@@ -52,6 +53,12 @@ pub enum Fault {
     /// Crash one of the running replicas that are not the observed leader (a pick; those on
     /// the majority side of a partition come first).
     CrashOther(u8),
+    /// Crash the observed leader inside the I/O of a batch, at this point
+    /// (`paxos_impl::crash_point`; between two batches if it does not reach the point within
+    /// [`crate::runner::CRASH_POINT_WAIT`]).
+    CrashLeaderAt(CrashPoint),
+    /// Crash one of the running non-leaders (a pick, as `CrashOther`) at this point.
+    CrashOtherAt(u8, CrashPoint),
     /// Restart one of the crashed replicas (a pick).
     Restart(u8),
     /// Cut the observed leader (with any replicas isolated already) off from the others.
@@ -97,6 +104,8 @@ pub struct Case {
     pub majority_down: bool,
     /// A known-bad protocol variant, for the tests that show the checks catch bugs.
     pub bug: Option<Bug>,
+    /// A known-bad runtime, for the tests that show the crash points catch it.
+    pub runtime_bug: Option<RuntimeBug>,
 }
 
 impl Case {
@@ -113,6 +122,7 @@ impl Case {
             faults: Vec::new(),
             majority_down: false,
             bug: None,
+            runtime_bug: None,
         }
     }
 
