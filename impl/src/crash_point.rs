@@ -18,9 +18,10 @@
 //!   after the save). A torn write that happens to reach the disk whole is the `AfterSave` case.
 //!
 //! With the sends after the save, each point is harmless: what restarts is a state no message
-//! went beyond. A runtime that sends first (the known-bad [`crate::RuntimeBug::SendBeforeSave`])
-//! is not: at `BetweenSends` or `MidSave` its messages are out while the state they report is
-//! lost, and the recording shows it (the crash's `unsaved` steps had their messages delivered).
+//! went beyond. A runtime that sends first (the known-bad `RuntimeBug::SendBeforeSave`, with the
+//! `bugs` feature) is not: at `BetweenSends` or `MidSave` its messages are out while the state
+//! they report is lost, and the recording shows it (the crash's `unsaved` steps had their
+//! messages delivered).
 //!
 //! The crash is recorded (`EventKind::Crash`) with its point and the number of the replica's
 //! last steps whose save did not reach storage, so a replay knows which steps the restart
