@@ -3,6 +3,7 @@
 
 use crate::client::{Client, ClientParts};
 use crate::config::{ClusterConfig, StorageChoice, CLIENTS_MAX};
+use crate::crash_point::{CrashPoint, CRASH_POINT_WAIT_MAX};
 use crate::driver::{ClientDriver, DriverParts};
 use crate::error::{ClusterError, ConfigError};
 use crate::net::{Net, NetStats};
@@ -24,6 +25,8 @@ use std::time::{Duration, Instant};
 
 /// Salt that separates the network's random stream from the timers'.
 const NET_SALT: u64 = 0x6e65_7477_6f72_6b21;
+/// Salt that separates the crash points' draws from the timers'.
+const CRASH_SALT: u64 = 0x6372_6173_6821_7074;
 
 /// A replica's thread while it runs, and how often it was started.
 #[derive(Default)]
@@ -160,6 +163,9 @@ impl Cluster {
             inbox: self.net.connect(replica),
             control,
             timer_seed: timer_seed(self.cfg.seed, replica, slot.incarnation),
+            crash_seed: timer_seed(self.cfg.seed ^ CRASH_SALT, replica, slot.incarnation),
+            #[cfg(feature = "bugs")]
+            runtime_bug: self.cfg.runtime_bug,
         };
         self.observer.set_up(replica, true);
         let net = Arc::clone(&self.net);
@@ -173,6 +179,8 @@ impl Cluster {
                         Exit::Failed(format!("panicked: {}", panic_message(&*payload)))
                     });
                 if let Exit::Failed(error) = &exit {
+                    // It stays down (never goes on after a failed save) until restarted.
+                    tracing::error!(replica, %error, "replica stopped");
                     net.disconnect(replica);
                     observer.set_failure(replica, error.clone());
                     if let Some(recorder) = recorder.filter(Recorder::wants_steps) {
@@ -226,7 +234,40 @@ impl Cluster {
                 replica,
                 state: "down",
             }),
-            Some(Exit::Crashed | Exit::Shutdown) => Ok(()),
+            Some(Exit::Crashed(_) | Exit::Shutdown) => Ok(()),
+            Some(Exit::Failed(message)) => Err(ClusterError::ReplicaFailed { replica, message }),
+        }
+    }
+
+    /// Crashes a replica *inside* the I/O of its next batch that has `point`
+    /// ([`crate::crash_point`]: a save and a send for `AfterSave`, two sends for `BetweenSends`,
+    /// a save for `MidSave`; which send is the first lost and where the save is torn are drawn
+    /// from the cluster's seed). If no batch has it within `wait` (at most
+    /// [`CRASH_POINT_WAIT_MAX`]), crashes it between two batches instead, as [`Cluster::crash`].
+    /// Returns where it crashed: `Some(point)`, or `None` between two batches.
+    pub fn crash_at(
+        &self,
+        replica: usize,
+        point: CrashPoint,
+        wait: Duration,
+    ) -> Result<Option<CrashPoint>, ClusterError> {
+        self.check_replica(replica)?;
+        let mut replicas = self.lock_replicas();
+        let slot = &mut replicas[replica];
+        let Some((control, handle)) = &slot.running else {
+            return Err(ClusterError::WrongState {
+                replica,
+                state: "down",
+            });
+        };
+        let _ = control.send(Control::CrashAt(point)); // It may have stopped on its own already.
+        let deadline = Instant::now() + wait.min(CRASH_POINT_WAIT_MAX);
+        while !handle.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        match self.stop(replica, slot, Control::Crash) {
+            Some(Exit::Crashed(at)) => Ok(at),
+            Some(Exit::Shutdown) | None => Err(ClusterError::Shutdown),
             Some(Exit::Failed(message)) => Err(ClusterError::ReplicaFailed { replica, message }),
         }
     }

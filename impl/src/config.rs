@@ -21,6 +21,18 @@ pub const CLIENTS_MAX: usize = 4096;
 pub const BATCH_COMMANDS_MAX: usize = 4096;
 /// Limit: the largest window a cluster may be configured with (`--window`).
 pub const WINDOW_SLOTS_MAX: usize = 1024;
+/// A known-bad runtime, the runtime's counterpart of the model's known-bad variants
+/// (`paxos_model::bug::Bug`): switched on only by tests, through [`ClusterConfig::runtime_bug`],
+/// which exists only with the `bugs` feature.
+#[cfg(feature = "bugs")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum RuntimeBug {
+    /// A replica hands a batch's messages to the network *before* it saves the batch's durable
+    /// state (`// BUG(send-before-save)` in `replica.rs`). Without a crash inside the batch's
+    /// I/O nothing shows it; a crash point between the sends and the end of the save restarts
+    /// the replica from a state older than messages it sent (`crash_point.rs`).
+    SendBeforeSave,
+}
 
 /// Where replicas keep their durable state.
 #[derive(Clone)]
@@ -68,6 +80,9 @@ pub struct ClusterConfig {
     /// A deliberately broken protocol variant, for tests (only with the `bugs` feature).
     #[cfg(feature = "bugs")]
     pub bug: Option<Bug>,
+    /// A deliberately broken runtime, for tests (only with the `bugs` feature).
+    #[cfg(feature = "bugs")]
+    pub runtime_bug: Option<RuntimeBug>,
     /// Timer durations for replicas and clients.
     pub timing: Timing,
     /// How long a client operation waits by default.
@@ -95,6 +110,8 @@ impl ClusterConfig {
             window_slots_max: ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
             #[cfg(feature = "bugs")]
             bug: None,
+            #[cfg(feature = "bugs")]
+            runtime_bug: None,
             timing: Timing::default(),
             client_timeout: Duration::from_secs(10),
             recorder: None,

@@ -97,6 +97,14 @@ pub enum StorageError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A failure a test injected ([`crate::storage::FaultyStorage`]).
+    #[error("injected {what} failure on replica {replica}'s storage: what reached it is unknown, so the replica must not go on")]
+    Injected {
+        /// The replica.
+        replica: usize,
+        /// What failed (`write`, `fsync`).
+        what: &'static str,
+    },
     /// The durable state could not be encoded.
     #[error("cannot encode the durable state of replica {replica}: {source}")]
     Encode {

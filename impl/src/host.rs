@@ -24,6 +24,8 @@ pub(crate) struct Io {
     pub(crate) sends: Vec<(usize, Msg)>,
     /// A client's completed request, if a step took a reply.
     pub(crate) completed: Option<(RequestId, OpResult)>,
+    /// Steps from the first that persisted on: what a crash before the save loses.
+    pub(crate) unsaved_steps: u32,
 }
 
 /// A node's configuration and volatile state.
@@ -82,6 +84,9 @@ impl Host {
         let (state, output) = input.run(&self.node, self.id, state);
         self.state = Some(state);
         self.finish(input, before, output, io);
+        if io.save.is_some() {
+            io.unsaved_steps += 1;
+        }
     }
 
     /// Executes one effect (the persist and the sends are collected in `io`).

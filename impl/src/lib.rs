@@ -44,8 +44,9 @@
 //! record is cut off, and any other damage stops the replica with [`StorageError::Corrupt`]
 //! instead of letting it restart empty). To keep fsyncs affordable a replica *group-commits*:
 //! it runs every input already waiting (up to [`replica::BATCH_MAX`]), saves once the last
-//! durable state those steps produced, then sends all their messages. A crash falls between batches, so it looks
-//! as if the unsaved steps never happened: their outputs never left.
+//! durable state those steps produced, then sends all their messages. A crash that falls in the
+//! middle of that save ([`crash_point`]) looks as if the unsaved steps never happened: their
+//! outputs never left.
 //!
 //! ## Faults
 //! The network ([`net`]) is blind to the protocol. From one seed ([`ClusterConfig::seed`]) it loses
@@ -53,7 +54,10 @@
 //! messages reorder); a router thread holds delayed copies until they are due. A partition puts
 //! replicas on sides that stop hearing each other until healed (clients reach everyone).
 //! [`Cluster::crash`] stops a replica's thread at once: its volatile state, timers and inbox are
-//! gone, messages to it are dropped; [`Cluster::restart`] starts it again from storage. Timer
+//! gone, messages to it are dropped; [`Cluster::crash_at`] does so inside the I/O of a batch,
+//! after its save, between two sends or in the middle of the save ([`crash_point`]);
+//! [`Cluster::restart`] starts it again from storage. [`FaultyStorage`] makes a save fail, and
+//! the replica stops with the error instead of going on. Timer
 //! durations come from per-replica generators derived from the same seed. Thread scheduling is
 //! not deterministic, so a seed reproduces the fault *rates and draws*, not the exact run; the
 //! recording reproduces a run exactly.
@@ -76,8 +80,9 @@
 //!
 //! ## Features
 //! `bugs` (off by default; only the property tests enable it) adds `ClusterConfig::bug`, which
-//! switches on a known-bad protocol variant (`paxos-model`'s `bugs` feature). Without it the
-//! runtime cannot run a variant.
+//! switches on a known-bad protocol variant (`paxos-model`'s `bugs` feature), and
+//! `ClusterConfig::runtime_bug`, which switches on a known-bad runtime (`RuntimeBug`: a replica
+//! that sends before it saves). Without it the runtime can run neither.
 //!
 //! ## Example
 //! ```
@@ -97,6 +102,7 @@ pub mod admin;
 mod client;
 mod cluster;
 mod config;
+pub mod crash_point;
 pub mod driver;
 mod error;
 mod host;
@@ -112,13 +118,16 @@ pub mod transport;
 
 pub use client::Client;
 pub use cluster::Cluster;
+#[cfg(feature = "bugs")]
+pub use config::RuntimeBug;
 pub use config::{ClusterConfig, StorageChoice, CLIENTS_MAX, REPLICAS_MAX};
+pub use crash_point::CrashPoint;
 pub use driver::{ClientDriver, Completion};
 pub use error::{ClientError, ClusterError, ConfigError, StorageError};
 pub use net::{FaultConfig, NetStats};
 pub use observe::{Agreement, Disagreement, ReplicaStatus, RoleView};
 pub use record::{Event, EventKind, Recorder, RecorderConfig, StateDetail};
 pub use server::{ReplicaServer, ServeConfig, ServeError};
-pub use storage::{DiskStorage, MemoryStorage, Storage};
+pub use storage::{DiskStorage, FaultyStorage, MemoryStorage, Storage, StorageFault};
 pub use tcp::TcpTransport;
 pub use transport::Transport;

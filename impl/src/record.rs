@@ -19,10 +19,12 @@
 //! each actor from its `Start`/`Recover` step and checks every later step against the model's step
 //! functions. Several steps of one replica may share one physical save (group commit, see the crate
 //! docs): each step still lists its own `Save` output, and a replica that restarts after a `Crash`
-//! recovers exactly the state of its last recorded `Save` (a crash falls between batches). Only a
-//! replica that `Failed` (its save itself failed) may have recorded a `Save` that never reached
-//! storage.
+//! recovers exactly the state of its last recorded `Save` outside the crash's `unsaved` last steps
+//! (a crash point in the middle of a save loses the batch's steps from the first that persisted
+//! on; any other crash loses none). Only a replica that `Failed` (its save itself failed) may
+//! have recorded a `Save` whose fate is unknown.
 
+use crate::crash_point::CrashPoint;
 use crate::error::ConfigError;
 use paxos_model::durable::Durable;
 use paxos_model::msg::{Msg, Timer};
@@ -66,6 +68,14 @@ pub enum EventKind {
     Crash {
         /// The replica.
         actor: usize,
+        /// Where inside a batch's I/O it crashed (`None`: between two batches).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        point: Option<CrashPoint>,
+        /// How many of the replica's last steps lost their save: the crash came before their
+        /// batch's save was durable (`MidSave`). A restart does not see them, and none of their
+        /// messages may have left. 0 for a crash between batches.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        unsaved: u32,
     },
     /// A replica stopped on its own (storage failure or a panic).
     Failed {
@@ -119,6 +129,10 @@ pub enum EventKind {
         /// What it returned.
         result: OpResult,
     },
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Why the network lost a message.

@@ -7,8 +7,10 @@
 //! *last* durable state any of those steps asked to save, and only then hands their messages to
 //! the network. A crash can only happen between two batches, so it behaves as if it had
 //! happened before the unsaved steps: their messages never left and their inputs are lost, which
-//! the network may do anyway. One fsync then covers many steps.
+//! the network may do anyway. One fsync then covers many steps. A crash *inside* that I/O is
+//! injected at named points (`crash_point.rs`); it shows why the save comes first.
 
+use crate::crash_point::CrashPoint;
 use crate::host::{Host, Io};
 use crate::net::Envelope;
 use crate::observe::Observer;
@@ -20,6 +22,8 @@ use paxos_model::config::ServerConfig;
 use paxos_model::durable::Durable;
 use paxos_model::node::Node;
 use paxos_model::types::Slot;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,6 +37,8 @@ const IDLE_WAIT: Duration = Duration::from_millis(100);
 pub(crate) enum Control {
     /// Stop abruptly: volatile state, timers and inbox are lost.
     Crash,
+    /// Crash at this point of the next batch's I/O that has it (`crash_point.rs`).
+    CrashAt(CrashPoint),
     /// Stop at the end of the runtime.
     Shutdown,
 }
@@ -40,8 +46,8 @@ pub(crate) enum Control {
 /// Why a replica thread ended.
 #[derive(Debug)]
 pub(crate) enum Exit {
-    /// On [`Control::Crash`].
-    Crashed,
+    /// On [`Control::Crash`] (`None`), or at the crash point armed by [`Control::CrashAt`].
+    Crashed(Option<CrashPoint>),
     /// On [`Control::Shutdown`] (or when the cluster went away).
     Shutdown,
     /// On its own: a storage failure (or a panic, caught by the caller).
@@ -61,6 +67,17 @@ pub(crate) struct Replica {
     pub(crate) inbox: Receiver<Envelope>,
     pub(crate) control: Receiver<Control>,
     pub(crate) timer_seed: u64,
+    /// Seeds where a crash point cuts (which send, where the save is torn).
+    pub(crate) crash_seed: u64,
+    /// A deliberately wrong runtime, for tests (only with the `bugs` feature).
+    #[cfg(feature = "bugs")]
+    pub(crate) runtime_bug: Option<crate::RuntimeBug>,
+}
+
+/// A crash point armed in a replica, and the generator of where it cuts.
+struct Armed {
+    point: Option<CrashPoint>,
+    dice: ChaCha8Rng,
 }
 
 impl Replica {
@@ -79,13 +96,22 @@ impl Replica {
         if let Some(observer) = &self.observer {
             observer.observe(self.id, host.state(), Slot(0));
         }
-        if let Err(e) = self.perform(io) {
+        let mut armed = Armed {
+            point: None,
+            dice: ChaCha8Rng::seed_from_u64(self.crash_seed),
+        };
+        // No crash point in a start's I/O: one is armed only by an order, taken below.
+        if let Err(e) = self.perform(io, &mut armed) {
             return e;
         }
         let mut batch = Vec::with_capacity(BATCH_MAX);
         loop {
             match self.control.try_recv() {
-                Ok(order) => return self.stop(order),
+                Ok(order) => {
+                    if let Some(exit) = self.obey(order, &mut armed) {
+                        return exit;
+                    }
+                }
                 Err(crossbeam_channel::TryRecvError::Empty) => {}
                 Err(crossbeam_channel::TryRecvError::Disconnected) => return Exit::Shutdown,
             }
@@ -100,13 +126,22 @@ impl Replica {
             } else {
                 crossbeam_channel::select! {
                     recv(self.control) -> order => match order {
-                        Ok(order) => return self.stop(order),
+                        Ok(order) => if let Some(exit) = self.obey(order, &mut armed) {
+                            return exit;
+                        },
                         Err(_) => return Exit::Shutdown,
                     },
                     recv(self.inbox) -> envelope => match envelope {
                         Ok(envelope) => batch.push(envelope),
                         // Disconnected by a crash, whose order follows: obey it.
-                        Err(_) => return self.control.recv().map_or(Exit::Shutdown, |order| self.stop(order)),
+                        Err(_) => loop {
+                            match self.control.recv() {
+                                Ok(order) => if let Some(exit) = self.obey(order, &mut armed) {
+                                    return exit;
+                                },
+                                Err(_) => return Exit::Shutdown,
+                            }
+                        },
                     },
                     default(wait) => {}
                 }
@@ -124,7 +159,7 @@ impl Replica {
             while let Some(timer) = host.timers.pop_due(Instant::now()) {
                 self.step(&mut host, Input::Timeout { timer }, &mut io);
             }
-            if let Err(e) = self.perform(io) {
+            if let Err(e) = self.perform(io, &mut armed) {
                 return e;
             }
         }
@@ -144,12 +179,55 @@ impl Replica {
         observer.observe(self.id, host.state(), applied_before);
     }
 
-    /// Persists, then sends: nothing leaves before the state it depends on is durable.
-    fn perform(&self, io: Io) -> Result<(), Exit> {
-        if let Some(durable) = io.save {
-            self.save(durable)?;
+    /// Persists, then sends: nothing leaves before the state it depends on is durable. An armed
+    /// crash point that this batch has cuts it short there (`crash_point.rs`).
+    fn perform(&self, io: Io, armed: &mut Armed) -> Result<(), Exit> {
+        let Io {
+            save,
+            sends,
+            unsaved_steps,
+            ..
+        } = io;
+        let point = armed.point.filter(|p| p.fits(save.is_some(), sends.len()));
+        // The first send lost at `BetweenSends`: never the first, never past the last.
+        let lost = match point {
+            Some(CrashPoint::BetweenSends) => armed.dice.random_range(1..sends.len()),
+            _ => usize::MAX,
+        };
+        #[cfg(feature = "bugs")]
+        if self.runtime_bug == Some(crate::RuntimeBug::SendBeforeSave) {
+            // BUG(send-before-save): the messages leave before the state they report is saved.
+            let unsaved = if save.is_some() { unsaved_steps } else { 0 };
+            for (i, (dst, msg)) in sends.into_iter().enumerate() {
+                if i == lost {
+                    return Err(self.crash(point, unsaved));
+                }
+                self.net.send(self.id, dst, msg);
+            }
+            if let Some(durable) = save {
+                if point == Some(CrashPoint::MidSave) {
+                    return Err(self.crash_mid_save(durable, unsaved, armed));
+                }
+                self.save(durable)?;
+            }
+            if point == Some(CrashPoint::AfterSave) {
+                return Err(self.crash(point, 0));
+            }
+            return Ok(());
         }
-        for (dst, msg) in io.sends {
+        if let Some(durable) = save {
+            if point == Some(CrashPoint::MidSave) {
+                return Err(self.crash_mid_save(durable, unsaved_steps, armed));
+            }
+            self.save(durable)?;
+            if point == Some(CrashPoint::AfterSave) {
+                return Err(self.crash(point, 0));
+            }
+        }
+        for (i, (dst, msg)) in sends.into_iter().enumerate() {
+            if i == lost {
+                return Err(self.crash(point, 0));
+            }
             self.net.send(self.id, dst, msg);
         }
         Ok(())
@@ -161,22 +239,46 @@ impl Replica {
             .map_err(|e| Exit::Failed(e.to_string()))
     }
 
-    /// Obeys a control order. A crash loses the inbox: every copy in it is dropped.
-    fn stop(&self, order: Control) -> Exit {
+    /// The crash point `MidSave`: a torn write of `durable`, then the crash, which loses the
+    /// batch's `unsaved` last steps.
+    fn crash_mid_save(&self, durable: Durable, unsaved: u32, armed: &mut Armed) -> Exit {
+        match self
+            .storage
+            .save_torn(self.id, durable, armed.dice.random())
+        {
+            Ok(()) => self.crash(Some(CrashPoint::MidSave), unsaved),
+            Err(e) => Exit::Failed(e.to_string()),
+        }
+    }
+
+    /// Obeys a control order; `None` if the replica goes on (a crash point armed).
+    fn obey(&self, order: Control, armed: &mut Armed) -> Option<Exit> {
         match order {
-            Control::Shutdown => Exit::Shutdown,
-            Control::Crash => {
-                if let Some(recorder) = &self.recorder {
-                    if recorder.wants_steps() {
-                        recorder.record(EventKind::Crash { actor: self.id });
-                    }
-                }
-                for Envelope { src, dst, msg } in self.inbox.try_iter() {
-                    self.net
-                        .drop_copy(src, dst, msg, DropReason::DestinationDown);
-                }
-                Exit::Crashed
+            Control::Shutdown => Some(Exit::Shutdown),
+            Control::Crash => Some(self.crash(None, 0)),
+            Control::CrashAt(point) => {
+                armed.point = Some(point);
+                None
             }
         }
+    }
+
+    /// Crashes (between batches, or at `point`): records it, with how many of the replica's
+    /// last steps lost their save, and drops every copy in the inbox.
+    fn crash(&self, point: Option<CrashPoint>, unsaved: u32) -> Exit {
+        if let Some(recorder) = &self.recorder {
+            if recorder.wants_steps() {
+                recorder.record(EventKind::Crash {
+                    actor: self.id,
+                    point,
+                    unsaved,
+                });
+            }
+        }
+        for Envelope { src, dst, msg } in self.inbox.try_iter() {
+            self.net
+                .drop_copy(src, dst, msg, DropReason::DestinationDown);
+        }
+        Exit::Crashed(point)
     }
 }

@@ -135,6 +135,9 @@ impl ReplicaServer {
             inbox,
             control: control_rx,
             timer_seed: seed,
+            crash_seed: seed,
+            #[cfg(feature = "bugs")]
+            runtime_bug: None,
         };
         let replica = std::thread::Builder::new()
             .name(format!("replica-{id}"))

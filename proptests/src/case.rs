@@ -6,6 +6,7 @@
 //! replicas (`CrashOther(k)`: the `k mod m`-th of the `m` running non-leaders), because which
 //! replica leads is only known while the case runs.
 
+use paxos_impl::{CrashPoint, RuntimeBug};
 use paxos_model::bug::Bug;
 use paxos_model::config::ServerConfig;
 use paxos_model::types::{Op, Value};
@@ -53,6 +54,12 @@ pub enum Fault {
     /// Crash one of the running replicas that are not the observed leader (a pick; those on
     /// the majority side of a partition come first).
     CrashOther(u8),
+    /// Crash the observed leader inside the I/O of a batch, at this point
+    /// (`paxos_impl::crash_point`; between two batches if it does not reach the point within
+    /// [`crate::runner::CRASH_POINT_WAIT`]).
+    CrashLeaderAt(CrashPoint),
+    /// Crash one of the running non-leaders (a pick, as `CrashOther`) at this point.
+    CrashOtherAt(u8, CrashPoint),
     /// Restart one of the crashed replicas (a pick).
     Restart(u8),
     /// Cut the observed leader (with any replicas isolated already) off from the others.
@@ -104,6 +111,8 @@ pub struct Case {
     pub window: usize,
     /// `ClusterConfig::read_index`: ReadIndex reads at the leader (else reads through the log).
     pub read_index: bool,
+    /// A known-bad runtime, for the tests that show the crash points catch it.
+    pub runtime_bug: Option<RuntimeBug>,
 }
 
 impl Case {
@@ -123,6 +132,7 @@ impl Case {
             batch: ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
             window: ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
             read_index: true,
+            runtime_bug: None,
         }
     }
 

@@ -55,7 +55,8 @@ impl fmt::Display for Report {
             Ok(s) => writeln!(
                 f,
                 "check 1 (replay) passed: {} events, {} steps ({} deliveries, {} timeouts, {} \
-                 submits, {} restarts), {} crashes, {} drops, {} duplicates",
+                 submits, {} restarts), {} crashes ({} at a crash point, {} steps lost their \
+                 save), {} drops, {} duplicates",
                 s.events,
                 s.steps,
                 s.deliveries,
@@ -63,6 +64,8 @@ impl fmt::Display for Report {
                 s.submits,
                 s.recoveries,
                 s.crashes,
+                s.crash_points,
+                s.unsaved_steps,
                 s.drops,
                 s.duplicates
             )?,

@@ -55,6 +55,12 @@ pub enum Kind {
     BadClientEvent,
     /// A replica stopped on its own in the runtime (storage failure or panic).
     RuntimeFailure,
+    /// A crash says more of its replica's steps lost their save than the replica took since it
+    /// started.
+    BadCrash,
+    /// A message left from a step whose save a crash lost: it went out before the state it
+    /// reports was durable (persist before send violated).
+    SentBeforeSaved,
     /// A step function panicked during the replay.
     HandlerPanic,
     /// The model refused a step the runtime took (a no-op in the model, a real step in the run).

@@ -6,7 +6,10 @@
 //! The recording is mapped onto stateright actions (`specs/runtime.md`, "Events and actions"):
 //! a delivery is `Deliver`, a timer firing `Timeout`, a client's submit `SelectRandom` under
 //! [`paxos_model::actor::SUBMIT`] (the model client's next scripted op, offered by the adapter
-//! as a random choice), a crash `Crash` and a restart `Recover`. Network drops and partitions
+//! as a random choice), a crash `Crash` and a restart `Recover`. The steps whose save a crash
+//! lost (a crash in the middle of a save, `crate::replay::unsaved_steps`) map to nothing: their
+//! inputs are lost as a network loses a message or a crash a timer, their state is gone, and
+//! none of their messages was sent, so the run is the model's run without them. Network drops and partitions
 //! map to nothing: the model's network is unordered and duplicating, where a lost message is one
 //! that is never delivered, and a duplicated one is delivered twice.
 //!
@@ -26,7 +29,7 @@
 
 use crate::finding::{Check, Finding, Kind};
 use crate::recording::Recording;
-use crate::replay::{catch, state_difference};
+use crate::replay::{catch, state_difference, unsaved_steps};
 use paxos_impl::record::{EventKind, Input, Output, Step};
 use paxos_model::actor::PaxosActor;
 use paxos_model::actor::SUBMIT;
@@ -45,6 +48,8 @@ pub struct PathStats {
     pub actions: usize,
     /// Recorded steps the model treats as no-ops (it stays in the same state).
     pub stutters: usize,
+    /// Recorded steps whose save a crash lost (no action).
+    pub unsaved: usize,
     /// States whose always-properties were evaluated (the initial one included).
     pub states: usize,
     /// The always-properties evaluated.
@@ -66,7 +71,7 @@ pub fn model_of(recording: &Recording) -> PaxosModel {
                 step.actor
             }
             EventKind::Invoke { client, .. } | EventKind::Return { client, .. } => *client,
-            EventKind::Crash { actor } => {
+            EventKind::Crash { actor, .. } => {
                 crashes += 1;
                 *actor
             }
@@ -124,14 +129,27 @@ pub fn check_path(recording: &Recording) -> Result<PathStats, Finding> {
     let mut state = inits.pop().expect("one initial state");
     check_properties(&model, &properties, &state, None)?;
     stats.states += 1;
+    let unsaved = unsaved_steps(recording, Check::Path)?;
+    // The messages the unsaved steps output (never sent), and the step of each.
+    let mut unsent = BTreeMap::new();
     for event in &recording.events {
         let seq = event.seq;
         let action = match &event.kind {
-            EventKind::Step(step) => match enabled(&state, seq, step)? {
-                Some(action) => action,
-                None => continue, // A first start: the model's initial state covers it.
+            EventKind::Step(step) if unsaved.contains(&seq) => {
+                for output in &step.outputs {
+                    if let Output::Send { dst, msg } = output {
+                        unsent.insert((step.actor, *dst, msg.clone()), seq);
+                    }
+                }
+                stats.unsaved += 1;
+                continue;
+            }
+            EventKind::Step(step) => match enabled(&state, seq, step) {
+                Ok(Some(action)) => action,
+                Ok(None) => continue, // A first start: the model's initial state covers it.
+                Err(finding) => return Err(sent_before_saved(finding, step, &unsent)),
             },
-            EventKind::Crash { actor } => {
+            EventKind::Crash { actor, .. } => {
                 if *actor >= model.cfg.servers || state.crashed[*actor] {
                     return Err(fail(
                         Kind::NotRunning,
@@ -207,6 +225,30 @@ pub fn check_path(recording: &Recording) -> Result<PathStats, Finding> {
         }
     }
     Ok(stats)
+}
+
+/// A delivery the model's network does not hold, of a message that a step whose save a crash
+/// lost output: that message left before the state it reports was durable.
+fn sent_before_saved(
+    finding: Finding,
+    step: &Step,
+    unsent: &BTreeMap<(usize, usize, paxos_model::msg::Msg), u64>,
+) -> Finding {
+    let Input::Deliver { src, dst, msg } = &step.input else {
+        return finding;
+    };
+    match unsent.get(&(*src, *dst, msg.clone())) {
+        Some(sent) if finding.kind == Kind::NeverSent => Finding {
+            kind: Kind::SentBeforeSaved,
+            detail: format!(
+                "{}: it was output by step #{sent}, whose save a crash lost, so it left before \
+                 the state it reports was durable",
+                finding.detail
+            ),
+            ..finding
+        },
+        _ => finding,
+    }
 }
 
 /// A recorded step that stateright's `next_state` ignores: nothing changed and nothing was

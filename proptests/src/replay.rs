@@ -13,6 +13,12 @@
 //!   ([`Input::run`]), gives the recorded state after the step and the recorded outputs
 //!   ([`Output::of`] of each effect), in order.
 //!
+//! A crash inside a batch's save (`CrashPoint::MidSave`) says how many of the replica's last
+//! steps lost their save ([`unsaved_steps`]). Those steps are replayed like any other, but their
+//! saves do not count (the restart must begin from the save before them) and their messages
+//! were never sent: a delivery of one is a message that left before the state it reports was
+//! durable ([`Kind::SentBeforeSaved`]).
+//!
 //! The first step that fails any of these is reported ([`Finding`]) with both sides of the
 //! comparison. Drops and duplications by the network are accounted for (a drop consumes a copy,
 //! a duplication adds one), and so are client invocations and returns: each `Return` must be the
@@ -46,6 +52,10 @@ pub struct ReplayStats {
     pub recoveries: usize,
     /// Crashes.
     pub crashes: usize,
+    /// Crashes inside a batch's I/O (at a crash point).
+    pub crash_points: usize,
+    /// Steps whose save a crash lost.
+    pub unsaved_steps: usize,
     /// Copies the network dropped.
     pub drops: usize,
     /// Copies the network duplicated.
@@ -130,14 +140,18 @@ pub fn replay(
     recording: &Recording,
     mut observe: impl FnMut(u64, usize, &NodeState),
 ) -> Result<ReplayStats, Finding> {
+    let unsaved = unsaved_steps(recording, Check::Replay)?;
     let mut replay = Replayer {
         recording,
         actors: BTreeMap::new(),
         in_flight: BTreeMap::new(),
         stats: ReplayStats {
             events: recording.events.len(),
+            unsaved_steps: unsaved.len(),
             ..ReplayStats::default()
         },
+        unsaved,
+        unsent: BTreeMap::new(),
     };
     for (i, event) in recording.events.iter().enumerate() {
         let seq = event.seq;
@@ -162,6 +176,50 @@ struct Replayer<'r> {
     actors: BTreeMap<usize, Tracked>,
     in_flight: BTreeMap<Wire, u64>,
     stats: ReplayStats,
+    /// The steps whose save a crash lost.
+    unsaved: BTreeSet<u64>,
+    /// Messages those steps output, which were never sent, and the step of each.
+    unsent: BTreeMap<Wire, u64>,
+}
+
+/// The steps whose save a crash lost, by sequence number: each `Crash`'s `unsaved` last steps
+/// of its replica (since its last start). `check` is the check that asks.
+pub(crate) fn unsaved_steps(recording: &Recording, check: Check) -> Result<BTreeSet<u64>, Finding> {
+    let mut since_start: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+    let mut unsaved = BTreeSet::new();
+    for event in &recording.events {
+        match &event.kind {
+            EventKind::Step(step) => {
+                let steps = since_start.entry(step.actor).or_default();
+                match step.input {
+                    Input::Start { .. } | Input::Recover { .. } => steps.clear(),
+                    _ => steps.push(event.seq),
+                }
+            }
+            EventKind::Crash {
+                actor, unsaved: n, ..
+            } => {
+                let steps = since_start.remove(actor).unwrap_or_default();
+                let n = *n as usize;
+                if n > steps.len() {
+                    return Err(Finding::new(
+                        check,
+                        Kind::BadCrash,
+                        format!(
+                            "the crash says the replica's last {n} steps lost their save, but it \
+                             took {} since it started",
+                            steps.len()
+                        ),
+                    )
+                    .at(event.seq)
+                    .actor(*actor));
+                }
+                unsaved.extend(&steps[steps.len() - n..]);
+            }
+            _ => {}
+        }
+    }
+    Ok(unsaved)
 }
 
 fn fail(kind: Kind, seq: u64, actor: usize, detail: impl Into<String>) -> Finding {
@@ -177,6 +235,17 @@ impl Replayer<'_> {
                 *n -= 1;
                 Ok(())
             }
+            _ if self.unsent.contains_key(&copy) => Err(fail(
+                Kind::SentBeforeSaved,
+                seq,
+                actor,
+                format!(
+                    "{what} {:?} from {} to {}, output by step #{} of {}, whose save a crash \
+                     lost: the message left before the state it reports was durable, and the \
+                     replica restarted without that state",
+                    copy.2, copy.0, copy.1, self.unsent[&copy], copy.0
+                ),
+            )),
             _ => Err(fail(
                 Kind::NeverSent,
                 seq,
@@ -198,7 +267,7 @@ impl Replayer<'_> {
     ) -> Result<(), Finding> {
         match kind {
             EventKind::Step(step) => self.step(seq, step, observe),
-            EventKind::Crash { actor } => {
+            EventKind::Crash { actor, point, .. } => {
                 let tracked = self.actors.entry(*actor).or_default();
                 if !self.recording.config.is_server(*actor) || tracked.state.is_none() {
                     return Err(fail(
@@ -211,6 +280,7 @@ impl Replayer<'_> {
                 tracked.state = None;
                 tracked.timers.clear();
                 self.stats.crashes += 1;
+                self.stats.crash_points += usize::from(point.is_some());
                 Ok(())
             }
             EventKind::Failed { actor, error } => Err(fail(
@@ -463,10 +533,11 @@ impl Replayer<'_> {
                 tracked.taken = Some((*request, pending.op, *result));
             }
         }
-        // Its effects.
+        // Its effects; a step whose save a crash lost neither saved nor sent.
         if starting {
             tracked.timers.clear();
         }
+        let unsaved = self.unsaved.contains(&seq);
         for effect in out {
             match effect {
                 Effect::SetTimer(timer, _) => {
@@ -475,9 +546,13 @@ impl Replayer<'_> {
                 Effect::CancelTimer(timer) => {
                     tracked.timers.remove(&timer);
                 }
+                Effect::Send(dst, msg) if unsaved => {
+                    self.unsent.insert((a, dst.index(), msg), seq);
+                }
                 Effect::Send(dst, msg) => {
                     *self.in_flight.entry((a, dst.index(), msg)).or_default() += 1;
                 }
+                Effect::Persist(_) if unsaved => {}
                 Effect::Persist(durable) => {
                     tracked.saved = Some(Saved {
                         digest: digest(&durable),

@@ -33,6 +33,9 @@ use std::time::{Duration, Instant};
 pub const LIVENESS_AFTER_HEAL: Duration = Duration::from_secs(10);
 /// Limit: how long the runner waits for a first leader before the faults begin.
 pub const FIRST_LEADER_WAIT: Duration = Duration::from_secs(3);
+/// Limit: how long a crash at a point (`Fault::CrashLeaderAt`, `Fault::CrashOtherAt`) waits for
+/// a batch that has the point before the replica is crashed between two batches instead.
+pub const CRASH_POINT_WAIT: Duration = Duration::from_millis(200);
 /// How long a waiting client blocks before it looks at the clock again.
 const CLIENT_SLICE: Duration = Duration::from_millis(50);
 
@@ -93,6 +96,7 @@ pub fn cluster_config(case: &Case, recorder: Recorder, dir: Option<&Path>) -> Cl
     cfg.batch_commands_max = case.batch;
     cfg.window_slots_max = case.window;
     cfg.read_index = case.read_index;
+    cfg.runtime_bug = case.runtime_bug;
     cfg.timing = case_timing();
     cfg.recorder = Some(recorder);
     cfg
@@ -225,19 +229,38 @@ fn inject(cluster: &Cluster, case: &Case, applied: &mut Vec<String>, problems: &
             .collect();
         others.sort_by_key(|r| (isolated.contains(r), *r));
         let result = match step.fault {
-            Fault::CrashLeader | Fault::CrashOther(_) => {
-                let target = match step.fault {
-                    Fault::CrashLeader => leader,
-                    Fault::CrashOther(k) => pick(k, others),
+            Fault::CrashLeader
+            | Fault::CrashOther(_)
+            | Fault::CrashLeaderAt(_)
+            | Fault::CrashOtherAt(..) => {
+                let (target, point) = match step.fault {
+                    Fault::CrashLeader => (leader, None),
+                    Fault::CrashOther(k) => (pick(k, others), None),
+                    Fault::CrashLeaderAt(point) => (leader, Some(point)),
+                    Fault::CrashOtherAt(k, point) => (pick(k, others), Some(point)),
                     _ => unreachable!(),
                 };
                 let mut after = crashed.clone();
                 after.extend(target);
                 match target {
                     Some(r) if unavailable(&after, &isolated) <= case.unavailable_max() => {
-                        note(format!("{:?}: crash {r}", step.fault));
                         crashed.insert(r);
-                        cluster.crash(r)
+                        match point {
+                            None => {
+                                note(format!("{:?}: crash {r}", step.fault));
+                                cluster.crash(r)
+                            }
+                            Some(point) => cluster.crash_at(r, point, CRASH_POINT_WAIT).map(|at| {
+                                note(match at {
+                                    Some(at) => format!("{:?}: crash {r} at {at:?}", step.fault),
+                                    None => format!(
+                                        "{:?}: crash {r} between batches (no batch with the \
+                                         point within {CRASH_POINT_WAIT:?})",
+                                        step.fault
+                                    ),
+                                })
+                            }),
+                        }
                     }
                     _ => {
                         note(format!("{:?}: skipped", step.fault));

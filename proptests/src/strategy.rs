@@ -6,6 +6,7 @@ use crate::case::{
     Case, ClientStep, Fault, FaultStep, CLIENTS_MAX, CLIENT_PAUSE_MS_MAX, DELAY_US_MAX, FAULTS_MAX,
     FAULT_PAUSE_MS_MAX, OPS_PER_CLIENT_MAX,
 };
+use paxos_impl::CrashPoint;
 use paxos_model::config::ServerConfig;
 use proptest::prelude::*;
 
@@ -36,11 +37,19 @@ pub fn partition_fault() -> impl Strategy<Value = Fault> {
     ]
 }
 
-/// Any fault: crashes and restarts (of the leader and of others) and partitions.
+/// A point inside a batch's I/O.
+pub fn crash_point() -> impl Strategy<Value = CrashPoint> {
+    prop::sample::select(CrashPoint::ALL.to_vec())
+}
+
+/// Any fault: crashes (between batches and inside a batch's I/O) and restarts, of the leader and
+/// of others, and partitions.
 pub fn any_fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
         3 => Just(Fault::CrashLeader),
         2 => any::<u8>().prop_map(Fault::CrashOther),
+        1 => crash_point().prop_map(Fault::CrashLeaderAt),
+        1 => (any::<u8>(), crash_point()).prop_map(|(k, point)| Fault::CrashOtherAt(k, point)),
         3 => any::<u8>().prop_map(Fault::Restart),
         1 => Just(Fault::IsolateLeader),
         1 => any::<u8>().prop_map(Fault::IsolateOther),
@@ -165,11 +174,14 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
         )
 }
 
-/// A crash-heavy fault: crashes and restarts of the leader and of others, sometimes a partition.
+/// A crash-heavy fault: crashes (some inside a batch's I/O) and restarts of the leader and of
+/// others, sometimes a partition.
 pub fn crash_fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
         3 => Just(Fault::CrashLeader),
         3 => any::<u8>().prop_map(Fault::CrashOther),
+        2 => crash_point().prop_map(Fault::CrashLeaderAt),
+        2 => (any::<u8>(), crash_point()).prop_map(|(k, point)| Fault::CrashOtherAt(k, point)),
         3 => any::<u8>().prop_map(Fault::Restart),
         1 => Just(Fault::IsolateLeader),
         1 => Just(Fault::Heal),

@@ -1,8 +1,9 @@
 //! The checks can fail: a real recording passes every check, and the same recording doctored
 //! in one place (a message never sent, a restart from stale storage, a reordered step, a timer
 //! never set, a changed output or state, a wrong client result, a decision made two ways, a
-//! double execution, an invented command) is reported by the checks that cover it, at the
-//! doctored event.
+//! double execution, an invented command, a crash that loses the save of steps whose messages
+//! left or more steps than were taken) is reported by the checks that cover it, at the doctored
+//! event.
 
 use paxos_impl::record::{digest, EventKind, Input, Output, StateRecord};
 use paxos_model::msg::{Msg, Timer};
@@ -554,4 +555,75 @@ fn the_replay_binary_passes_a_good_file_and_fails_a_doctored_one() {
         )),
         "{text}"
     );
+}
+
+/// The base recording's crash: its position, the replica, and how many steps the replica took
+/// since it started.
+fn the_crash(recording: &Recording) -> (usize, usize, u32) {
+    let (i, actor) = recording
+        .events
+        .iter()
+        .enumerate()
+        .find_map(|(i, e)| match e.kind {
+            EventKind::Crash { actor, .. } => Some((i, actor)),
+            _ => None,
+        })
+        .expect("a crash");
+    let taken = steps(recording)
+        .filter(|(j, s)| *j < i && s.actor == actor)
+        .filter(|(_, s)| !matches!(s.input, Input::Start { .. }))
+        .count();
+    (i, actor, taken as u32)
+}
+
+fn set_unsaved(recording: &mut Recording, i: usize, n: u32) {
+    match &mut recording.events[i].kind {
+        EventKind::Crash { unsaved, .. } => *unsaved = n,
+        other => panic!("event {i} is not a crash: {other:?}"),
+    }
+}
+
+#[test]
+fn a_crash_that_loses_the_state_of_sent_messages_is_reported() {
+    // The crash says every step of the replica lost its save: its messages, delivered long
+    // before, left before the state they report was durable.
+    let mut doctored = base().clone();
+    let (i, actor, taken) = the_crash(&doctored);
+    set_unsaved(&mut doctored, i, taken);
+    let from_actor = |e: &&paxos_impl::record::Event, deliveries_only: bool| match &e.kind {
+        EventKind::Step(s) => matches!(&s.input, Input::Deliver { src, .. } if *src == actor),
+        EventKind::Dropped { src, .. } | EventKind::Duplicated { src, .. } => {
+            !deliveries_only && *src == actor
+        }
+        _ => false,
+    };
+    let first = |deliveries_only| {
+        doctored
+            .events
+            .iter()
+            .find(|e| from_actor(e, deliveries_only))
+            .map(|e| e.seq as usize)
+            .expect("a message from the crashed replica")
+    };
+    assert_finding(
+        replayed(&doctored),
+        Check::Replay,
+        Kind::SentBeforeSaved,
+        first(false),
+    );
+    assert_finding(
+        check_path(&doctored),
+        Check::Path,
+        Kind::SentBeforeSaved,
+        first(true),
+    );
+}
+
+#[test]
+fn a_crash_that_loses_more_steps_than_were_taken_is_reported() {
+    let mut doctored = base().clone();
+    let (i, _, taken) = the_crash(&doctored);
+    set_unsaved(&mut doctored, i, taken + 1);
+    assert_finding(replayed(&doctored), Check::Replay, Kind::BadCrash, i);
+    assert_finding(check_path(&doctored), Check::Path, Kind::BadCrash, i);
 }

@@ -14,7 +14,8 @@
 //!
 //! # Damage
 //! A crash in the middle of an append can leave a **torn tail**: the last record cut short, or
-//! zero-filled, whole or from some byte on (the file grew, the data never reached the disk). Its save never returned, so no
+//! zero-filled, whole or from some byte on (the file grew, the data never reached the disk; from
+//! inside its length field on, the length reads short). Its save never returned, so no
 //! message depended on it: the record is dropped and the file cut back to the last whole record.
 //! Anything else is [`StorageError::Corrupt`] and the replica refuses to start rather than start
 //! empty: a file that is not ours (wrong magic, unknown version, shorter than the header), a
@@ -226,6 +227,37 @@ impl DiskStorage {
             bytes: bytes.len() as u64,
         })
     }
+
+    /// Appends what changed since the last save and syncs it (or rewrites a long log).
+    fn save_in(
+        &self,
+        slot: &mut Option<Log>,
+        replica: usize,
+        durable: Durable,
+    ) -> Result<(), StorageError> {
+        if slot.is_none() {
+            *slot = self.open_log(replica)?;
+        }
+        let log = match slot.as_mut() {
+            Some(log) if log.bytes <= LOG_BYTES_MAX => log,
+            _ => {
+                *slot = Some(self.rewrite(replica, durable)?);
+                return Ok(());
+            }
+        };
+        let mut bytes = Vec::new();
+        append_record(&mut bytes, &Delta::between(&log.state, &durable))
+            .map_err(|source| StorageError::Encode { replica, source })?;
+        let path = self.path(replica);
+        log.file
+            .write_all(&bytes)
+            .and_then(|()| log.file.sync_data())
+            .map_err(|e| Self::io_error(&path, e))?;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        log.bytes += bytes.len() as u64;
+        log.state = durable;
+        Ok(())
+    }
 }
 
 fn header() -> Vec<u8> {
@@ -268,6 +300,11 @@ fn decode(bytes: &[u8]) -> Result<(Durable, usize), String> {
         if rest.len() < RECORD_HEADER_LEN {
             return Ok((state, at)); // A record header cut short: torn.
         }
+        if rest[4..].iter().all(|b| *b == 0) {
+            // At most the length field written, partly (it then reads short), and nothing after
+            // it: torn. A whole record never has a zero checksum over a zero body.
+            return Ok((state, at));
+        }
         let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes"));
         let crc = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes"));
         if len > RECORD_LEN_MAX {
@@ -308,28 +345,42 @@ impl Storage for DiskStorage {
 
     fn save(&self, replica: usize, durable: Durable) -> Result<(), StorageError> {
         let mut slot = self.slot(replica);
+        let saved = self.save_in(&mut slot, replica, durable);
+        if saved.is_err() {
+            // What reached the file is unknown (a record written in part, an fsync that
+            // failed): forget the open log, so that nothing is ever appended after it. The next
+            // load reads the file again (and refuses it if it is damaged).
+            *slot = None;
+        }
+        saved
+    }
+
+    fn save_torn(&self, replica: usize, durable: Durable, cut: u64) -> Result<(), StorageError> {
+        let mut slot = self.slot(replica);
         if slot.is_none() {
             *slot = self.open_log(replica)?;
         }
-        let log = match slot.as_mut() {
-            Some(log) if log.bytes <= LOG_BYTES_MAX => log,
+        let path = self.path(replica);
+        let encode = |from: &Durable, out: &mut Vec<u8>| {
+            append_record(out, &Delta::between(from, &durable))
+                .map_err(|source| StorageError::Encode { replica, source })
+        };
+        let written = match slot.as_mut() {
+            Some(log) if log.bytes <= LOG_BYTES_MAX => {
+                let mut record = Vec::new();
+                encode(&log.state, &mut record)?;
+                log.file.write_all(&torn(&record, cut))
+            }
             _ => {
-                *slot = Some(self.rewrite(replica, durable)?);
-                return Ok(());
+                // A rewrite cut short: the temporary file holds part of the new log, and the
+                // rename that would have replaced the old one never happened.
+                let mut bytes = header();
+                encode(&Durable::default(), &mut bytes)?;
+                fs::write(path.with_extension("durable.tmp"), torn(&bytes, cut))
             }
         };
-        let mut bytes = Vec::new();
-        append_record(&mut bytes, &Delta::between(&log.state, &durable))
-            .map_err(|source| StorageError::Encode { replica, source })?;
-        let path = self.path(replica);
-        log.file
-            .write_all(&bytes)
-            .and_then(|()| log.file.sync_data())
-            .map_err(|e| Self::io_error(&path, e))?;
-        self.syncs.fetch_add(1, Ordering::Relaxed);
-        log.bytes += bytes.len() as u64;
-        log.state = durable;
-        Ok(())
+        *slot = None; // The crash loses the open log: the next load reads the file again.
+        written.map_err(|e| Self::io_error(&path, e))
     }
 
     fn name(&self) -> &'static str {
@@ -339,6 +390,18 @@ impl Storage for DiskStorage {
     fn syncs(&self) -> u64 {
         self.syncs.load(Ordering::Relaxed)
     }
+}
+
+/// What a crash in the middle of writing `bytes` can leave: the first `cut mod len` of them,
+/// alone (cut short) or followed by zeros up to their length (the file grew, the data did not
+/// all reach the disk; which, by the parity of `cut / len`). Never all of them.
+fn torn(bytes: &[u8], cut: u64) -> Vec<u8> {
+    let len = bytes.len() as u64;
+    let mut out = bytes[..(cut % len) as usize].to_vec();
+    if (cut / len) % 2 == 1 {
+        out.resize(bytes.len(), 0);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -422,6 +485,106 @@ mod tests {
         drop(storage);
         let storage = DiskStorage::open(dir.path()).unwrap();
         assert_eq!(storage.load(0).unwrap(), Some(state(3, 1)));
+    }
+
+    #[test]
+    fn a_zero_filled_tail_with_a_partly_written_length_is_torn() {
+        // The file grew by a whole record, but only the first bytes of its length field reached
+        // the disk: the length reads short, the checksum and body are zeros.
+        let dir = tempfile::tempdir().unwrap();
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        storage.save(0, state(1, 1)).unwrap();
+        let path = storage.path(0);
+        let first = fs::read(&path).unwrap();
+        storage.save(0, state(2, 2_000)).unwrap(); // A record of over 64 KiB: 3 length bytes.
+        let whole = fs::read(&path).unwrap();
+        assert!(whole.len() - first.len() > RECORD_HEADER_LEN + (1 << 16));
+        drop(storage);
+        for written in 1..RECORD_HEADER_LEN {
+            let mut bytes = whole.clone();
+            bytes[first.len() + written..].fill(0);
+            fs::write(&path, &bytes).unwrap();
+            let storage = DiskStorage::open(dir.path()).unwrap();
+            assert_eq!(
+                storage.load(0).unwrap(),
+                Some(state(1, 1)),
+                "{written} bytes of the record written"
+            );
+            assert_eq!(fs::read(&path).unwrap(), first, "the torn tail is cut off");
+        }
+    }
+
+    #[test]
+    fn a_save_cut_short_anywhere_leaves_the_previous_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        storage.save(0, state(1, 1)).unwrap();
+        let path = storage.path(0);
+        let before = fs::read(&path).unwrap();
+        storage.save(0, state(2, 3)).unwrap();
+        let record = fs::read(&path).unwrap().len() - before.len();
+        drop(storage);
+        // Cuts in and around the record header, in the body and at its very end, each as a
+        // short write and as a zero-filled one, of the record `state(2, 3)` would append.
+        let r = record as u64;
+        let cuts = (0..=RECORD_HEADER_LEN as u64 + 1).chain([r / 2, r - 2, r - 1]);
+        for cut in cuts.flat_map(|c| [c, c + r]) {
+            fs::write(&path, &before).unwrap();
+            let storage = DiskStorage::open(dir.path()).unwrap();
+            storage.save_torn(0, state(2, 3), cut).unwrap();
+            let len = fs::read(&path).unwrap().len();
+            let expected = before.len()
+                + if cut < record as u64 {
+                    cut as usize
+                } else {
+                    record
+                };
+            assert_eq!(len, expected, "cut {cut}: the file holds the torn write");
+            assert_eq!(storage.load(0).unwrap(), Some(state(1, 1)), "cut {cut}");
+            assert_eq!(
+                fs::read(&path).unwrap(),
+                before,
+                "cut {cut}: torn tail cut off"
+            );
+            storage.save(0, state(3, 2)).unwrap();
+            drop(storage);
+            let storage = DiskStorage::open(dir.path()).unwrap();
+            assert_eq!(storage.load(0).unwrap(), Some(state(3, 2)), "cut {cut}");
+        }
+        // A rewrite cut short leaves the old log in place (and a partial temporary file, which
+        // the next rewrite replaces).
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        for cut in [0, 7, 40, 1_000_003] {
+            storage.save(0, state(4, 1)).unwrap();
+            storage.slot(0).as_mut().unwrap().bytes = LOG_BYTES_MAX + 1;
+            storage.save_torn(0, state(5, 2), cut).unwrap();
+            assert_eq!(storage.load(0).unwrap(), Some(state(4, 1)), "cut {cut}");
+        }
+        storage.slot(0).as_mut().unwrap().bytes = LOG_BYTES_MAX + 1;
+        storage.save(0, state(6, 1)).unwrap();
+        drop(storage);
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        assert_eq!(storage.load(0).unwrap(), Some(state(6, 1)));
+        // Never saved: a first save cut short leaves nothing to load.
+        storage.save_torn(1, state(1, 1), 5).unwrap();
+        assert_eq!(storage.load(1).unwrap(), None);
+    }
+
+    #[test]
+    fn a_failed_save_forgets_the_open_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = DiskStorage::open(dir.path()).unwrap();
+        storage.save(0, state(1, 1)).unwrap();
+        // The file replaced by a directory: the append fails, and the open log is dropped.
+        let path = storage.path(0);
+        fs::remove_file(&path).unwrap();
+        fs::create_dir(&path).unwrap();
+        storage.slot(0).as_mut().unwrap().file = File::open(dir.path()).unwrap();
+        assert!(matches!(
+            storage.save(0, state(2, 1)),
+            Err(StorageError::Io { .. })
+        ));
+        assert!(storage.slot(0).is_none());
     }
 
     #[test]

@@ -49,6 +49,12 @@ impl Storage for MemoryStorage {
         Ok(())
     }
 
+    /// A save replaces the slot at once: cut short, it never happened.
+    fn save_torn(&self, _replica: usize, durable: Durable, _cut: u64) -> Result<(), StorageError> {
+        drop(durable);
+        Ok(())
+    }
+
     fn name(&self) -> &'static str {
         "memory"
     }

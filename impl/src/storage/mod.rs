@@ -8,10 +8,12 @@
 
 pub mod data_dir;
 mod disk;
+mod faulty;
 mod memory;
 
 pub use data_dir::{DataDir, DataDirError, Identity};
 pub use disk::DiskStorage;
+pub use faulty::{FaultyStorage, StorageFault};
 pub use memory::MemoryStorage;
 
 use crate::error::StorageError;
@@ -24,6 +26,12 @@ pub trait Storage: Send + Sync {
     /// Replaces the replica's saved state (moved in: a backend may keep it). Durable when it
     /// returns.
     fn save(&self, replica: usize, durable: Durable) -> Result<(), StorageError>;
+    /// A save cut short by a crash, for the crash point `MidSave` (`crate::crash_point`):
+    /// leaves what a crash in the middle of [`Storage::save`] can leave, never the new state
+    /// whole, so that the next [`Storage::load`] must find the state of the previous save.
+    /// `cut` (any number: a seeded draw) picks where the write stops and how. A backend whose
+    /// save is atomic leaves the previous state untouched.
+    fn save_torn(&self, replica: usize, durable: Durable, cut: u64) -> Result<(), StorageError>;
     /// A short name for reports (`disk`, `memory`).
     fn name(&self) -> &'static str;
     /// fsync calls (`fsync`, `fdatasync`) made so far, for reports (0 for memory).
