@@ -41,11 +41,13 @@ pub enum Bug {
     NoopTakeover,
     /// A ReadIndex read is answered once confirmed, before its read index is applied.
     ReadBeforeApplied,
+    /// A server that grants a pre-vote also promises its ballot.
+    PreVotePromises,
 }
 
 impl Bug {
     /// Every bug, in the order `paxos-model bugs` lists them.
-    pub const ALL: [Bug; 16] = [
+    pub const ALL: [Bug; 17] = [
         Bug::IgnorePromisedValues,
         Bug::AdoptAnyValue,
         Bug::AcceptBelowPromise,
@@ -62,6 +64,7 @@ impl Bug {
         Bug::AcceptKeepsPromise,
         Bug::NoopTakeover,
         Bug::ReadBeforeApplied,
+        Bug::PreVotePromises,
     ];
 
     /// The name used on the command line.
@@ -83,6 +86,7 @@ impl Bug {
             Bug::AcceptKeepsPromise => "accept-keeps-promise",
             Bug::NoopTakeover => "noop-takeover",
             Bug::ReadBeforeApplied => "read-before-applied",
+            Bug::PreVotePromises => "pre-vote-promises",
         }
     }
 }
@@ -137,6 +141,9 @@ impl Bug {
             Bug::ReadBeforeApplied => {
                 "A leader answers a ReadIndex read as soon as a majority confirmed its ballot, without waiting to apply the slots below the read index."
             }
+            Bug::PreVotePromises => {
+                "A server that grants a pre-vote also promises (and persists) the asker's ballot, as if it were a Prepare."
+            }
         }
     }
 
@@ -182,6 +189,9 @@ impl Bug {
             }
             Bug::ReadBeforeApplied => {
                 "A read is answered only once every slot below its read index (the leader's next slot when it arrived) is applied."
+            }
+            Bug::PreVotePromises => {
+                "A pre-vote changes no promise: a ballot is promised only after its owner won a majority of pre-votes and campaigned."
             }
         }
     }

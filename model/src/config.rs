@@ -79,6 +79,17 @@ pub struct ServerConfig {
     /// turns it on).
     /// (A read queued while its server campaigns is proposed through the log.)
     pub read_index: bool,
+    /// Pre-vote: before raising its ballot, a server whose election timer fired asks the others
+    /// whether they would promise its next ballot (`PreVote`), and campaigns only once a
+    /// majority (itself included) said yes. A server says yes only if it does not lead and has
+    /// not heard from a leader since its own election timer last fired. A pre-vote changes no
+    /// promise and persists nothing. Off in [`ServerConfig::cluster`] (`--pre-vote` turns it on).
+    pub pre_vote: bool,
+    /// Check-quorum: a leader keeps its election timer running; when it fires, a leader that
+    /// has not heard from a majority (itself included: `HeartbeatAck`s and counted `Accepted`s)
+    /// since the previous firing steps down. Followers answer heartbeats with `HeartbeatAck`.
+    /// Off in [`ServerConfig::cluster`] (`--check-quorum` turns it on).
+    pub check_quorum: bool,
 }
 
 impl ServerConfig {
@@ -97,6 +108,8 @@ impl ServerConfig {
             compact_every: 64,
             pending_max: 1024,
             read_index: false,
+            pre_vote: false,
+            check_quorum: false,
         }
     }
 

@@ -103,6 +103,12 @@ struct ModelArgs {
     /// ReadIndex reads at the leader (no slot, no disk write) instead of reads through the log.
     #[arg(long)]
     read_index: bool,
+    /// Pre-vote: a server campaigns only after a majority granted it a pre-vote.
+    #[arg(long)]
+    pre_vote: bool,
+    /// Check-quorum: a leader that heard from no majority within an election timeout steps down.
+    #[arg(long)]
+    check_quorum: bool,
     /// Reduction: only servers 0..K have election timers [default: min(2, servers)].
     #[arg(long, value_name = "K")]
     campaigners: Option<usize>,
@@ -139,6 +145,8 @@ impl ModelArgs {
             crashes: self.crashes,
             prepare_skip: !self.no_prepare_skip,
             read_index: self.read_index,
+            pre_vote: self.pre_vote,
+            check_quorum: self.check_quorum,
             campaigners: self.campaigners.unwrap_or(self.servers.min(2)),
             announce_decisions: self.announce_decisions,
             heartbeats: self.heartbeats,
@@ -491,7 +499,7 @@ fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
         .filter(|e| only.as_ref().is_none_or(|o| e.name.contains(o.as_str())))
         .collect();
     println!(
-        "{:<16} {:>12} {:>6} {:>9} {:<9} {:<8} flags",
+        "{:<22} {:>12} {:>6} {:>9} {:<9} {:<8} flags",
         "configuration", "unique", "depth", "seconds", "complete", "verdict"
     );
     for entry in &entries {
@@ -500,7 +508,7 @@ fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
         failed |= verdict != Verdict::Pass;
         coverage.merge(&outcome.coverage);
         println!(
-            "{:<16} {:>12} {:>6} {:>9.1} {:<9} {:<8} {}",
+            "{:<22} {:>12} {:>6} {:>9.1} {:<9} {:<8} {}",
             entry.name,
             outcome.unique_states,
             outcome.max_depth,
@@ -542,7 +550,7 @@ fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
     if bugs {
         println!();
         println!(
-            "{:<24} {:<16} {:<14} {:>6} {:>8}",
+            "{:<24} {:<22} {:<18} {:>6} {:>8}",
             "known-bad variant", "caught by", "violates", "steps", "seconds"
         );
         for known in checking::catalogue() {
@@ -558,7 +566,7 @@ fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
             let ok = caught.is_some_and(|p| p.status == Status::Violated);
             failed |= !ok;
             println!(
-                "{:<24} {:<16} {:<14} {:>6} {:>8.1}{}",
+                "{:<24} {:<22} {:<18} {:>6} {:>8.1}{}",
                 known.bug.name(),
                 entry,
                 known.violates,

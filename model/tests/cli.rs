@@ -189,7 +189,8 @@ fn bugs_json_lists_every_bug_with_its_flags() {
             "linearizable",
             "chosen",
             "exactly-once",
-            "progress"
+            "progress",
+            "ballots-pre-voted"
         ]
         .contains(&b["violates"].as_str().unwrap()));
     }

@@ -107,6 +107,12 @@ pub struct CheckConfig {
     /// ReadIndex reads at the leader, without a slot (false, the default: reads go through the
     /// log, so the default configuration's two clients put two commands in it).
     pub read_index: bool,
+    /// Pre-vote: a server campaigns only after a majority granted it a pre-vote
+    /// (`ServerConfig::pre_vote`).
+    pub pre_vote: bool,
+    /// Check-quorum: a leader that heard from no majority between two firings of its election
+    /// timer steps down (`ServerConfig::check_quorum`).
+    pub check_quorum: bool,
     /// Reduction: only servers `0..campaigners` have election timers.
     pub campaigners: usize,
     /// Reduction off: leaders announce decisions to every server (`Decide`).
@@ -138,6 +144,8 @@ impl Default for CheckConfig {
             crashes: 0,
             prepare_skip: true,
             read_index: false,
+            pre_vote: false,
+            check_quorum: false,
             campaigners: 2,
             announce_decisions: false,
             heartbeats: false,
@@ -233,6 +241,12 @@ impl CheckConfig {
         if cfg.read_index {
             push("read-index", None);
         }
+        if cfg.pre_vote {
+            push("pre-vote", None);
+        }
+        if cfg.check_quorum {
+            push("check-quorum", None);
+        }
         if cfg.campaigners != cfg.servers.min(2) {
             push("campaigners", Some(cfg.campaigners.to_string()));
         }
@@ -310,6 +324,8 @@ impl CheckConfig {
         let mut cfg = ServerConfig::cluster(self.servers);
         cfg.prepare_skip = self.prepare_skip;
         cfg.read_index = self.read_index;
+        cfg.pre_vote = self.pre_vote;
+        cfg.check_quorum = self.check_quorum;
         cfg.bug = self.bug;
         cfg.may_campaign = i < self.campaigners;
         cfg.announce_decisions = self.announce_decisions;

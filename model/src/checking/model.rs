@@ -65,10 +65,30 @@ impl Model for PaxosModel {
                         .map(|s| s.durable.promised)
                 };
                 // A campaign: the server promised a ballot of its own, above its old promise.
-                if promised(&next) > promised(last)
-                    && promised(&next).is_some_and(|b| b.leader == me)
-                {
+                let campaign = promised(&next) > promised(last)
+                    && promised(&next).is_some_and(|b| b.leader == me);
+                // With pre-vote: a pre-vote started (a leader's firing is a check-quorum).
+                let was_leader = last.actor_states[me.index()]
+                    .as_server()
+                    .is_some_and(|s| s.is_leader());
+                let pre_vote = !was_leader
+                    && next.actor_states[me.index()]
+                        .as_server()
+                        .is_some_and(|s| s.pre_vote.is_some());
+                if campaign || pre_vote {
                     next.history.elections += 1;
+                }
+                next
+            }
+            ActorModelAction::Deliver {
+                msg: Msg::PreVoteGranted { .. },
+                ..
+            } => {
+                let mut next = self.inner.next_state(last, action.clone())?;
+                let majority = crate::types::majority(self.cfg.servers) as u32;
+                let unsettled = |g: &u16| *g != u16::MAX && g.count_ones() >= majority;
+                if next.history.pre_vote_grants.values().any(unsettled) {
+                    next.history.settle_grants(self.cfg.servers);
                 }
                 next
             }
