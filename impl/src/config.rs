@@ -56,6 +56,12 @@ pub struct ClusterConfig {
     /// Not yet the default: the property tests have not yet passed with it on (they found a
     /// lost `ReadConfirm` stalling reads; the heartbeat now re-sends it).
     pub read_index: bool,
+    /// Pre-vote (the model's `ServerConfig::pre_vote`): a replica whose election timer fires
+    /// campaigns only after a majority granted it a pre-vote. Off by default.
+    pub pre_vote: bool,
+    /// Check-quorum (the model's `ServerConfig::check_quorum`): a leader that heard from no
+    /// majority within an election timeout steps down. Off by default.
+    pub check_quorum: bool,
     /// A deliberately broken protocol variant, for tests (only with the `bugs` feature).
     #[cfg(feature = "bugs")]
     pub bug: Option<Bug>,
@@ -82,6 +88,8 @@ impl ClusterConfig {
             faults: FaultConfig::default(),
             prepare_skip: true,
             read_index: false,
+            pre_vote: false,
+            check_quorum: false,
             #[cfg(feature = "bugs")]
             bug: None,
             timing: Timing::default(),
@@ -121,6 +129,8 @@ impl ClusterConfig {
         let mut cfg = ServerConfig::cluster(self.replicas);
         cfg.prepare_skip = self.prepare_skip;
         cfg.read_index = self.read_index;
+        cfg.pre_vote = self.pre_vote;
+        cfg.check_quorum = self.check_quorum;
         cfg.timing = self.timing.clone();
         #[cfg(feature = "bugs")]
         {

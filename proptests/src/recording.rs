@@ -69,6 +69,12 @@ pub struct RunConfig {
     /// always went through the log).
     #[serde(default)]
     pub read_index: bool,
+    /// `ClusterConfig::pre_vote` (absent in recordings made before it existed: off).
+    #[serde(default)]
+    pub pre_vote: bool,
+    /// `ClusterConfig::check_quorum` (absent in recordings made before it existed: off).
+    #[serde(default)]
+    pub check_quorum: bool,
     /// `ClusterConfig::bug`.
     pub bug: Option<Bug>,
     /// `ClusterConfig::timing`.
@@ -83,6 +89,8 @@ impl RunConfig {
             seed: cfg.seed,
             prepare_skip: cfg.prepare_skip,
             read_index: cfg.read_index,
+            pre_vote: cfg.pre_vote,
+            check_quorum: cfg.check_quorum,
             bug: cfg.bug,
             timing: TimingUs::from(&cfg.timing),
         }
@@ -94,6 +102,8 @@ impl RunConfig {
         cfg.seed = self.seed;
         cfg.prepare_skip = self.prepare_skip;
         cfg.read_index = self.read_index;
+        cfg.pre_vote = self.pre_vote;
+        cfg.check_quorum = self.check_quorum;
         cfg.bug = self.bug;
         cfg.timing = Timing::from(&self.timing);
         cfg.storage = StorageChoice::Memory;

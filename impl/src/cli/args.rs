@@ -151,6 +151,12 @@ pub struct RunArgs {
     /// ReadIndex reads at the leader (no slot, no disk write) instead of reads through the log.
     #[arg(long)]
     pub read_index: bool,
+    /// Pre-vote: a replica asks for a majority's pre-votes before it raises its ballot.
+    #[arg(long)]
+    pub pre_vote: bool,
+    /// Check-quorum: a leader that heard from no majority within an election timeout steps down.
+    #[arg(long)]
+    pub check_quorum: bool,
     /// Write client invocations and responses as JSON lines to this file.
     #[arg(long)]
     pub history: Option<PathBuf>,

@@ -96,6 +96,8 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
     };
     cfg.prepare_skip = !args.no_prepare_skip;
     cfg.read_index = args.read_index;
+    cfg.pre_vote = args.pre_vote;
+    cfg.check_quorum = args.check_quorum;
     cfg.client_timeout = args.op_timeout;
     cfg.validate()?;
     let temp_dir;

@@ -19,7 +19,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip] [--read-index]] FILE";
+    "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip] [--read-index] [--pre-vote] \
+     [--check-quorum]] FILE";
 
 struct Args {
     file: PathBuf,
@@ -27,6 +28,8 @@ struct Args {
     bug: Option<Bug>,
     prepare_skip: bool,
     read_index: bool,
+    pre_vote: bool,
+    check_quorum: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -36,6 +39,8 @@ fn parse() -> Result<Args, String> {
     let mut bug = None;
     let mut prepare_skip = true;
     let mut read_index = false;
+    let mut pre_vote = false;
+    let mut check_quorum = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--replicas" => {
@@ -48,6 +53,8 @@ fn parse() -> Result<Args, String> {
             }
             "--no-prepare-skip" => prepare_skip = false,
             "--read-index" => read_index = true,
+            "--pre-vote" => pre_vote = true,
+            "--check-quorum" => check_quorum = true,
             "-h" | "--help" => return Err(USAGE.into()),
             _ if file.is_none() && !arg.starts_with("--") => file = Some(PathBuf::from(arg)),
             _ => return Err(format!("unexpected argument {arg:?}\n{USAGE}")),
@@ -59,6 +66,8 @@ fn parse() -> Result<Args, String> {
         bug,
         prepare_skip,
         read_index,
+        pre_vote,
+        check_quorum,
     })
 }
 
@@ -75,6 +84,8 @@ fn main() -> ExitCode {
         cfg.bug = args.bug;
         cfg.prepare_skip = args.prepare_skip;
         cfg.read_index = args.read_index;
+        cfg.pre_vote = args.pre_vote;
+        cfg.check_quorum = args.check_quorum;
         RunConfig::of(&cfg)
     });
     let recording = match Recording::read_with(&args.file, config) {
