@@ -43,11 +43,13 @@ pub enum Bug {
     ReadBeforeApplied,
     /// A server that grants a pre-vote also promises its ballot.
     PreVotePromises,
+    /// A server grants pre-votes although it heard from a leader since its election timer fired.
+    PreVoteIgnoresLeader,
 }
 
 impl Bug {
     /// Every bug, in the order `paxos-model bugs` lists them.
-    pub const ALL: [Bug; 17] = [
+    pub const ALL: [Bug; 18] = [
         Bug::IgnorePromisedValues,
         Bug::AdoptAnyValue,
         Bug::AcceptBelowPromise,
@@ -65,6 +67,7 @@ impl Bug {
         Bug::NoopTakeover,
         Bug::ReadBeforeApplied,
         Bug::PreVotePromises,
+        Bug::PreVoteIgnoresLeader,
     ];
 
     /// The name used on the command line.
@@ -87,6 +90,7 @@ impl Bug {
             Bug::NoopTakeover => "noop-takeover",
             Bug::ReadBeforeApplied => "read-before-applied",
             Bug::PreVotePromises => "pre-vote-promises",
+            Bug::PreVoteIgnoresLeader => "pre-vote-ignores-leader",
         }
     }
 }
@@ -144,6 +148,9 @@ impl Bug {
             Bug::PreVotePromises => {
                 "A server that grants a pre-vote also promises (and persists) the asker's ballot, as if it were a Prepare."
             }
+            Bug::PreVoteIgnoresLeader => {
+                "A follower grants a pre-vote although it heard from a leader since its election timer last fired."
+            }
         }
     }
 
@@ -192,6 +199,9 @@ impl Bug {
             }
             Bug::PreVotePromises => {
                 "A pre-vote changes no promise: a ballot is promised only after its owner won a majority of pre-votes and campaigned."
+            }
+            Bug::PreVoteIgnoresLeader => {
+                "A server that heard from a leader since its election timer last fired refuses pre-votes, so a server cut off from the majority cannot depose a leader the majority hears from."
             }
         }
     }

@@ -140,3 +140,8 @@ fn read_before_applied_is_caught() {
 fn pre_vote_promises_is_caught() {
     assert_caught(Bug::PreVotePromises);
 }
+
+#[test]
+fn pre_vote_ignores_leader_is_caught() {
+    assert_caught(Bug::PreVoteIgnoresLeader);
+}

@@ -190,7 +190,8 @@ fn bugs_json_lists_every_bug_with_its_flags() {
             "chosen",
             "exactly-once",
             "progress",
-            "ballots-pre-voted"
+            "ballots-pre-voted",
+            "pre-vote-respects-leader"
         ]
         .contains(&b["violates"].as_str().unwrap()));
     }

@@ -46,9 +46,10 @@ const COVERED: &[&str] = &[
 ];
 
 /// The properties of the election switches, listed only with them: `--pre-vote` lists the
-/// first three, `--check-quorum` the last.
+/// first four, `--check-quorum` the last.
 const SWITCHES: &[&str] = &[
     "ballots-pre-voted",
+    "pre-vote-respects-leader",
     "pre-vote-won",
     "pre-vote-refused",
     "leader-stepped-down",
@@ -403,12 +404,9 @@ fn a_property_is_listed_exactly_where_it_can_apply() {
     // properties at the end.
     let with = |extra: &[&'static str]| {
         let mut expected: Vec<&str> = COVERED.to_vec();
-        for name in extra {
-            let at = if *name == "ballots-pre-voted" {
-                6
-            } else {
-                expected.len()
-            };
+        for (i, name) in extra.iter().enumerate() {
+            let safety = ["ballots-pre-voted", "pre-vote-respects-leader"].contains(name);
+            let at = if safety { 6 + i } else { expected.len() };
             expected.insert(at, name);
         }
         expected
@@ -418,12 +416,12 @@ fn a_property_is_listed_exactly_where_it_can_apply() {
         check_quorum: false,
         ..switches()
     };
-    assert_eq!(listed(pre_vote), with(&SWITCHES[..3]), "pre-vote");
+    assert_eq!(listed(pre_vote), with(&SWITCHES[..4]), "pre-vote");
     let check_quorum = CheckConfig {
         pre_vote: false,
         ..switches()
     };
-    assert_eq!(listed(check_quorum), with(&SWITCHES[3..]), "check-quorum");
+    assert_eq!(listed(check_quorum), with(&SWITCHES[4..]), "check-quorum");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1138,4 +1136,35 @@ fn leader_stepped_down_needs_a_check_that_heard_no_majority() {
         !holds(&model, "leader-stepped-down", &state),
         "a recovered server follows with its own promise too"
     );
+}
+
+/// The checked model keeps its record of who heard from a leader from the actions alone; in
+/// every reachable state of a small configuration it agrees with each server's own flag (a
+/// crashed server's stale flag aside), so the property compares two independent accounts. It
+/// fails exactly when the record saw a grant from a server that heard from a leader.
+#[test]
+fn pre_vote_respects_leader_fails_on_a_grant_after_a_leader_was_heard() {
+    let cfg = CheckConfig {
+        campaigners: 3,
+        elections: 2,
+        crashes: 1,
+        ..pre_vote_one_write()
+    };
+    let disagree = |model: &PaxosModel, state: &State| {
+        (0..model.cfg.servers).any(|i| {
+            let s = state.actor_states[i].as_server().expect("a server");
+            let recorded = state.history.leader_heard & (1 << i) != 0;
+            !state.crashed[i] && recorded != s.leader_heard
+        })
+    };
+    let (found, complete) = search(cfg.clone(), usize::MAX, disagree);
+    assert!(found.is_none(), "{found:#?}");
+    assert!(complete);
+    // Somewhere a server did hear from a leader: the record is not all zeros.
+    let heard = find(cfg.clone(), |_, s| s.history.leader_heard != 0);
+    let model = PaxosModel::new(cfg);
+    assert!(holds(&model, "pre-vote-respects-leader", &heard));
+    let mut granted = heard.clone();
+    ghost(&mut granted).granted_while_leader_heard = true;
+    assert!(!holds(&model, "pre-vote-respects-leader", &granted));
 }

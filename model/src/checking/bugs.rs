@@ -107,6 +107,7 @@ pub fn catching(bug: Bug) -> (&'static str, &'static str) {
         Bug::VolatileAcceptor => ("crash", "chosen"),
         Bug::CountMessages => ("four-servers", "chosen"),
         Bug::PreVotePromises => ("pre-vote", "ballots-pre-voted"),
+        Bug::PreVoteIgnoresLeader => ("pre-vote", "pre-vote-respects-leader"),
     }
 }
 

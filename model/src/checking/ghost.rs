@@ -52,6 +52,12 @@ pub struct Ghost {
     /// Pre-vote: per ballot, the servers whose grant of its pre-vote reached the ballot's
     /// owner (a bit per server); all bits once a majority's did (only that fact matters).
     pub pre_vote_grants: BTreeMap<Ballot, u16>,
+    /// Pre-vote: the servers that admitted a live leader's message (a `Heartbeat`, `Accept` or
+    /// `ReadConfirm` at or above their promise) since their election timer last fired or they
+    /// last restarted (a bit per server), kept by the checked model from the actions alone.
+    pub leader_heard: u16,
+    /// Pre-vote: a server granted a pre-vote while its bit of `leader_heard` was set.
+    pub granted_while_leader_heard: bool,
 }
 
 impl Default for Ghost {
@@ -68,6 +74,8 @@ impl Default for Ghost {
             settled: BTreeMap::new(),
             recovered: BTreeSet::new(),
             pre_vote_grants: BTreeMap::new(),
+            leader_heard: 0,
+            granted_while_leader_heard: false,
         }
     }
 }
@@ -89,8 +97,18 @@ pub fn register_ret(result: OpResult) -> RegisterRet<Value> {
 }
 
 impl Ghost {
-    /// `record_msg_out`: a client's first send of a request is its invocation.
+    /// `record_msg_out`: a client's first send of a request is its invocation; a pre-vote
+    /// granted by a server that heard from a leader since its election timer fired is noted.
     pub fn on_send(_: &(), ghost: &Ghost, env: Envelope<&Msg>) -> Option<Ghost> {
+        if let Msg::PreVoteGranted { .. } = env.msg {
+            let granter = 1u16 << usize::from(env.src);
+            if ghost.leader_heard & granter == 0 || ghost.granted_while_leader_heard {
+                return None;
+            }
+            let mut next = ghost.clone();
+            next.granted_while_leader_heard = true;
+            return Some(next);
+        }
         let Msg::Request(command) = env.msg else {
             return None;
         };

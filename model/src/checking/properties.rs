@@ -73,6 +73,10 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
     if cfg.pre_vote {
         let at = properties.iter().filter(|p| is_safety(p)).count();
         properties.insert(at, Property::always("ballots-pre-voted", ballots_pre_voted));
+        properties.insert(
+            at + 1,
+            Property::always("pre-vote-respects-leader", pre_vote_respects_leader),
+        );
         properties.push(Property::sometimes("pre-vote-won", pre_vote_won));
         properties.push(Property::sometimes("pre-vote-refused", pre_vote_refused));
     }
@@ -96,6 +100,15 @@ fn ballots_pre_voted(model: &PaxosModel, state: &State) -> bool {
         promised == crate::types::Ballot::ZERO
             || state.history.pre_voted(model.cfg.servers, promised)
     })
+}
+
+/// With pre-vote: no server granted a pre-vote after it admitted a live leader's message
+/// (`Heartbeat`, `Accept`, `ReadConfirm`) since its election timer last fired. The checked model
+/// keeps that record from the actions alone (`Ghost::leader_heard`), not from the server's own
+/// flag. The timing-free half of "a server that hears from a healthy leader does not help
+/// depose it" (the other half, that such a server's timer does not fire, is the runtime's).
+fn pre_vote_respects_leader(_: &PaxosModel, state: &State) -> bool {
+    !state.history.granted_while_leader_heard
 }
 
 /// A ballot was promised by a server other than its owner: a pre-vote won, its campaign's

@@ -72,7 +72,11 @@ impl ServerStep<'_, '_> {
             self.fx.took(Rule::PreVoteRefusedStale);
             return; // Below the promise: the asker missed a newer ballot.
         }
-        if self.s().is_leader() || self.s().leader_heard {
+        // BUG(pre-vote-ignores-leader) skips `leader_heard`. Correct: a server that heard from a
+        // leader within an election timeout refuses; otherwise a server that was cut off wins a
+        // pre-vote as soon as it is back, and its campaign deposes a leader that works.
+        let heard = self.s().leader_heard && !self.cfg.has(Bug::PreVoteIgnoresLeader);
+        if self.s().is_leader() || heard {
             self.fx.took(Rule::PreVoteRefusedLeaderAlive);
             return; // A leader is alive: the asker is the one cut off.
         }
