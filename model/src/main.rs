@@ -550,7 +550,7 @@ fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
     if bugs {
         println!();
         println!(
-            "{:<24} {:<22} {:<18} {:>6} {:>8}",
+            "{:<24} {:<22} {:<25} {:>6} {:>8}",
             "known-bad variant", "caught by", "violates", "steps", "seconds"
         );
         for known in checking::catalogue() {
@@ -566,7 +566,7 @@ fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
             let ok = caught.is_some_and(|p| p.status == Status::Violated);
             failed |= !ok;
             println!(
-                "{:<24} {:<22} {:<18} {:>6} {:>8.1}{}",
+                "{:<24} {:<22} {:<25} {:>6} {:>8.1}{}",
                 known.bug.name(),
                 entry,
                 known.violates,
