@@ -77,6 +77,12 @@ pub struct ClusterConfig {
     /// Limit: undecided slots the leader keeps in flight (the pipelining window, the model's
     /// `ServerConfig::window_slots_max`); 1 to [`WINDOW_SLOTS_MAX`].
     pub window_slots_max: usize,
+    /// Pre-vote (the model's `ServerConfig::pre_vote`): a replica whose election timer fires
+    /// campaigns only after a majority granted it a pre-vote. Off by default.
+    pub pre_vote: bool,
+    /// Check-quorum (the model's `ServerConfig::check_quorum`): a leader that heard from no
+    /// majority within an election timeout steps down. Off by default.
+    pub check_quorum: bool,
     /// A deliberately broken protocol variant, for tests (only with the `bugs` feature).
     #[cfg(feature = "bugs")]
     pub bug: Option<Bug>,
@@ -108,6 +114,8 @@ impl ClusterConfig {
             read_index: true,
             batch_commands_max: ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
             window_slots_max: ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
+            pre_vote: false,
+            check_quorum: false,
             #[cfg(feature = "bugs")]
             bug: None,
             #[cfg(feature = "bugs")]
@@ -159,6 +167,8 @@ impl ClusterConfig {
         cfg.read_index = self.read_index;
         cfg.batch_commands_max = self.batch_commands_max;
         cfg.window_slots_max = self.window_slots_max;
+        cfg.pre_vote = self.pre_vote;
+        cfg.check_quorum = self.check_quorum;
         cfg.timing = self.timing.clone();
         #[cfg(feature = "bugs")]
         {

@@ -45,11 +45,15 @@ pub enum Bug {
     BatchOneResult,
     /// A decision does not reopen the window: commands queued while it was full stay queued.
     WindowStuck,
+    /// A server that grants a pre-vote also promises its ballot.
+    PreVotePromises,
+    /// A server grants pre-votes although it heard from a leader since its election timer fired.
+    PreVoteIgnoresLeader,
 }
 
 impl Bug {
     /// Every bug, in the order `paxos-model bugs` lists them.
-    pub const ALL: [Bug; 18] = [
+    pub const ALL: [Bug; 20] = [
         Bug::IgnorePromisedValues,
         Bug::AdoptAnyValue,
         Bug::AcceptBelowPromise,
@@ -68,6 +72,8 @@ impl Bug {
         Bug::ReadBeforeApplied,
         Bug::BatchOneResult,
         Bug::WindowStuck,
+        Bug::PreVotePromises,
+        Bug::PreVoteIgnoresLeader,
     ];
 
     /// The name used on the command line.
@@ -91,6 +97,8 @@ impl Bug {
             Bug::ReadBeforeApplied => "read-before-applied",
             Bug::BatchOneResult => "batch-one-result",
             Bug::WindowStuck => "window-stuck",
+            Bug::PreVotePromises => "pre-vote-promises",
+            Bug::PreVoteIgnoresLeader => "pre-vote-ignores-leader",
         }
     }
 }
@@ -151,6 +159,12 @@ impl Bug {
             Bug::WindowStuck => {
                 "A decision does not reopen the window: commands that arrived while it was full wait until another request arrives."
             }
+            Bug::PreVotePromises => {
+                "A server that grants a pre-vote also promises (and persists) the asker's ballot, as if it were a Prepare."
+            }
+            Bug::PreVoteIgnoresLeader => {
+                "A follower grants a pre-vote although it heard from a leader since its election timer last fired."
+            }
         }
     }
 
@@ -202,6 +216,12 @@ impl Bug {
             }
             Bug::WindowStuck => {
                 "Every decision that opens the window proposes the commands that waited for it."
+            }
+            Bug::PreVotePromises => {
+                "A pre-vote changes no promise: a ballot is promised only after its owner won a majority of pre-votes and campaigned."
+            }
+            Bug::PreVoteIgnoresLeader => {
+                "A server that heard from a leader since its election timer last fired refuses pre-votes, so a server cut off from the majority cannot depose a leader the majority hears from."
             }
         }
     }

@@ -87,6 +87,17 @@ pub struct ServerConfig {
     /// New requests wait (and batch up) while the window is full; a decision opens it. A
     /// takeover re-proposes every open slot regardless, and they count against the window.
     pub window_slots_max: usize,
+    /// Pre-vote: before raising its ballot, a server whose election timer fired asks the others
+    /// whether they would promise its next ballot (`PreVote`), and campaigns only once a
+    /// majority (itself included) said yes. A server says yes only if it does not lead and has
+    /// not heard from a leader since its own election timer last fired. A pre-vote changes no
+    /// promise and persists nothing. Off in [`ServerConfig::cluster`] (`--pre-vote` turns it on).
+    pub pre_vote: bool,
+    /// Check-quorum: a leader keeps its election timer running; when it fires, a leader that
+    /// has not heard from a majority (itself included: `HeartbeatAck`s and counted `Accepted`s)
+    /// since the previous firing steps down. Followers answer heartbeats with `HeartbeatAck`.
+    /// Off in [`ServerConfig::cluster`] (`--check-quorum` turns it on).
+    pub check_quorum: bool,
 }
 
 impl ServerConfig {
@@ -107,6 +118,8 @@ impl ServerConfig {
             read_index: false,
             batch_commands_max: Self::BATCH_COMMANDS_MAX_DEFAULT,
             window_slots_max: Self::WINDOW_SLOTS_MAX_DEFAULT,
+            pre_vote: false,
+            check_quorum: false,
         }
     }
 

@@ -110,6 +110,12 @@ struct ModelArgs {
     /// [default: no window].
     #[arg(long, value_name = "N")]
     window: Option<usize>,
+    /// Pre-vote: a server campaigns only after a majority granted it a pre-vote.
+    #[arg(long)]
+    pre_vote: bool,
+    /// Check-quorum: a leader that heard from no majority within an election timeout steps down.
+    #[arg(long)]
+    check_quorum: bool,
     /// Reduction: only servers 0..K have election timers [default: min(2, servers)].
     #[arg(long, value_name = "K")]
     campaigners: Option<usize>,
@@ -148,6 +154,8 @@ impl ModelArgs {
             read_index: self.read_index,
             batch: self.batch,
             window: self.window,
+            pre_vote: self.pre_vote,
+            check_quorum: self.check_quorum,
             campaigners: self.campaigners.unwrap_or(self.servers.min(2)),
             announce_decisions: self.announce_decisions,
             heartbeats: self.heartbeats,
@@ -506,7 +514,7 @@ fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
         .filter(|e| only.as_ref().is_none_or(|o| e.name.contains(o.as_str())))
         .collect();
     println!(
-        "{:<16} {:>12} {:>6} {:>9} {:<9} {:<8} flags",
+        "{:<22} {:>12} {:>6} {:>9} {:<9} {:<8} flags",
         "configuration", "unique", "depth", "seconds", "complete", "verdict"
     );
     for entry in &entries {
@@ -515,7 +523,7 @@ fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
         failed |= verdict != Verdict::Pass;
         coverage.merge(&outcome.coverage);
         println!(
-            "{:<16} {:>12} {:>6} {:>9.1} {:<9} {:<8} {}",
+            "{:<22} {:>12} {:>6} {:>9.1} {:<9} {:<8} {}",
             entry.name,
             outcome.unique_states,
             outcome.max_depth,
@@ -557,7 +565,7 @@ fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
     if bugs {
         println!();
         println!(
-            "{:<24} {:<16} {:<14} {:>6} {:>8}",
+            "{:<24} {:<22} {:<25} {:>6} {:>8}",
             "known-bad variant", "caught by", "violates", "steps", "seconds"
         );
         for known in checking::catalogue() {
@@ -573,7 +581,7 @@ fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
             let ok = caught.is_some_and(|p| p.status == Status::Violated);
             failed |= !ok;
             println!(
-                "{:<24} {:<16} {:<14} {:>6} {:>8.1}{}",
+                "{:<24} {:<22} {:<25} {:>6} {:>8.1}{}",
                 known.bug.name(),
                 entry,
                 known.violates,

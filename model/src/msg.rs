@@ -104,6 +104,24 @@ pub enum Msg {
     /// Server → lagging server: my applied state, to install in place of the slots you missed
     /// (state transfer).
     StateTransfer(Box<AppliedState>),
+    /// Pre-vote, server whose election timer fired → servers: would you promise `ballot` (my
+    /// next one)? Changes nothing at the receiver (`ServerConfig::pre_vote`).
+    PreVote {
+        /// The ballot the sender would campaign with.
+        ballot: Ballot,
+    },
+    /// Server → the sender of a `PreVote`: yes, I would promise `ballot`, and I have not heard
+    /// from a leader since my election timer last fired. A refusal is silence.
+    PreVoteGranted {
+        /// The ballot of the pre-vote.
+        ballot: Ballot,
+    },
+    /// Follower → leader: your heartbeat of `ballot` reached me and I admit it (check-quorum,
+    /// `ServerConfig::check_quorum`).
+    HeartbeatAck {
+        /// The leader's ballot.
+        ballot: Ballot,
+    },
 }
 
 impl fmt::Debug for Msg {
@@ -144,6 +162,9 @@ impl fmt::Debug for Msg {
             Msg::ReadAck { ballot, round } => write!(f, "ReadAck({ballot:?}, #{round})"),
             Msg::CatchUp { next_slot } => write!(f, "CatchUp({next_slot:?})"),
             Msg::StateTransfer(s) => write!(f, "StateTransfer(to {:?})", s.next_slot),
+            Msg::PreVote { ballot } => write!(f, "PreVote({ballot:?})"),
+            Msg::PreVoteGranted { ballot } => write!(f, "PreVoteGranted({ballot:?})"),
+            Msg::HeartbeatAck { ballot } => write!(f, "HeartbeatAck({ballot:?})"),
         }
     }
 }
@@ -151,7 +172,9 @@ impl fmt::Debug for Msg {
 /// Timers. In the model any set timer may fire at any moment; the runtime draws a duration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Timer {
-    /// Server: no word from a leader for a while; campaign for leadership.
+    /// Server: no word from a leader for a while; campaign for leadership (with pre-vote: ask
+    /// for pre-votes first). With check-quorum, at a leader: check that a majority was heard
+    /// from since the previous firing.
     Election,
     /// Leader: tell followers I am alive, and re-send `Accept`s not yet answered.
     Heartbeat,

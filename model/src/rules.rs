@@ -204,6 +204,35 @@ rules! {
     ClientRetry = "client-retry",
     /// The model's bound on re-sends is reached.
     ClientRetryBoundReached = "client-retry-bound-reached",
+
+    // Pre-vote and check-quorum (server/election.rs), with `ServerConfig::pre_vote` and
+    // `ServerConfig::check_quorum`.
+    /// The election timer fires with pre-vote on: the server asks the others whether they would
+    /// promise its next ballot, without raising its own promise.
+    PreVoteStarted = "pre-vote-started",
+    /// A pre-vote for a ballot below the promise is refused (silently).
+    PreVoteRefusedStale = "pre-vote-refused-stale",
+    /// A server that leads, or heard from a leader since its election timer last fired, refuses
+    /// a pre-vote (silently).
+    PreVoteRefusedLeaderAlive = "pre-vote-refused-leader-alive",
+    /// A pre-vote is granted, with nothing changed and nothing persisted.
+    PreVoteGranted = "pre-vote-granted",
+    /// A grant for a pre-vote that ended, or one counted already, is ignored.
+    PreVoteGrantIgnored = "pre-vote-grant-ignored",
+    /// A pre-vote grant is counted.
+    PreVoteGrantCounted = "pre-vote-grant-counted",
+    /// A majority granted the pre-vote: the server campaigns with its ballot.
+    PreVoteWon = "pre-vote-won",
+    /// A leader counts a follower's answer to its heartbeat towards its next check-quorum.
+    HeartbeatAckCounted = "heartbeat-ack-counted",
+    /// A heartbeat answer for another ballot, or from a follower heard from already, is ignored.
+    HeartbeatAckIgnored = "heartbeat-ack-ignored",
+    /// The election timer fires at a leader that heard from a majority since the last check: it
+    /// keeps leading, and the next check counts from now.
+    CheckQuorumPassed = "check-quorum-passed",
+    /// The election timer fires at a leader that did not hear from a majority since the last
+    /// check: it steps down.
+    CheckQuorumStepDown = "check-quorum-step-down",
 }
 
 /// A set of rules: the ones one step took.

@@ -135,3 +135,13 @@ fn every_bug_is_caught_by_a_suite_configuration() {
 fn read_before_applied_is_caught() {
     assert_caught(Bug::ReadBeforeApplied);
 }
+
+#[test]
+fn pre_vote_promises_is_caught() {
+    assert_caught(Bug::PreVotePromises);
+}
+
+#[test]
+fn pre_vote_ignores_leader_is_caught() {
+    assert_caught(Bug::PreVoteIgnoresLeader);
+}

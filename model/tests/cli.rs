@@ -189,7 +189,9 @@ fn bugs_json_lists_every_bug_with_its_flags() {
             "linearizable",
             "chosen",
             "exactly-once",
-            "progress"
+            "progress",
+            "ballots-pre-voted",
+            "pre-vote-respects-leader"
         ]
         .contains(&b["violates"].as_str().unwrap()));
     }

@@ -46,6 +46,27 @@ const COVERED: &[&str] = &[
     "decided-after-recovery",
 ];
 
+/// The properties of the election switches, listed only with them: `--pre-vote` lists the
+/// first four, `--check-quorum` the last.
+const SWITCHES: &[&str] = &[
+    "ballots-pre-voted",
+    "pre-vote-respects-leader",
+    "pre-vote-won",
+    "pre-vote-refused",
+    "leader-stepped-down",
+];
+
+/// [`batching`] with both election switches on (and heartbeats, which check-quorum counts
+/// answers to): it lists every property of [`COVERED`] and [`SWITCHES`].
+fn switches() -> CheckConfig {
+    CheckConfig {
+        pre_vote: true,
+        check_quorum: true,
+        heartbeats: true,
+        ..batching()
+    }
+}
+
 /// A configuration that lists every property: 3 servers, one client (node 3) with a write and
 /// a read, two elections by any server, one crash.
 fn all_listed() -> CheckConfig {
@@ -86,7 +107,7 @@ type Condition = fn(&PaxosModel, &State) -> bool;
 
 /// The condition of the property `name` (from a configuration that lists it).
 fn condition(name: &str) -> Condition {
-    PaxosModel::new(batching())
+    PaxosModel::new(switches())
         .properties()
         .into_iter()
         .find(|p| p.name == name)
@@ -233,7 +254,7 @@ fn every_listed_property_is_covered_here() {
     for cfg in suite().into_iter().map(|e| e.config).chain([batching()]) {
         listed.extend(PaxosModel::new(cfg).properties().iter().map(|p| p.name));
     }
-    assert_eq!(listed, COVERED.iter().copied().collect());
+    assert_eq!(listed, COVERED.iter().chain(SWITCHES).copied().collect());
 }
 
 /// The names of the properties `cfg` lists, in order.
@@ -424,6 +445,28 @@ fn a_property_is_listed_exactly_where_it_can_apply() {
     for (why, cfg, batches) in batch_cases {
         assert_eq!(listed(cfg).contains(&"batch-decided"), batches, "{why}");
     }
+    // The election switches: `ballots-pre-voted` with the safety properties, the sometimes-
+    // properties at the end.
+    let with = |extra: &[&'static str]| {
+        let mut expected: Vec<&str> = COVERED.to_vec();
+        for (i, name) in extra.iter().enumerate() {
+            let safety = ["ballots-pre-voted", "pre-vote-respects-leader"].contains(name);
+            let at = if safety { 6 + i } else { expected.len() };
+            expected.insert(at, name);
+        }
+        expected
+    };
+    assert_eq!(listed(switches()), with(SWITCHES), "both switches");
+    let pre_vote = CheckConfig {
+        check_quorum: false,
+        ..switches()
+    };
+    assert_eq!(listed(pre_vote), with(&SWITCHES[..4]), "pre-vote");
+    let check_quorum = CheckConfig {
+        pre_vote: false,
+        ..switches()
+    };
+    assert_eq!(listed(check_quorum), with(&SWITCHES[4..]), "check-quorum");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1109,4 +1152,144 @@ fn the_ghost_records_only_what_the_client_itself_did() {
     let returned = Ghost::on_deliver(&(), &invoked, env(0, 3, &reply0)).expect("taken");
     assert!(returned.in_flight.is_empty());
     assert!(returned.tester.serialized_history().is_some());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pre-vote and check-quorum.
+
+/// [`one_write`] with pre-vote: server 0 asks for pre-votes before it campaigns.
+fn pre_vote_one_write() -> CheckConfig {
+    CheckConfig {
+        pre_vote: true,
+        ..one_write()
+    }
+}
+
+fn promised(state: &State, i: usize) -> Ballot {
+    state.actor_states[i]
+        .as_server()
+        .expect("a server")
+        .durable
+        .promised
+}
+
+/// A promise is judged by the ghost's record of the grants that reached the ballot's owner: a
+/// majority's (the owner's own included) or nothing; the initial promise needs none.
+#[test]
+fn ballots_pre_voted_fails_on_a_promise_no_majority_pre_voted() {
+    let cfg = pre_vote_one_write();
+    let model = PaxosModel::new(cfg.clone());
+    let initial = model.init_states().remove(0);
+    assert!(holds(&model, "ballots-pre-voted", &initial), "ZERO");
+    // Server 1 promised B(1,S0): server 0 won its pre-vote (with server 1's grant) and its
+    // Prepare reached server 1.
+    let state = find(cfg, |_, s| promised(s, 1) != Ballot::ZERO);
+    assert_eq!(promised(&state, 1), ballot(1, 0));
+    assert!(holds(&model, "ballots-pre-voted", &state));
+    let mut forgotten = state.clone();
+    ghost(&mut forgotten).pre_vote_grants.clear();
+    assert!(
+        !holds(&model, "ballots-pre-voted", &forgotten),
+        "no grant recorded"
+    );
+    let mut owner_only = state.clone();
+    ghost(&mut owner_only)
+        .pre_vote_grants
+        .insert(ballot(1, 0), 0b001);
+    assert!(
+        !holds(&model, "ballots-pre-voted", &owner_only),
+        "the owner's own grant is one of three"
+    );
+    let mut bare = state.clone();
+    ghost(&mut bare).pre_vote_grants.insert(ballot(1, 0), 0b100);
+    assert!(
+        holds(&model, "ballots-pre-voted", &bare),
+        "server 2's grant and the owner's: a majority"
+    );
+    let mut other = state.clone();
+    server(&mut other, 2).durable.promised = ballot(2, 1);
+    assert!(
+        !holds(&model, "ballots-pre-voted", &other),
+        "a promise of a ballot nobody pre-voted, at a server that was not asked"
+    );
+}
+
+/// One server: nobody else can promise, and nobody else receives a pre-vote. Three: server 0's
+/// timer (a pre-vote), its PreVote to server 1, the grant back (server 0 campaigns), its
+/// Prepare to server 1 (promised: `pre-vote-won`). `pre-vote-refused` takes the leader's first
+/// Accept to reach server 2 (the leader heard) while server 0's PreVote to it is still on its
+/// way: the four steps, the Promise back, the submit, the Request, the Accept.
+#[test]
+fn pre_votes_won_and_refused_need_their_shortest_paths() {
+    let alone = CheckConfig {
+        servers: 1,
+        ..pre_vote_one_write()
+    };
+    assert_never_found(alone.clone(), "pre-vote-won");
+    assert_never_found(alone, "pre-vote-refused");
+    assert_eq!(shortest(pre_vote_one_write(), "pre-vote-won", 4), Some(4));
+    assert_eq!(
+        shortest(pre_vote_one_write(), "pre-vote-refused", 8),
+        Some(8)
+    );
+}
+
+/// One server is a majority of itself: its checks always pass. Three: server 0 campaigns, its
+/// Prepare and the Promise back (server 0 leads), and its election timer fires before anyone
+/// answered it. (A leader's timer fires only while the election budget lasts: two elections.)
+#[test]
+fn leader_stepped_down_needs_a_check_that_heard_no_majority() {
+    let check_quorum = CheckConfig {
+        check_quorum: true,
+        elections: 2,
+        ..one_write()
+    };
+    assert_never_found(
+        CheckConfig {
+            servers: 1,
+            ..check_quorum.clone()
+        },
+        "leader-stepped-down",
+    );
+    assert_eq!(shortest(check_quorum, "leader-stepped-down", 4), Some(4));
+    let (model, mut state) = quiescent();
+    assert!(!holds(&model, "leader-stepped-down", &state), "it leads");
+    server(&mut state, 0).role = Role::Follower;
+    assert!(holds(&model, "leader-stepped-down", &state));
+    ghost(&mut state).recovered.insert(ServerId(0));
+    assert!(
+        !holds(&model, "leader-stepped-down", &state),
+        "a recovered server follows with its own promise too"
+    );
+}
+
+/// The checked model keeps its record of who heard from a leader from the actions alone; in
+/// every reachable state of a small configuration it agrees with each server's own flag (a
+/// crashed server's stale flag aside), so the property compares two independent accounts. It
+/// fails exactly when the record saw a grant from a server that heard from a leader.
+#[test]
+fn pre_vote_respects_leader_fails_on_a_grant_after_a_leader_was_heard() {
+    let cfg = CheckConfig {
+        campaigners: 3,
+        elections: 2,
+        crashes: 1,
+        ..pre_vote_one_write()
+    };
+    let disagree = |model: &PaxosModel, state: &State| {
+        (0..model.cfg.servers).any(|i| {
+            let s = state.actor_states[i].as_server().expect("a server");
+            let recorded = state.history.leader_heard & (1 << i) != 0;
+            !state.crashed[i] && recorded != s.leader_heard
+        })
+    };
+    let (found, complete) = search(cfg.clone(), usize::MAX, disagree);
+    assert!(found.is_none(), "{found:#?}");
+    assert!(complete);
+    // Somewhere a server did hear from a leader: the record is not all zeros.
+    let heard = find(cfg.clone(), |_, s| s.history.leader_heard != 0);
+    let model = PaxosModel::new(cfg);
+    assert!(holds(&model, "pre-vote-respects-leader", &heard));
+    let mut granted = heard.clone();
+    ghost(&mut granted).granted_while_leader_heard = true;
+    assert!(!holds(&model, "pre-vote-respects-leader", &granted));
 }

@@ -182,3 +182,19 @@ fn forgetting_dead_messages_loses_no_state_on_the_duplicating_network() {
         ..CheckConfig::default()
     });
 }
+
+/// The dead `PreVote`, `PreVoteGranted` and `HeartbeatAck` rules: both election switches, a
+/// leader that steps down and servers that ask for pre-votes again, a crash.
+#[test]
+fn forgetting_dead_messages_loses_no_state_with_pre_votes_and_check_quorum() {
+    assert_forgetting_dead_messages_loses_no_projected_state(CheckConfig {
+        servers: 2,
+        clients: 1,
+        elections: 3,
+        crashes: 1,
+        pre_vote: true,
+        check_quorum: true,
+        heartbeats: true,
+        ..CheckConfig::default()
+    });
+}

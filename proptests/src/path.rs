@@ -99,6 +99,8 @@ pub fn model_of(recording: &Recording) -> PaxosModel {
         crashes: crashes.max(servers),
         prepare_skip: cfg.prepare_skip,
         read_index: cfg.read_index,
+        pre_vote: cfg.pre_vote,
+        check_quorum: cfg.check_quorum,
         campaigners: servers,
         // A real run campaigns as often as its timers fire: no election budget.
         elections: u32::MAX,

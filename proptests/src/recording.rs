@@ -83,6 +83,12 @@ pub struct RunConfig {
     /// `ClusterConfig::window_slots_max` (absent in recordings made before the window: none).
     #[serde(default = "no_window")]
     pub window_slots_max: usize,
+    /// `ClusterConfig::pre_vote` (absent in recordings made before it existed: off).
+    #[serde(default)]
+    pub pre_vote: bool,
+    /// `ClusterConfig::check_quorum` (absent in recordings made before it existed: off).
+    #[serde(default)]
+    pub check_quorum: bool,
     /// `ClusterConfig::bug`.
     pub bug: Option<Bug>,
     /// `ClusterConfig::timing`.
@@ -99,6 +105,8 @@ impl RunConfig {
             read_index: cfg.read_index,
             batch_commands_max: cfg.batch_commands_max,
             window_slots_max: cfg.window_slots_max,
+            pre_vote: cfg.pre_vote,
+            check_quorum: cfg.check_quorum,
             bug: cfg.bug,
             timing: TimingUs::from(&cfg.timing),
         }
@@ -112,6 +120,8 @@ impl RunConfig {
         cfg.read_index = self.read_index;
         cfg.batch_commands_max = self.batch_commands_max;
         cfg.window_slots_max = self.window_slots_max;
+        cfg.pre_vote = self.pre_vote;
+        cfg.check_quorum = self.check_quorum;
         cfg.bug = self.bug;
         cfg.timing = Timing::from(&self.timing);
         cfg.storage = StorageChoice::Memory;

@@ -186,6 +186,12 @@ pub struct RunArgs {
     /// The pipelining window: the leader keeps at most N undecided slots in flight.
     #[arg(long, value_name = "N", default_value_t = paxos_model::config::ServerConfig::WINDOW_SLOTS_MAX_DEFAULT)]
     pub window: usize,
+    /// Pre-vote: a replica asks for a majority's pre-votes before it raises its ballot.
+    #[arg(long)]
+    pub pre_vote: bool,
+    /// Check-quorum: a leader that heard from no majority within an election timeout steps down.
+    #[arg(long)]
+    pub check_quorum: bool,
     /// Write client invocations and responses as JSON lines to this file.
     #[arg(long)]
     pub history: Option<PathBuf>,

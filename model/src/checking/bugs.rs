@@ -69,6 +69,8 @@ impl KnownBug {
 /// - `volatile-acceptor` needs a crash: only a recovered acceptor can forget its promise.
 /// - `count-messages` needs duplicated messages and four servers: with three, the leader's own
 ///   vote plus any one other is already a true majority.
+/// - `pre-vote-promises` needs pre-vote on: its entry `pre-vote`, where `ballots-pre-voted`
+///   sees an acceptor promise a ballot whose pre-vote no majority granted.
 pub fn catalogue() -> Vec<KnownBug> {
     Bug::ALL
         .into_iter()
@@ -107,6 +109,8 @@ pub fn catching(bug: Bug) -> (&'static str, &'static str) {
         Bug::ApplyOutOfOrder => ("default", "exactly-once"),
         Bug::VolatileAcceptor => ("crash", "chosen"),
         Bug::CountMessages => ("four-servers", "chosen"),
+        Bug::PreVotePromises => ("pre-vote", "ballots-pre-voted"),
+        Bug::PreVoteIgnoresLeader => ("pre-vote", "pre-vote-respects-leader"),
     }
 }
 

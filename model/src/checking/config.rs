@@ -113,6 +113,12 @@ pub struct CheckConfig {
     pub batch: usize,
     /// Limit: undecided slots a leader keeps in flight (`None`: no window).
     pub window: Option<usize>,
+    /// Pre-vote: a server campaigns only after a majority granted it a pre-vote
+    /// (`ServerConfig::pre_vote`).
+    pub pre_vote: bool,
+    /// Check-quorum: a leader that heard from no majority between two firings of its election
+    /// timer steps down (`ServerConfig::check_quorum`).
+    pub check_quorum: bool,
     /// Reduction: only servers `0..campaigners` have election timers.
     pub campaigners: usize,
     /// Reduction off: leaders announce decisions to every server (`Decide`).
@@ -146,6 +152,8 @@ impl Default for CheckConfig {
             read_index: false,
             batch: 1,
             window: None,
+            pre_vote: false,
+            check_quorum: false,
             campaigners: 2,
             announce_decisions: false,
             heartbeats: false,
@@ -251,6 +259,12 @@ impl CheckConfig {
         if let Some(window) = cfg.window {
             push("window", Some(window.to_string()));
         }
+        if cfg.pre_vote {
+            push("pre-vote", None);
+        }
+        if cfg.check_quorum {
+            push("check-quorum", None);
+        }
         if cfg.campaigners != cfg.servers.min(2) {
             push("campaigners", Some(cfg.campaigners.to_string()));
         }
@@ -328,6 +342,8 @@ impl CheckConfig {
         let mut cfg = ServerConfig::cluster(self.servers);
         cfg.prepare_skip = self.prepare_skip;
         cfg.read_index = self.read_index;
+        cfg.pre_vote = self.pre_vote;
+        cfg.check_quorum = self.check_quorum;
         cfg.bug = self.bug;
         cfg.may_campaign = i < self.campaigners;
         cfg.announce_decisions = self.announce_decisions;

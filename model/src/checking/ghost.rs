@@ -37,7 +37,9 @@ pub struct Ghost {
     pub later_ballot_decided: bool,
     /// Server crashes so far.
     pub crashes: u32,
-    /// Campaigns so far, by any server (bounded by `CheckConfig::elections`).
+    /// Election attempts so far, by any server (bounded by `CheckConfig::elections`):
+    /// campaigns, and with pre-vote the pre-votes started (a pre-vote won then campaigns
+    /// without another attempt).
     pub elections: u32,
     /// Every vote any acceptor ever cast, crashed or compacted ones included: per slot, per
     /// (ballot, value), the acceptors that voted for it (a bit per server).
@@ -47,6 +49,15 @@ pub struct Ghost {
     pub settled: BTreeMap<Slot, BTreeSet<Command>>,
     /// Servers that recovered at least once.
     pub recovered: BTreeSet<ServerId>,
+    /// Pre-vote: per ballot, the servers whose grant of its pre-vote reached the ballot's
+    /// owner (a bit per server); all bits once a majority's did (only that fact matters).
+    pub pre_vote_grants: BTreeMap<Ballot, u16>,
+    /// Pre-vote: the servers that admitted a live leader's message (a `Heartbeat`, `Accept` or
+    /// `ReadConfirm` at or above their promise) since their election timer last fired or they
+    /// last restarted (a bit per server), kept by the checked model from the actions alone.
+    pub leader_heard: u16,
+    /// Pre-vote: a server granted a pre-vote while its bit of `leader_heard` was set.
+    pub granted_while_leader_heard: bool,
 }
 
 impl Default for Ghost {
@@ -62,6 +73,9 @@ impl Default for Ghost {
             votes: BTreeMap::new(),
             settled: BTreeMap::new(),
             recovered: BTreeSet::new(),
+            pre_vote_grants: BTreeMap::new(),
+            leader_heard: 0,
+            granted_while_leader_heard: false,
         }
     }
 }
@@ -83,8 +97,18 @@ pub fn register_ret(result: OpResult) -> RegisterRet<Value> {
 }
 
 impl Ghost {
-    /// `record_msg_out`: a client's first send of a request is its invocation.
+    /// `record_msg_out`: a client's first send of a request is its invocation; a pre-vote
+    /// granted by a server that heard from a leader since its election timer fired is noted.
     pub fn on_send(_: &(), ghost: &Ghost, env: Envelope<&Msg>) -> Option<Ghost> {
+        if let Msg::PreVoteGranted { .. } = env.msg {
+            let granter = 1u16 << usize::from(env.src);
+            if ghost.leader_heard & granter == 0 || ghost.granted_while_leader_heard {
+                return None;
+            }
+            let mut next = ghost.clone();
+            next.granted_while_leader_heard = true;
+            return Some(next);
+        }
         let Msg::Request(command) = env.msg else {
             return None;
         };
@@ -102,8 +126,12 @@ impl Ghost {
         Some(next)
     }
 
-    /// `record_msg_in`: a reply the client takes is the return of its invocation.
+    /// `record_msg_in`: a reply the client takes is the return of its invocation; a pre-vote
+    /// grant that reaches its ballot's owner is recorded.
     pub fn on_deliver(_: &(), ghost: &Ghost, env: Envelope<&Msg>) -> Option<Ghost> {
+        if let Msg::PreVoteGranted { ballot } = env.msg {
+            return ghost.with_grant(*ballot, crate::actor::node(env.src).0);
+        }
         let Msg::Reply { request, result } = env.msg else {
             return None;
         };
@@ -115,6 +143,40 @@ impl Ghost {
         let _ = next.tester.on_return(client, register_ret(*result));
         next.in_flight.remove(&client);
         Some(next)
+    }
+
+    /// The ghost with `granter`'s grant of `ballot`'s pre-vote recorded, if that changes it.
+    fn with_grant(&self, ballot: Ballot, granter: u32) -> Option<Ghost> {
+        let known = self.pre_vote_grants.get(&ballot).copied().unwrap_or(0);
+        let grants = known | 1u16 << ballot.leader.0 | 1u16 << granter;
+        if grants == known {
+            return None;
+        }
+        let mut next = self.clone();
+        next.pre_vote_grants.insert(ballot, grants);
+        Some(next)
+    }
+
+    /// Marks every pre-vote a majority of `servers` granted as won (all bits): who else
+    /// grants it changes nothing then. Whether it changed anything.
+    pub fn settle_grants(&mut self, servers: usize) -> bool {
+        let majority = crate::types::majority(servers) as u32;
+        let mut changed = false;
+        for grants in self.pre_vote_grants.values_mut() {
+            if *grants != u16::MAX && grants.count_ones() >= majority {
+                *grants = u16::MAX;
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Whether a majority of `servers` granted `ballot`'s pre-vote (its owner included) and
+    /// their grants reached the owner.
+    pub fn pre_voted(&self, servers: usize, ballot: Ballot) -> bool {
+        let majority = crate::types::majority(servers) as u32;
+        let grants = self.pre_vote_grants.get(&ballot).copied().unwrap_or(0);
+        (grants | 1u16 << ballot.leader.0).count_ones() >= majority
     }
 
     /// Records the votes `server`'s acceptor holds now (each vote is recorded once; a vote

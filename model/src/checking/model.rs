@@ -45,6 +45,7 @@ impl Model for PaxosModel {
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
         let actor = acting(&action);
         let step = StepKind::of(&action);
+        let heard = LeaderContact::of(&action);
         let mut next = match &action {
             ActorModelAction::Crash(_) => {
                 let mut next = self.inner.next_state(last, action)?;
@@ -65,17 +66,40 @@ impl Model for PaxosModel {
                         .map(|s| s.durable.promised)
                 };
                 // A campaign: the server promised a ballot of its own, above its old promise.
-                if promised(&next) > promised(last)
-                    && promised(&next).is_some_and(|b| b.leader == me)
-                {
+                let campaign = promised(&next) > promised(last)
+                    && promised(&next).is_some_and(|b| b.leader == me);
+                // With pre-vote: a pre-vote started (a leader's firing is a check-quorum).
+                let was_leader = last.actor_states[me.index()]
+                    .as_server()
+                    .is_some_and(|s| s.is_leader());
+                let pre_vote = !was_leader
+                    && next.actor_states[me.index()]
+                        .as_server()
+                        .is_some_and(|s| s.pre_vote.is_some());
+                if campaign || pre_vote {
                     next.history.elections += 1;
+                }
+                next
+            }
+            ActorModelAction::Deliver {
+                msg: Msg::PreVoteGranted { .. },
+                ..
+            } => {
+                let mut next = self.inner.next_state(last, action.clone())?;
+                let majority = crate::types::majority(self.cfg.servers) as u32;
+                let unsettled = |g: &u16| *g != u16::MAX && g.count_ones() >= majority;
+                if next.history.pre_vote_grants.values().any(unsettled) {
+                    next.history.settle_grants(self.cfg.servers);
                 }
                 next
             }
             _ => self.inner.next_state(last, action)?,
         };
         if self.is_server(actor) {
-            self.observe(&mut next, actor);
+            if self.cfg.pre_vote {
+                track_leader_heard(last, heard, &mut next, actor);
+            }
+            self.observe(&mut next, actor); // Interns the ghost.
             if !Arc::ptr_eq(&last.actor_states[actor], &next.actor_states[actor]) {
                 let server = Arc::clone(&next.actor_states[actor]);
                 if let Some(s) = server.as_server() {
@@ -197,6 +221,57 @@ impl PaxosModel {
             }
             _ => {}
         }
+    }
+}
+
+/// What an action means for the ghost's record of which servers heard from a leader since
+/// their election timer last fired (taken before the action is consumed).
+#[derive(Clone, Copy)]
+enum LeaderContact {
+    /// A leader's `Heartbeat`, `Accept` or `ReadConfirm` of this ballot is delivered.
+    Message(crate::types::Ballot),
+    /// The election timer fires.
+    ElectionTimeout,
+    /// A crash or a recovery: volatile state is gone.
+    Restart,
+    Other,
+}
+
+impl LeaderContact {
+    fn of(action: &Action) -> LeaderContact {
+        match action {
+            ActorModelAction::Deliver {
+                msg:
+                    Msg::Heartbeat { ballot, .. }
+                    | Msg::Accept { ballot, .. }
+                    | Msg::ReadConfirm { ballot, .. },
+                ..
+            } => LeaderContact::Message(*ballot),
+            ActorModelAction::Timeout(_, Timer::Election) => LeaderContact::ElectionTimeout,
+            ActorModelAction::Crash(_) | ActorModelAction::Recover(_) => LeaderContact::Restart,
+            _ => LeaderContact::Other,
+        }
+    }
+}
+
+/// Keeps `Ghost::leader_heard` from the actions alone, apart from the servers' own flag
+/// (`specs/multipaxos.md`, "Pre-vote and check-quorum"): server `actor` heard from a leader when
+/// it admits (at or above its promise) a leader's message; its election timer's firing (at a
+/// server that does not lead: a leader's is a check-quorum) and a restart forget it.
+fn track_leader_heard(last: &State, contact: LeaderContact, next: &mut State, actor: usize) {
+    let Some(before) = last.actor_states[actor].as_server() else {
+        return;
+    };
+    let bit = 1u16 << actor;
+    let heard = next.history.leader_heard;
+    let updated = match contact {
+        LeaderContact::Message(ballot) if ballot >= before.durable.promised => heard | bit,
+        LeaderContact::ElectionTimeout if !before.is_leader() => heard & !bit,
+        LeaderContact::Restart => heard & !bit,
+        _ => heard,
+    };
+    if updated != heard {
+        next.history.leader_heard = updated;
     }
 }
 

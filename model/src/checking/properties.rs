@@ -74,7 +74,88 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
             decided_after_recovery,
         ));
     }
+    // Pre-vote and check-quorum (`specs/multipaxos.md`, "Pre-vote and check-quorum").
+    if cfg.pre_vote {
+        let at = properties.iter().filter(|p| is_safety(p)).count();
+        properties.insert(at, Property::always("ballots-pre-voted", ballots_pre_voted));
+        properties.insert(
+            at + 1,
+            Property::always("pre-vote-respects-leader", pre_vote_respects_leader),
+        );
+        properties.push(Property::sometimes("pre-vote-won", pre_vote_won));
+        properties.push(Property::sometimes("pre-vote-refused", pre_vote_refused));
+    }
+    if cfg.check_quorum {
+        properties.push(Property::sometimes(
+            "leader-stepped-down",
+            leader_stepped_down,
+        ));
+    }
     properties
+}
+
+/// With pre-vote: every ballot any server promised (a crashed one's last promise included)
+/// is one whose pre-vote a majority granted, its owner included, with the grants delivered
+/// to the owner (the ghost records each one that arrives). So a server cut off from the
+/// majority never raises a ballot, its own or another's, and a leader is deposed only by a
+/// ballot a majority pre-voted for.
+fn ballots_pre_voted(model: &PaxosModel, state: &State) -> bool {
+    servers(model, state).all(|s| {
+        let promised = s.durable.promised;
+        promised == crate::types::Ballot::ZERO
+            || state.history.pre_voted(model.cfg.servers, promised)
+    })
+}
+
+/// With pre-vote: no server granted a pre-vote after it admitted a live leader's message
+/// (`Heartbeat`, `Accept`, `ReadConfirm`) since its election timer last fired. The checked model
+/// keeps that record from the actions alone (`Ghost::leader_heard`), not from the server's own
+/// flag. The timing-free half of "a server that hears from a healthy leader does not help
+/// depose it" (the other half, that such a server's timer does not fire, is the runtime's).
+fn pre_vote_respects_leader(_: &PaxosModel, state: &State) -> bool {
+    !state.history.granted_while_leader_heard
+}
+
+/// A ballot was promised by a server other than its owner: a pre-vote won, its campaign's
+/// `Prepare` was answered, and `ballots-pre-voted` judged that promise.
+fn pre_vote_won(model: &PaxosModel, state: &State) -> bool {
+    servers(model, state).enumerate().any(|(i, s)| {
+        s.durable.promised != crate::types::Ballot::ZERO && s.durable.promised.leader.index() != i
+    })
+}
+
+/// A pre-vote is on its way to a server that is up, would promise its ballot, and refuses it
+/// because it leads or heard from a leader since its election timer last fired: the state in
+/// which a cut-off server's pre-vote meets a live leader (the refusal is the next step; a
+/// refusal changes nothing, so no state comes after it that shows it).
+fn pre_vote_refused(model: &PaxosModel, state: &State) -> bool {
+    state.network.iter_deliverable().any(|env| {
+        let crate::msg::Msg::PreVote { ballot } = env.msg else {
+            return false;
+        };
+        let dst = usize::from(env.dst);
+        let Some(x) = state.actor_states[dst].as_server() else {
+            return false;
+        };
+        dst < model.cfg.servers
+            && !state.crashed[dst]
+            && *ballot >= x.durable.promised
+            && (x.is_leader() || x.leader_heard)
+    })
+}
+
+/// With check-quorum: a leader stepped down on its own, because it had not heard from a
+/// majority: a server that never recovered follows while its promise is its own ballot (a
+/// campaign makes it a candidate, every other step-down raises its promise to another
+/// server's ballot).
+fn leader_stepped_down(model: &PaxosModel, state: &State) -> bool {
+    servers(model, state).enumerate().any(|(i, s)| {
+        let me = crate::types::ServerId(i as u32);
+        matches!(s.role, crate::server::Role::Follower)
+            && s.durable.promised != crate::types::Ballot::ZERO
+            && s.durable.promised.leader == me
+            && !state.history.recovered.contains(&me)
+    })
 }
 
 /// Whether a property is a safety property.

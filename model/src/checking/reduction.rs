@@ -21,6 +21,10 @@
 //! - `Prepare(b)`, `Heartbeat(b)` and `ReadConfirm(b)` to X, when X promised above b and b's
 //!   owner no longer owns it: X answers with a `Nack(b)`, which is dead on arrival. The state after the delivery
 //!   is the state before it, up to dead messages.
+//! - `PreVote(b)` to X, when X promised above b: refused forever (`pre-vote-refused-stale`).
+//! - `PreVoteGranted(b)` to X, when X promised b or more: X's pre-votes are for the ballot just
+//!   above its promise, so it never runs one for b again (`pre-vote-grant-ignored`).
+//! - `HeartbeatAck(b)` to X, when X does not own b now (`heartbeat-ack-ignored`).
 //! - `Decide(slot)` to X, when slot is below X's stored snapshot: known forever (even after a
 //!   crash, X restarts from that snapshot).
 //! - `StateTransfer(s)` to X, when s is not ahead of X's stored snapshot: stale forever.
@@ -94,6 +98,11 @@ fn is_dead(src: Option<&NodeState>, dst: Option<&NodeState>, msg: &Msg) -> bool 
                 | Msg::ReadConfirm { ballot, .. } => promised > *ballot && !owns(src, *ballot),
                 Msg::Decide { slot, .. } => *slot < x.durable.snapshot.next_slot,
                 Msg::StateTransfer(s) => s.next_slot <= x.durable.snapshot.next_slot,
+                // Refused forever: the promise only rises.
+                Msg::PreVote { ballot } => promised > *ballot,
+                // X's pre-votes are for ballots above its promise: never this one again.
+                Msg::PreVoteGranted { ballot } => promised >= *ballot,
+                Msg::HeartbeatAck { ballot } => x.own_ballot() != Some(*ballot),
                 Msg::Request(_) | Msg::Forward(_) | Msg::Reply { .. } | Msg::CatchUp { .. } => {
                     false
                 }

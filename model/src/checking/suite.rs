@@ -184,10 +184,49 @@ pub fn suite() -> Vec<SuiteEntry> {
             config: CheckConfig {
                 batch: 2,
                 window: Some(1),
-                ..d
+                ..d.clone()
             },
             why: "the default bounds with batches of two and a window of one slot: requests wait \
                   for the window and are decided together in one slot",
+        },
+        SuiteEntry {
+            name: "pre-vote",
+            config: CheckConfig {
+                pre_vote: true,
+                clients: 1,
+                elections: 3,
+                campaigners: 3,
+                ..d.clone()
+            },
+            why: "pre-vote: every server campaigns only after a majority granted its pre-vote, \
+                  and a server that heard from the leader refuses one",
+        },
+        SuiteEntry {
+            name: "check-quorum",
+            config: CheckConfig {
+                check_quorum: true,
+                heartbeats: true,
+                clients: 1,
+                elections: 2,
+                ..d.clone()
+            },
+            why: "check-quorum: a leader that heard from no majority between two firings of its \
+                  election timer steps down; heartbeats are answered",
+        },
+        SuiteEntry {
+            name: "pre-vote-check-quorum",
+            config: CheckConfig {
+                pre_vote: true,
+                check_quorum: true,
+                heartbeats: true,
+                servers: 2,
+                clients: 2,
+                elections: 2,
+                forget_dead_messages: false,
+                ..d
+            },
+            why: "both: a leader that stepped down grants a pre-vote; stale pre-votes, grants and \
+                  heartbeat answers kept and ignored",
         },
     ]
 }

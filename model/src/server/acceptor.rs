@@ -36,6 +36,7 @@ impl ServerStep<'_, '_> {
         let me = self.me;
         let s = self.s_mut();
         s.durable.promised = ballot;
+        s.pre_vote = None; // A pre-vote is for the ballot just above the promise.
         if ballot.leader != me && s.own_ballot().is_some_and(|own| own < ballot) {
             self.fx.took(Rule::StepDownOnHigherBallot);
             let s = self.s_mut();
@@ -114,7 +115,7 @@ impl ServerStep<'_, '_> {
         } else {
             self.fx.took(Rule::AcceptRepeated);
         }
-        self.refresh_election_timer();
+        self.leader_alive(); // Restarts the election timer.
         self.fx.send(from, Msg::Accepted { ballot, slot });
     }
 }

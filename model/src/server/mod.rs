@@ -10,6 +10,7 @@
 //! a no-op, which the model checker prunes.
 
 mod acceptor;
+mod election;
 mod learner;
 mod proposer;
 mod reads;
@@ -85,6 +86,23 @@ pub struct ServerState {
     /// The last `Prepare` this acceptor answered: a duplicate of it is ignored (candidates never
     /// re-send a `Prepare`; they campaign again with a higher ballot).
     pub answered_prepare: Option<(Ballot, Slot)>,
+    /// The pre-vote this server runs, if any (`ServerConfig::pre_vote`): always for the ballot
+    /// just above its promise, so it ends when the promise rises.
+    pub pre_vote: Option<PreVote>,
+    /// Pre-vote: this server heard from a leader (admitted its `Heartbeat`, `Accept` or
+    /// `ReadConfirm`) since its election timer last fired, so it refuses pre-votes. Always
+    /// false without pre-vote.
+    pub leader_heard: bool,
+}
+
+/// A pre-vote in progress: the ballot this server would campaign with, and the servers that
+/// granted it (sorted, starting with this server's own).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PreVote {
+    /// The ballot: the round above this server's promise, and this server.
+    pub ballot: Ballot,
+    /// The servers that granted it (one vote each).
+    pub voters: Vec<ServerId>,
 }
 
 /// A decided slot.
@@ -141,6 +159,9 @@ pub struct Leadership {
     pub reprepare: Option<Tally>,
     /// ReadIndex reads in progress (`ServerConfig::read_index`).
     pub reads: Reads,
+    /// Check-quorum: the other servers heard from (a `HeartbeatAck` or a counted `Accepted` of
+    /// this ballot) since the election timer last fired at this leader (sorted).
+    pub heard: Vec<ServerId>,
 }
 
 /// A leader's ReadIndex reads. One confirmation round is in flight at a time; reads that
@@ -201,6 +222,8 @@ impl ServerState {
             learned: VecMap::new(),
             pending: Vec::new(),
             answered_prepare: None,
+            pre_vote: None,
+            leader_heard: false,
         }
     }
 
@@ -318,11 +341,16 @@ impl<'a, 'c> ServerStep<'a, 'c> {
         self.s().durable.promised.round.0 + 1
     }
 
-    /// Sets the election timer if this server may campaign (now or later) and is not leading;
-    /// cancels it otherwise. Setting a set timer restarts it (in the runtime; the model treats
+    /// Sets the election timer if this server may campaign (now or later) and is not leading,
+    /// or leads with check-quorum on; cancels it otherwise. Setting a set timer restarts it (in the runtime; the model treats
     /// any set timer as able to fire).
     pub(crate) fn refresh_election_timer(&mut self) {
-        let may = self.cfg.may_campaign && !self.s().is_leader();
+        // With check-quorum a leader keeps it: its firing checks that a majority was heard from.
+        let may = if self.s().is_leader() {
+            self.cfg.check_quorum
+        } else {
+            self.cfg.may_campaign
+        };
         if may {
             let range = self.cfg.timing.election_timeout.clone();
             self.fx.set_timer(Timer::Election, range);
@@ -374,6 +402,9 @@ impl<'a, 'c> ServerStep<'a, 'c> {
             Msg::ReadAck { ballot, round } => self.on_read_ack(from, ballot, round),
             Msg::CatchUp { next_slot } => self.on_catch_up(from, next_slot),
             Msg::StateTransfer(applied) => self.on_state_transfer(*applied),
+            Msg::PreVote { ballot } => self.on_pre_vote(from, ballot),
+            Msg::PreVoteGranted { ballot } => self.on_pre_vote_granted(from, ballot),
+            Msg::HeartbeatAck { ballot } => self.on_heartbeat_ack(from, ballot),
             Msg::Reply { .. } => {}
         }
     }
@@ -381,7 +412,7 @@ impl<'a, 'c> ServerStep<'a, 'c> {
     /// Handles a timer.
     pub(crate) fn on_timeout(&mut self, timer: Timer) {
         match timer {
-            Timer::Election => self.on_election_timeout(),
+            Timer::Election => self.on_election_timer(),
             Timer::Heartbeat => self.on_heartbeat_timeout(),
             Timer::ClientRetry => {}
         }

@@ -183,8 +183,10 @@ impl ServerStep<'_, '_> {
             prepared: true,
             reprepare: None,
             reads: Default::default(),
+            heard: Vec::new(),
         });
-        self.refresh_election_timer(); // Cancels it: leaders do not campaign.
+        self.s_mut().pre_vote = None; // Leaders do not campaign.
+        self.refresh_election_timer(); // Cancels it (with check-quorum: restarts it).
         if self.cfg.heartbeat != HeartbeatMode::Off {
             let every = self.cfg.timing.heartbeat_interval;
             self.fx.set_timer(Timer::Heartbeat, every..every);
@@ -397,6 +399,7 @@ impl ServerStep<'_, '_> {
         };
         let proposal = l.proposals.get_mut(&slot).expect("checked above");
         add_vote(cfg, &mut proposal.voters, from);
+        self.heard_from(from); // Check-quorum: a sign of life.
         self.check_phase2_quorum(slot);
     }
 
@@ -528,7 +531,7 @@ impl ServerStep<'_, '_> {
         }
         self.fx.took(Rule::HeartbeatAccepted);
         self.raise_promise(ballot);
-        self.refresh_election_timer();
+        self.heartbeat_admitted(from, ballot); // Restarts the election timer.
         let next_slot = self.s().applied.next_slot;
         if commit > next_slot {
             self.fx.took(Rule::CatchUpRequested);

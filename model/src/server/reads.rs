@@ -101,7 +101,7 @@ impl ServerStep<'_, '_> {
         }
         self.fx.took(Rule::ReadConfirmAcked);
         self.raise_promise(ballot);
-        self.refresh_election_timer();
+        self.leader_alive(); // Restarts the election timer.
         self.fx.send(from, Msg::ReadAck { ballot, round });
     }
 

@@ -220,7 +220,7 @@ impl Cluster {
         let Some((n, options)) = args.split_first() else {
             return usage(
                 "`servers N [compact-every=K] [pending-max=K] [batch=K] [window=K] \
-                 [no-prepare-skip] [read-index]`",
+                 [no-prepare-skip] [read-index] [pre-vote] [check-quorum]`",
             );
         };
         let n: usize = number(n)?;
@@ -236,10 +236,12 @@ impl Cluster {
                 Some(("window", k)) => cfg.window_slots_max = number(k)?,
                 None if *option == "no-prepare-skip" => cfg.prepare_skip = false,
                 None if *option == "read-index" => cfg.read_index = true,
+                None if *option == "pre-vote" => cfg.pre_vote = true,
+                None if *option == "check-quorum" => cfg.check_quorum = true,
                 _ => {
                     return usage(format!(
                         "unknown option `{option}` (compact-every=K, pending-max=K, batch=K, \
-                         window=K, no-prepare-skip, read-index; model-only bounds such as announce or max-round are \
+                         window=K, no-prepare-skip, read-index, pre-vote, check-quorum; model-only bounds such as announce or max-round are \
                          pub(crate) and cannot be set by a scenario)"
                     ))
                 }
@@ -701,6 +703,9 @@ fn server_state(name: &str, s: &ServerState, timers: &str, out: &mut Vec<String>
                     reads(&r.confirmed)
                 );
             }
+            if !l.heard.is_empty() {
+                text += &format!(" heard={:?}", l.heard);
+            }
             text
         }
         #[allow(unreachable_patterns)]
@@ -726,6 +731,16 @@ fn server_state(name: &str, s: &ServerState, timers: &str, out: &mut Vec<String>
         "  pending=[{}] answered-prepare={answered} {timers}",
         pending.join(", ")
     ));
+    if s.pre_vote.is_some() || s.leader_heard {
+        let pre_vote = match &s.pre_vote {
+            Some(p) => format!("{:?} voters={:?}", p.ballot, p.voters),
+            None => "none".into(),
+        };
+        out.push(format!(
+            "  pre-vote={pre_vote} leader-heard={}",
+            s.leader_heard
+        ));
+    }
 }
 
 fn tally(t: &Tally) -> String {

@@ -12,6 +12,7 @@
 //! Nack(B(1,S0) < B(2,S1))        Decide(B(1,S0), #0, NoOp)   Heartbeat(B(1,S0), #2)
 //! CatchUp(#0)                    StateTransfer(#2, v5, {})
 //! ReadConfirm(B(1,S0), #1)       ReadAck(B(1,S0), #1)
+//! PreVote(B(2,S1))               PreVoteGranted(B(2,S1))     HeartbeatAck(B(1,S0))
 //! ```
 
 use paxos_model::durable::{AcceptedEntry, Durable};
@@ -70,6 +71,9 @@ pub fn msg(m: &Msg) -> String {
             let a = applied_state(a);
             format!("StateTransfer{a}")
         }
+        Msg::PreVote { ballot } => format!("PreVote({ballot:?})"),
+        Msg::PreVoteGranted { ballot } => format!("PreVoteGranted({ballot:?})"),
+        Msg::HeartbeatAck { ballot } => format!("HeartbeatAck({ballot:?})"),
         // A message added to the protocol later still prints (and `send` will say it cannot
         // read it back) until this file learns its syntax.
         #[allow(unreachable_patterns)]
@@ -93,6 +97,9 @@ pub const KINDS: &[&str] = &[
     "ReadAck",
     "CatchUp",
     "StateTransfer",
+    "PreVote",
+    "PreVoteGranted",
+    "HeartbeatAck",
 ];
 
 /// A message's kind: its name without the fields (`Prepare`), as `deliver 0->1 Prepare` takes.
@@ -467,6 +474,15 @@ impl Cursor<'_> {
                 next_slot: self.slot()?,
             },
             "StateTransfer" => return Ok(Msg::StateTransfer(Box::new(self.applied_state()?))),
+            "PreVote" => Msg::PreVote {
+                ballot: self.ballot()?,
+            },
+            "PreVoteGranted" => Msg::PreVoteGranted {
+                ballot: self.ballot()?,
+            },
+            "HeartbeatAck" => Msg::HeartbeatAck {
+                ballot: self.ballot()?,
+            },
             _ => return Err(format!("unknown message kind `{kind}`")),
         };
         self.lit(")")?;

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 const USAGE: &str =
     "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip] [--reads-through-log] [--batch N] \
-     [--window N]] FILE";
+     [--window N] [--pre-vote] [--check-quorum]] FILE";
 
 struct Args {
     file: PathBuf,
@@ -30,6 +30,8 @@ struct Args {
     reads_through_log: bool,
     batch: Option<usize>,
     window: Option<usize>,
+    pre_vote: bool,
+    check_quorum: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -40,6 +42,8 @@ fn parse() -> Result<Args, String> {
     let mut prepare_skip = true;
     let mut reads_through_log = false;
     let (mut batch, mut window) = (None, None);
+    let mut pre_vote = false;
+    let mut check_quorum = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--replicas" => {
@@ -61,6 +65,8 @@ fn parse() -> Result<Args, String> {
                     &mut window
                 }) = n;
             }
+            "--pre-vote" => pre_vote = true,
+            "--check-quorum" => check_quorum = true,
             "-h" | "--help" => return Err(USAGE.into()),
             _ if file.is_none() && !arg.starts_with("--") => file = Some(PathBuf::from(arg)),
             _ => return Err(format!("unexpected argument {arg:?}\n{USAGE}")),
@@ -74,6 +80,8 @@ fn parse() -> Result<Args, String> {
         reads_through_log,
         batch,
         window,
+        pre_vote,
+        check_quorum,
     })
 }
 
@@ -92,6 +100,8 @@ fn main() -> ExitCode {
         cfg.read_index = !args.reads_through_log;
         cfg.batch_commands_max = args.batch.unwrap_or(cfg.batch_commands_max);
         cfg.window_slots_max = args.window.unwrap_or(cfg.window_slots_max);
+        cfg.pre_vote = args.pre_vote;
+        cfg.check_quorum = args.check_quorum;
         RunConfig::of(&cfg)
     });
     let recording = match Recording::read_with(&args.file, config) {
