@@ -77,6 +77,10 @@ pub struct ClusterConfig {
     /// Limit: undecided slots the leader keeps in flight (the pipelining window, the model's
     /// `ServerConfig::window_slots_max`); 1 to [`WINDOW_SLOTS_MAX`].
     pub window_slots_max: usize,
+    /// The commit point on `Accept`s and heartbeats (the model's `ServerConfig::commit_point`):
+    /// followers learn decided slots from their own votes, and the leader sends no `Decide`.
+    /// On by default.
+    pub commit_point: bool,
     /// A deliberately broken protocol variant, for tests (only with the `bugs` feature).
     #[cfg(feature = "bugs")]
     pub bug: Option<Bug>,
@@ -108,6 +112,7 @@ impl ClusterConfig {
             read_index: true,
             batch_commands_max: ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
             window_slots_max: ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
+            commit_point: true,
             #[cfg(feature = "bugs")]
             bug: None,
             #[cfg(feature = "bugs")]
@@ -159,6 +164,7 @@ impl ClusterConfig {
         cfg.read_index = self.read_index;
         cfg.batch_commands_max = self.batch_commands_max;
         cfg.window_slots_max = self.window_slots_max;
+        cfg.commit_point = self.commit_point;
         cfg.timing = self.timing.clone();
         #[cfg(feature = "bugs")]
         {

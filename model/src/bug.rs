@@ -45,11 +45,13 @@ pub enum Bug {
     BatchOneResult,
     /// A decision does not reopen the window: commands queued while it was full stay queued.
     WindowStuck,
+    /// Below the commit point, a server learns its vote of any ballot, not only the leader's.
+    CommitAnyBallot,
 }
 
 impl Bug {
     /// Every bug, in the order `paxos-model bugs` lists them.
-    pub const ALL: [Bug; 18] = [
+    pub const ALL: [Bug; 19] = [
         Bug::IgnorePromisedValues,
         Bug::AdoptAnyValue,
         Bug::AcceptBelowPromise,
@@ -68,6 +70,7 @@ impl Bug {
         Bug::ReadBeforeApplied,
         Bug::BatchOneResult,
         Bug::WindowStuck,
+        Bug::CommitAnyBallot,
     ];
 
     /// The name used on the command line.
@@ -91,6 +94,7 @@ impl Bug {
             Bug::ReadBeforeApplied => "read-before-applied",
             Bug::BatchOneResult => "batch-one-result",
             Bug::WindowStuck => "window-stuck",
+            Bug::CommitAnyBallot => "commit-any-ballot",
         }
     }
 }
@@ -151,6 +155,9 @@ impl Bug {
             Bug::WindowStuck => {
                 "A decision does not reopen the window: commands that arrived while it was full wait until another request arrives."
             }
+            Bug::CommitAnyBallot => {
+                "Below a leader's commit point, a server learns the value of its vote for a slot whatever the vote's ballot."
+            }
         }
     }
 
@@ -202,6 +209,9 @@ impl Bug {
             }
             Bug::WindowStuck => {
                 "Every decision that opens the window proposes the commands that waited for it."
+            }
+            Bug::CommitAnyBallot => {
+                "A commit point vouches only for its own ballot's proposals: a slot is learned from it only through a vote in that ballot."
             }
         }
     }

@@ -87,6 +87,13 @@ pub struct ServerConfig {
     /// New requests wait (and batch up) while the window is full; a decision opens it. A
     /// takeover re-proposes every open slot regardless, and they count against the window.
     pub window_slots_max: usize,
+    /// The commit point on `Accept` and heartbeats: the leader tells, on every `Accept` and
+    /// heartbeat, how far the slots of its leadership were decided in its ballot, and a server
+    /// learns each such slot for which it holds a vote of that ballot, without a `Decide`; the
+    /// leader then announces no decision (`specs/multipaxos.md`, "The commit point"). Off in
+    /// [`ServerConfig::cluster`] and by default in the checker (`--commit-point`); on by default in
+    /// the runtime.
+    pub commit_point: bool,
 }
 
 impl ServerConfig {
@@ -107,6 +114,7 @@ impl ServerConfig {
             read_index: false,
             batch_commands_max: Self::BATCH_COMMANDS_MAX_DEFAULT,
             window_slots_max: Self::WINDOW_SLOTS_MAX_DEFAULT,
+            commit_point: false,
         }
     }
 

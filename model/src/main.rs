@@ -110,6 +110,10 @@ struct ModelArgs {
     /// [default: no window].
     #[arg(long, value_name = "N")]
     window: Option<usize>,
+    /// The commit point on Accepts and heartbeats: servers learn decided slots from their own
+    /// votes in the leader's ballot, without Decide messages.
+    #[arg(long)]
+    commit_point: bool,
     /// Reduction: only servers 0..K have election timers [default: min(2, servers)].
     #[arg(long, value_name = "K")]
     campaigners: Option<usize>,
@@ -148,6 +152,7 @@ impl ModelArgs {
             read_index: self.read_index,
             batch: self.batch,
             window: self.window,
+            commit_point: self.commit_point,
             campaigners: self.campaigners.unwrap_or(self.servers.min(2)),
             announce_decisions: self.announce_decisions,
             heartbeats: self.heartbeats,
@@ -333,6 +338,9 @@ fn describe(cfg: &CheckConfig) -> String {
     }
     if let Some(window) = cfg.window {
         s += &format!(", a window of {window} slot(s)");
+    }
+    if cfg.commit_point {
+        s += ", the commit point on Accepts";
     }
     s += &format!(
         "; {} of {} servers campaign, decisions {}announced, {}heartbeats, {} client retries",

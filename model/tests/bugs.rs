@@ -135,3 +135,18 @@ fn every_bug_is_caught_by_a_suite_configuration() {
 fn read_before_applied_is_caught() {
     assert_caught(Bug::ReadBeforeApplied);
 }
+
+#[test]
+fn batch_one_result_is_caught() {
+    assert_caught(Bug::BatchOneResult);
+}
+
+#[test]
+fn window_stuck_is_caught() {
+    assert_caught(Bug::WindowStuck);
+}
+
+#[test]
+fn commit_any_ballot_is_caught() {
+    assert_caught(Bug::CommitAnyBallot);
+}

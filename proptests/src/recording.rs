@@ -83,6 +83,9 @@ pub struct RunConfig {
     /// `ClusterConfig::window_slots_max` (absent in recordings made before the window: none).
     #[serde(default = "no_window")]
     pub window_slots_max: usize,
+    /// `ClusterConfig::commit_point` (absent in recordings made before it: off).
+    #[serde(default)]
+    pub commit_point: bool,
     /// `ClusterConfig::bug`.
     pub bug: Option<Bug>,
     /// `ClusterConfig::timing`.
@@ -99,6 +102,7 @@ impl RunConfig {
             read_index: cfg.read_index,
             batch_commands_max: cfg.batch_commands_max,
             window_slots_max: cfg.window_slots_max,
+            commit_point: cfg.commit_point,
             bug: cfg.bug,
             timing: TimingUs::from(&cfg.timing),
         }
@@ -112,6 +116,7 @@ impl RunConfig {
         cfg.read_index = self.read_index;
         cfg.batch_commands_max = self.batch_commands_max;
         cfg.window_slots_max = self.window_slots_max;
+        cfg.commit_point = self.commit_point;
         cfg.bug = self.bug;
         cfg.timing = Timing::from(&self.timing);
         cfg.storage = StorageChoice::Memory;

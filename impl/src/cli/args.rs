@@ -186,6 +186,9 @@ pub struct RunArgs {
     /// The pipelining window: the leader keeps at most N undecided slots in flight.
     #[arg(long, value_name = "N", default_value_t = paxos_model::config::ServerConfig::WINDOW_SLOTS_MAX_DEFAULT)]
     pub window: usize,
+    /// Announce every decision with a `Decide` instead of the commit point on `Accept`s.
+    #[arg(long)]
+    pub no_commit_point: bool,
     /// Write client invocations and responses as JSON lines to this file.
     #[arg(long)]
     pub history: Option<PathBuf>,

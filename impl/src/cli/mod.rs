@@ -99,6 +99,7 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
     cfg.read_index = !args.reads_through_log;
     cfg.batch_commands_max = args.batch;
     cfg.window_slots_max = args.window;
+    cfg.commit_point = !args.no_commit_point;
     cfg.client_timeout = args.op_timeout;
     cfg.validate()?;
     let temp_dir;

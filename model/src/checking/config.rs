@@ -113,6 +113,9 @@ pub struct CheckConfig {
     pub batch: usize,
     /// Limit: undecided slots a leader keeps in flight (`None`: no window).
     pub window: Option<usize>,
+    /// The commit point on `Accept` and heartbeats (false: decisions reach other servers only
+    /// through `Decide`, Phase 1 and state transfer).
+    pub commit_point: bool,
     /// Reduction: only servers `0..campaigners` have election timers.
     pub campaigners: usize,
     /// Reduction off: leaders announce decisions to every server (`Decide`).
@@ -146,6 +149,7 @@ impl Default for CheckConfig {
             read_index: false,
             batch: 1,
             window: None,
+            commit_point: false,
             campaigners: 2,
             announce_decisions: false,
             heartbeats: false,
@@ -251,6 +255,9 @@ impl CheckConfig {
         if let Some(window) = cfg.window {
             push("window", Some(window.to_string()));
         }
+        if cfg.commit_point {
+            push("commit-point", None);
+        }
         if cfg.campaigners != cfg.servers.min(2) {
             push("campaigners", Some(cfg.campaigners.to_string()));
         }
@@ -347,6 +354,7 @@ impl CheckConfig {
         };
         cfg.batch_commands_max = self.batch;
         cfg.window_slots_max = self.window.unwrap_or(usize::MAX);
+        cfg.commit_point = self.commit_point;
         cfg
     }
 

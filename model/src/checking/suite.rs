@@ -189,6 +189,18 @@ pub fn suite() -> Vec<SuiteEntry> {
             why: "the default bounds with batches of two and a window of one slot: requests wait \
                   for the window and are decided together in one slot",
         },
+        SuiteEntry {
+            name: "commit-point",
+            config: CheckConfig {
+                commit_point: true,
+                elections: 2,
+                client_retries: 1,
+                ..d.clone()
+            },
+            why: "the commit point on Accepts: servers learn decided slots from their own votes \
+                  in the leader's ballot; a deposed leader's lone vote of an older ballot is not \
+                  learned (a retry gives the new leader a later Accept to carry its commit point)",
+        },
     ]
 }
 

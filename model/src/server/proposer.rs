@@ -183,6 +183,13 @@ impl ServerStep<'_, '_> {
             prepared: true,
             reprepare: None,
             reads: Default::default(),
+            // Without the commit point it stays at #0 (no claim): the states are as before.
+            decided_below: if self.cfg.commit_point {
+                next_slot
+            } else {
+                Slot(0)
+            },
+            decided_ahead: Vec::new(),
         });
         self.refresh_election_timer(); // Cancels it: leaders do not campaign.
         if self.cfg.heartbeat != HeartbeatMode::Off {
@@ -341,6 +348,7 @@ impl ServerStep<'_, '_> {
             unreachable!("proposing without leading");
         };
         let ballot = l.ballot;
+        let decided_below = l.decided_below;
         debug_assert_eq!(
             s.durable.promised, ballot,
             "{me:?} proposes in {ballot:?} but promised {:?}",
@@ -367,6 +375,7 @@ impl ServerStep<'_, '_> {
             ballot,
             slot,
             command,
+            decided_below,
         });
         self.check_phase2_quorum(slot);
     }
@@ -411,6 +420,7 @@ impl ServerStep<'_, '_> {
         if !decided {
             return;
         }
+        let commit_point = self.cfg.commit_point;
         let Role::Leader(l) = &mut self.s_mut().role else {
             unreachable!("checked above");
         };
@@ -420,8 +430,17 @@ impl ServerStep<'_, '_> {
             l.fresh_decided += 1;
         }
         let command = proposal.command;
+        if commit_point {
+            // Decided with this leader's own proposal: the commit point may pass it.
+            let at = l.decided_ahead.binary_search(&slot).unwrap_or_else(|at| at);
+            l.decided_ahead.insert(at, slot);
+            while l.decided_ahead.first() == Some(&l.decided_below) {
+                l.decided_ahead.remove(0);
+                l.decided_below = l.decided_below.next();
+            }
+        }
         self.fx.took(Rule::Chosen);
-        if self.cfg.announce_decisions {
+        if self.cfg.announce_decisions && !self.cfg.commit_point {
             self.fx.took(Rule::DecisionAnnounced);
             self.broadcast(Msg::Decide {
                 ballot,
@@ -491,6 +510,7 @@ impl ServerStep<'_, '_> {
         };
         let ballot = l.ballot;
         let commit = s.applied.next_slot;
+        let decided_below = l.decided_below;
         let resend: Vec<_> = l
             .proposals
             .iter()
@@ -501,13 +521,18 @@ impl ServerStep<'_, '_> {
             })
             .collect();
         self.fx.took(Rule::HeartbeatSent);
-        self.broadcast(Msg::Heartbeat { ballot, commit });
+        self.broadcast(Msg::Heartbeat {
+            ballot,
+            commit,
+            decided_below,
+        });
         for (peer, slot, command) in resend {
             self.fx.took(Rule::AcceptResent);
             let accept = Msg::Accept {
                 ballot,
                 slot,
                 command,
+                decided_below,
             };
             self.fx.send(peer, accept);
         }
@@ -519,7 +544,13 @@ impl ServerStep<'_, '_> {
     }
 
     /// A leader's heartbeat arrives: it is alive; catch up if it applied more than we did.
-    pub(crate) fn on_heartbeat(&mut self, from: ServerId, ballot: Ballot, commit: Slot) {
+    pub(crate) fn on_heartbeat(
+        &mut self,
+        from: ServerId,
+        ballot: Ballot,
+        commit: Slot,
+        decided_below: Slot,
+    ) {
         if !self.admits(ballot) {
             self.fx.took(Rule::HeartbeatRejected);
             let promised = self.s().durable.promised;
@@ -529,6 +560,7 @@ impl ServerStep<'_, '_> {
         self.fx.took(Rule::HeartbeatAccepted);
         self.raise_promise(ballot);
         self.refresh_election_timer();
+        self.learn_below_commit_point(ballot, decided_below);
         let next_slot = self.s().applied.next_slot;
         if commit > next_slot {
             self.fx.took(Rule::CatchUpRequested);
