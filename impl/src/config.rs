@@ -83,6 +83,10 @@ pub struct ClusterConfig {
     /// Check-quorum (the model's `ServerConfig::check_quorum`): a leader that heard from no
     /// majority within an election timeout steps down. Off by default.
     pub check_quorum: bool,
+    /// The commit point on `Accept`s and heartbeats (the model's `ServerConfig::commit_point`):
+    /// followers learn decided slots from their own votes, and the leader sends no `Decide`.
+    /// On by default.
+    pub commit_point: bool,
     /// A deliberately broken protocol variant, for tests (only with the `bugs` feature).
     #[cfg(feature = "bugs")]
     pub bug: Option<Bug>,
@@ -116,6 +120,7 @@ impl ClusterConfig {
             window_slots_max: ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
             pre_vote: false,
             check_quorum: false,
+            commit_point: true,
             #[cfg(feature = "bugs")]
             bug: None,
             #[cfg(feature = "bugs")]
@@ -169,6 +174,7 @@ impl ClusterConfig {
         cfg.window_slots_max = self.window_slots_max;
         cfg.pre_vote = self.pre_vote;
         cfg.check_quorum = self.check_quorum;
+        cfg.commit_point = self.commit_point;
         cfg.timing = self.timing.clone();
         #[cfg(feature = "bugs")]
         {

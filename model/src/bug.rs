@@ -49,11 +49,13 @@ pub enum Bug {
     PreVotePromises,
     /// A server grants pre-votes although it heard from a leader since its election timer fired.
     PreVoteIgnoresLeader,
+    /// Below the commit point, a server learns its vote of any ballot, not only the leader's.
+    CommitAnyBallot,
 }
 
 impl Bug {
     /// Every bug, in the order `paxos-model bugs` lists them.
-    pub const ALL: [Bug; 20] = [
+    pub const ALL: [Bug; 21] = [
         Bug::IgnorePromisedValues,
         Bug::AdoptAnyValue,
         Bug::AcceptBelowPromise,
@@ -74,6 +76,7 @@ impl Bug {
         Bug::WindowStuck,
         Bug::PreVotePromises,
         Bug::PreVoteIgnoresLeader,
+        Bug::CommitAnyBallot,
     ];
 
     /// The name used on the command line.
@@ -99,6 +102,7 @@ impl Bug {
             Bug::WindowStuck => "window-stuck",
             Bug::PreVotePromises => "pre-vote-promises",
             Bug::PreVoteIgnoresLeader => "pre-vote-ignores-leader",
+            Bug::CommitAnyBallot => "commit-any-ballot",
         }
     }
 }
@@ -165,6 +169,9 @@ impl Bug {
             Bug::PreVoteIgnoresLeader => {
                 "A follower grants a pre-vote although it heard from a leader since its election timer last fired."
             }
+            Bug::CommitAnyBallot => {
+                "Below a leader's commit point, a server learns the value of its vote for a slot whatever the vote's ballot."
+            }
         }
     }
 
@@ -222,6 +229,9 @@ impl Bug {
             }
             Bug::PreVoteIgnoresLeader => {
                 "A server that heard from a leader since its election timer last fired refuses pre-votes, so a server cut off from the majority cannot depose a leader the majority hears from."
+            }
+            Bug::CommitAnyBallot => {
+                "A commit point vouches only for its own ballot's proposals: a slot is learned from it only through a vote in that ballot."
             }
         }
     }

@@ -98,6 +98,13 @@ pub struct ServerConfig {
     /// since the previous firing steps down. Followers answer heartbeats with `HeartbeatAck`.
     /// Off in [`ServerConfig::cluster`] (`--check-quorum` turns it on).
     pub check_quorum: bool,
+    /// The commit point on `Accept` and heartbeats: the leader tells, on every `Accept` and
+    /// heartbeat, how far the slots of its leadership were decided in its ballot, and a server
+    /// learns each such slot for which it holds a vote of that ballot, without a `Decide`; the
+    /// leader then announces no decision (`specs/multipaxos.md`, "The commit point"). Off in
+    /// [`ServerConfig::cluster`] and by default in the checker (`--commit-point`); on by default in
+    /// the runtime.
+    pub commit_point: bool,
 }
 
 impl ServerConfig {
@@ -120,6 +127,7 @@ impl ServerConfig {
             window_slots_max: Self::WINDOW_SLOTS_MAX_DEFAULT,
             pre_vote: false,
             check_quorum: false,
+            commit_point: false,
         }
     }
 

@@ -116,6 +116,10 @@ struct ModelArgs {
     /// Check-quorum: a leader that heard from no majority within an election timeout steps down.
     #[arg(long)]
     check_quorum: bool,
+    /// The commit point on Accepts and heartbeats: servers learn decided slots from their own
+    /// votes in the leader's ballot, without Decide messages.
+    #[arg(long)]
+    commit_point: bool,
     /// Reduction: only servers 0..K have election timers [default: min(2, servers)].
     #[arg(long, value_name = "K")]
     campaigners: Option<usize>,
@@ -156,6 +160,7 @@ impl ModelArgs {
             window: self.window,
             pre_vote: self.pre_vote,
             check_quorum: self.check_quorum,
+            commit_point: self.commit_point,
             campaigners: self.campaigners.unwrap_or(self.servers.min(2)),
             announce_decisions: self.announce_decisions,
             heartbeats: self.heartbeats,
@@ -341,6 +346,9 @@ fn describe(cfg: &CheckConfig) -> String {
     }
     if let Some(window) = cfg.window {
         s += &format!(", a window of {window} slot(s)");
+    }
+    if cfg.commit_point {
+        s += ", the commit point on Accepts";
     }
     s += &format!(
         "; {} of {} servers campaign, decisions {}announced, {}heartbeats, {} client retries",

@@ -51,6 +51,10 @@ pub enum Msg {
         slot: Slot,
         /// The value proposed.
         command: Command,
+        /// The ballot's commit point (`ServerConfig::commit_point`; `#0` without it): every slot
+        /// from the leader's first slot of this leadership up to here was decided in `ballot`,
+        /// with the value the leader proposed for it in `ballot`.
+        decided_below: Slot,
     },
     /// Phase 2b, acceptor → leader: accepted the leader's value for `slot` in `ballot`.
     Accepted {
@@ -81,6 +85,8 @@ pub enum Msg {
         ballot: Ballot,
         /// The leader's first unapplied slot.
         commit: Slot,
+        /// The ballot's commit point, as in `Accept`.
+        decided_below: Slot,
     },
     /// Leader → acceptors: do you still admit my `ballot`? (A ReadIndex confirmation round.)
     ReadConfirm {
@@ -149,7 +155,14 @@ impl fmt::Debug for Msg {
                 ballot,
                 slot,
                 command,
-            } => write!(f, "Accept({ballot:?}, {slot:?}, {command:?})"),
+                decided_below,
+            } => {
+                write!(f, "Accept({ballot:?}, {slot:?}, {command:?}")?;
+                if *decided_below != Slot(0) {
+                    write!(f, ", decided<{decided_below:?}")?;
+                }
+                write!(f, ")")
+            }
             Msg::Accepted { ballot, slot } => write!(f, "Accepted({ballot:?}, {slot:?})"),
             Msg::Nack { ballot, promised } => write!(f, "Nack({ballot:?} < {promised:?})"),
             Msg::Decide {
@@ -157,7 +170,17 @@ impl fmt::Debug for Msg {
                 slot,
                 command,
             } => write!(f, "Decide({ballot:?}, {slot:?}, {command:?})"),
-            Msg::Heartbeat { ballot, commit } => write!(f, "Heartbeat({ballot:?}, {commit:?})"),
+            Msg::Heartbeat {
+                ballot,
+                commit,
+                decided_below,
+            } => {
+                write!(f, "Heartbeat({ballot:?}, {commit:?}")?;
+                if *decided_below != Slot(0) {
+                    write!(f, ", decided<{decided_below:?}")?;
+                }
+                write!(f, ")")
+            }
             Msg::ReadConfirm { ballot, round } => write!(f, "ReadConfirm({ballot:?}, #{round})"),
             Msg::ReadAck { ballot, round } => write!(f, "ReadAck({ballot:?}, #{round})"),
             Msg::CatchUp { next_slot } => write!(f, "CatchUp({next_slot:?})"),

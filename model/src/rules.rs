@@ -152,6 +152,12 @@ rules! {
     AppliedDuplicateCommand = "applied-duplicate-command",
     /// A batch is applied: its commands run in order, each at most once.
     AppliedBatch = "applied-batch",
+    /// A slot below the leader's commit point is learned from this server's vote in the
+    /// leader's ballot (no `Decide` needed).
+    LearnedFromCommitPoint = "learned-from-commit-point",
+    /// A slot below the commit point whose vote here is missing or of another ballot is not
+    /// learned from it (catch-up settles it).
+    CommitPointVoteMissing = "commit-point-vote-missing",
     /// The applied state becomes the stored snapshot; the votes below it are dropped.
     Compacted = "compacted",
     /// Compaction of more than one applied slot at once (the applied state was ahead of the

@@ -145,3 +145,18 @@ fn pre_vote_promises_is_caught() {
 fn pre_vote_ignores_leader_is_caught() {
     assert_caught(Bug::PreVoteIgnoresLeader);
 }
+
+#[test]
+fn batch_one_result_is_caught() {
+    assert_caught(Bug::BatchOneResult);
+}
+
+#[test]
+fn window_stuck_is_caught() {
+    assert_caught(Bug::WindowStuck);
+}
+
+#[test]
+fn commit_any_ballot_is_caught() {
+    assert_caught(Bug::CommitAnyBallot);
+}

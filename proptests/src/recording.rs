@@ -89,6 +89,9 @@ pub struct RunConfig {
     /// `ClusterConfig::check_quorum` (absent in recordings made before it existed: off).
     #[serde(default)]
     pub check_quorum: bool,
+    /// `ClusterConfig::commit_point` (absent in recordings made before it: off).
+    #[serde(default)]
+    pub commit_point: bool,
     /// `ClusterConfig::bug`.
     pub bug: Option<Bug>,
     /// `ClusterConfig::timing`.
@@ -107,6 +110,7 @@ impl RunConfig {
             window_slots_max: cfg.window_slots_max,
             pre_vote: cfg.pre_vote,
             check_quorum: cfg.check_quorum,
+            commit_point: cfg.commit_point,
             bug: cfg.bug,
             timing: TimingUs::from(&cfg.timing),
         }
@@ -122,6 +126,7 @@ impl RunConfig {
         cfg.window_slots_max = self.window_slots_max;
         cfg.pre_vote = self.pre_vote;
         cfg.check_quorum = self.check_quorum;
+        cfg.commit_point = self.commit_point;
         cfg.bug = self.bug;
         cfg.timing = Timing::from(&self.timing);
         cfg.storage = StorageChoice::Memory;

@@ -192,6 +192,9 @@ pub struct RunArgs {
     /// Check-quorum: a leader that heard from no majority within an election timeout steps down.
     #[arg(long)]
     pub check_quorum: bool,
+    /// Announce every decision with a `Decide` instead of the commit point on `Accept`s.
+    #[arg(long)]
+    pub no_commit_point: bool,
     /// Write client invocations and responses as JSON lines to this file.
     #[arg(long)]
     pub history: Option<PathBuf>,

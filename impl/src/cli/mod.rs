@@ -101,6 +101,7 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
     cfg.window_slots_max = args.window;
     cfg.pre_vote = args.pre_vote;
     cfg.check_quorum = args.check_quorum;
+    cfg.commit_point = !args.no_commit_point;
     cfg.client_timeout = args.op_timeout;
     cfg.validate()?;
     let temp_dir;

@@ -66,6 +66,8 @@ impl KnownBug {
 ///   with two different commands competing for a slot, a write and a read for linearizability.
 /// - `read-before-applied` needs ReadIndex reads: the default bounds with `--read-index`.
 /// - `batch-one-result` and `window-stuck` need batches and a window: the `batching` entry.
+/// - `commit-any-ballot` needs the commit point, a deposed leader holding a lone vote of its
+///   ballot, and a later `Accept` of the new leader (a client retry): the `commit-point` entry.
 /// - `volatile-acceptor` needs a crash: only a recovered acceptor can forget its promise.
 /// - `count-messages` needs duplicated messages and four servers: with three, the leader's own
 ///   vote plus any one other is already a true majority.
@@ -105,6 +107,7 @@ pub fn catching(bug: Bug) -> (&'static str, &'static str) {
         Bug::ReadBeforeApplied => ("read-index", "linearizable"),
         Bug::BatchOneResult => ("batching", "linearizable"),
         Bug::WindowStuck => ("batching", "progress"),
+        Bug::CommitAnyBallot => ("commit-point", "chosen"),
         Bug::SkipHoleFill => ("default", "progress"),
         Bug::ApplyOutOfOrder => ("default", "exactly-once"),
         Bug::VolatileAcceptor => ("crash", "chosen"),

@@ -119,6 +119,9 @@ pub struct CheckConfig {
     /// Check-quorum: a leader that heard from no majority between two firings of its election
     /// timer steps down (`ServerConfig::check_quorum`).
     pub check_quorum: bool,
+    /// The commit point on `Accept` and heartbeats (false: decisions reach other servers only
+    /// through `Decide`, Phase 1 and state transfer).
+    pub commit_point: bool,
     /// Reduction: only servers `0..campaigners` have election timers.
     pub campaigners: usize,
     /// Reduction off: leaders announce decisions to every server (`Decide`).
@@ -154,6 +157,7 @@ impl Default for CheckConfig {
             window: None,
             pre_vote: false,
             check_quorum: false,
+            commit_point: false,
             campaigners: 2,
             announce_decisions: false,
             heartbeats: false,
@@ -265,6 +269,9 @@ impl CheckConfig {
         if cfg.check_quorum {
             push("check-quorum", None);
         }
+        if cfg.commit_point {
+            push("commit-point", None);
+        }
         if cfg.campaigners != cfg.servers.min(2) {
             push("campaigners", Some(cfg.campaigners.to_string()));
         }
@@ -363,6 +370,7 @@ impl CheckConfig {
         };
         cfg.batch_commands_max = self.batch;
         cfg.window_slots_max = self.window.unwrap_or(usize::MAX);
+        cfg.commit_point = self.commit_point;
         cfg
     }
 

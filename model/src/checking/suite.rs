@@ -223,10 +223,22 @@ pub fn suite() -> Vec<SuiteEntry> {
                 clients: 2,
                 elections: 2,
                 forget_dead_messages: false,
-                ..d
+                ..d.clone()
             },
             why: "both: a leader that stepped down grants a pre-vote; stale pre-votes, grants and \
                   heartbeat answers kept and ignored",
+        },
+        SuiteEntry {
+            name: "commit-point",
+            config: CheckConfig {
+                commit_point: true,
+                elections: 2,
+                client_retries: 1,
+                ..d.clone()
+            },
+            why: "the commit point on Accepts: servers learn decided slots from their own votes \
+                  in the leader's ballot; a deposed leader's lone vote of an older ballot is not \
+                  learned (a retry gives the new leader a later Accept to carry its commit point)",
         },
     ]
 }

@@ -90,6 +90,7 @@ impl ServerStep<'_, '_> {
         ballot: Ballot,
         slot: Slot,
         command: Command,
+        decided_below: Slot,
     ) {
         let below_promise = !self.admits(ballot);
         if below_promise && self.cfg.has(Bug::AcceptBelowPromise) {
@@ -117,5 +118,6 @@ impl ServerStep<'_, '_> {
         }
         self.leader_alive(); // Restarts the election timer.
         self.fx.send(from, Msg::Accepted { ballot, slot });
+        self.learn_below_commit_point(ballot, decided_below);
     }
 }

@@ -14,6 +14,40 @@ impl ServerStep<'_, '_> {
         self.learn(slot, Decision { ballot, command });
     }
 
+    /// The commit point of `ballot` arrives (on an `Accept` or a heartbeat this server admitted):
+    /// every slot of that leadership below `decided_below` was decided in `ballot` with the
+    /// value its leader proposed in `ballot`. A vote of this server in `ballot` for such a slot
+    /// is a vote for that very value (a leader proposes one value per slot in its ballot), so
+    /// the slot is learned from it. A slot whose vote here is missing or from another ballot is
+    /// left to catch-up: that vote may be for a value that was never chosen.
+    pub(crate) fn learn_below_commit_point(&mut self, ballot: Ballot, decided_below: Slot) {
+        let from = self.s().applied.next_slot;
+        if decided_below <= from {
+            return; // Nothing new (always so without the commit point: `#0`).
+        }
+        let any_ballot = self.cfg.has(Bug::CommitAnyBallot);
+        for slot in (from.0..decided_below.0).map(Slot) {
+            if self.s().learned.contains_key(&slot) || slot < self.s().applied.next_slot {
+                continue; // Known already (or applied by learning the slots below).
+            }
+            let vote = self.s().durable.accepted.get(&slot);
+            match vote.filter(|e| e.ballot == ballot || any_ballot).cloned() {
+                Some(entry) => {
+                    // BUG(commit-any-ballot) takes a vote of any ballot. Correct: only a vote in
+                    // the commit point's own ballot is for the value that ballot decided; an
+                    // older vote may be for a value that was never chosen.
+                    self.fx.took(Rule::LearnedFromCommitPoint);
+                    let decision = Decision {
+                        ballot,
+                        command: entry.command,
+                    };
+                    self.learn(slot, decision);
+                }
+                None => self.fx.took(Rule::CommitPointVoteMissing),
+            }
+        }
+    }
+
     /// Records that `slot` is decided, then applies every slot that is now ready.
     pub(crate) fn learn(&mut self, slot: Slot, decision: Decision) {
         let s = self.s();

@@ -184,6 +184,13 @@ impl ServerStep<'_, '_> {
             reprepare: None,
             reads: Default::default(),
             heard: Vec::new(),
+            // Without the commit point it stays at #0 (no claim): the states are as before.
+            decided_below: if self.cfg.commit_point {
+                next_slot
+            } else {
+                Slot(0)
+            },
+            decided_ahead: Vec::new(),
         });
         self.s_mut().pre_vote = None; // Leaders do not campaign.
         self.refresh_election_timer(); // Cancels it (with check-quorum: restarts it).
@@ -343,6 +350,7 @@ impl ServerStep<'_, '_> {
             unreachable!("proposing without leading");
         };
         let ballot = l.ballot;
+        let decided_below = l.decided_below;
         debug_assert_eq!(
             s.durable.promised, ballot,
             "{me:?} proposes in {ballot:?} but promised {:?}",
@@ -369,6 +377,7 @@ impl ServerStep<'_, '_> {
             ballot,
             slot,
             command,
+            decided_below,
         });
         self.check_phase2_quorum(slot);
     }
@@ -414,6 +423,7 @@ impl ServerStep<'_, '_> {
         if !decided {
             return;
         }
+        let commit_point = self.cfg.commit_point;
         let Role::Leader(l) = &mut self.s_mut().role else {
             unreachable!("checked above");
         };
@@ -423,8 +433,17 @@ impl ServerStep<'_, '_> {
             l.fresh_decided += 1;
         }
         let command = proposal.command;
+        if commit_point {
+            // Decided with this leader's own proposal: the commit point may pass it.
+            let at = l.decided_ahead.binary_search(&slot).unwrap_or_else(|at| at);
+            l.decided_ahead.insert(at, slot);
+            while l.decided_ahead.first() == Some(&l.decided_below) {
+                l.decided_ahead.remove(0);
+                l.decided_below = l.decided_below.next();
+            }
+        }
         self.fx.took(Rule::Chosen);
-        if self.cfg.announce_decisions {
+        if self.cfg.announce_decisions && !self.cfg.commit_point {
             self.fx.took(Rule::DecisionAnnounced);
             self.broadcast(Msg::Decide {
                 ballot,
@@ -494,6 +513,7 @@ impl ServerStep<'_, '_> {
         };
         let ballot = l.ballot;
         let commit = s.applied.next_slot;
+        let decided_below = l.decided_below;
         let resend: Vec<_> = l
             .proposals
             .iter()
@@ -504,13 +524,18 @@ impl ServerStep<'_, '_> {
             })
             .collect();
         self.fx.took(Rule::HeartbeatSent);
-        self.broadcast(Msg::Heartbeat { ballot, commit });
+        self.broadcast(Msg::Heartbeat {
+            ballot,
+            commit,
+            decided_below,
+        });
         for (peer, slot, command) in resend {
             self.fx.took(Rule::AcceptResent);
             let accept = Msg::Accept {
                 ballot,
                 slot,
                 command,
+                decided_below,
             };
             self.fx.send(peer, accept);
         }
@@ -522,7 +547,13 @@ impl ServerStep<'_, '_> {
     }
 
     /// A leader's heartbeat arrives: it is alive; catch up if it applied more than we did.
-    pub(crate) fn on_heartbeat(&mut self, from: ServerId, ballot: Ballot, commit: Slot) {
+    pub(crate) fn on_heartbeat(
+        &mut self,
+        from: ServerId,
+        ballot: Ballot,
+        commit: Slot,
+        decided_below: Slot,
+    ) {
         if !self.admits(ballot) {
             self.fx.took(Rule::HeartbeatRejected);
             let promised = self.s().durable.promised;
@@ -532,6 +563,7 @@ impl ServerStep<'_, '_> {
         self.fx.took(Rule::HeartbeatAccepted);
         self.raise_promise(ballot);
         self.heartbeat_admitted(from, ballot); // Restarts the election timer.
+        self.learn_below_commit_point(ballot, decided_below);
         let next_slot = self.s().applied.next_slot;
         if commit > next_slot {
             self.fx.took(Rule::CatchUpRequested);

@@ -220,7 +220,7 @@ impl Cluster {
         let Some((n, options)) = args.split_first() else {
             return usage(
                 "`servers N [compact-every=K] [pending-max=K] [batch=K] [window=K] \
-                 [no-prepare-skip] [read-index] [pre-vote] [check-quorum]`",
+                 [no-prepare-skip] [read-index] [pre-vote] [check-quorum] [commit-point]`",
             );
         };
         let n: usize = number(n)?;
@@ -234,6 +234,7 @@ impl Cluster {
                 Some(("pending-max", k)) => cfg.pending_max = number(k)?,
                 Some(("batch", k)) => cfg.batch_commands_max = number(k)?,
                 Some(("window", k)) => cfg.window_slots_max = number(k)?,
+                None if *option == "commit-point" => cfg.commit_point = true,
                 None if *option == "no-prepare-skip" => cfg.prepare_skip = false,
                 None if *option == "read-index" => cfg.read_index = true,
                 None if *option == "pre-vote" => cfg.pre_vote = true,
@@ -241,7 +242,7 @@ impl Cluster {
                 _ => {
                     return usage(format!(
                         "unknown option `{option}` (compact-every=K, pending-max=K, batch=K, \
-                         window=K, no-prepare-skip, read-index, pre-vote, check-quorum; model-only bounds such as announce or max-round are \
+                         window=K, no-prepare-skip, read-index, pre-vote, check-quorum, commit-point; model-only bounds such as announce or max-round are \
                          pub(crate) and cannot be set by a scenario)"
                     ))
                 }

@@ -55,7 +55,11 @@ pub fn msg(m: &Msg) -> String {
             ballot,
             slot,
             command,
-        } => format!("Accept({ballot:?}, {slot:?}, {command:?})"),
+            decided_below,
+        } => format!(
+            "Accept({ballot:?}, {slot:?}, {command:?}{})",
+            decided_suffix(*decided_below)
+        ),
         Msg::Accepted { ballot, slot } => format!("Accepted({ballot:?}, {slot:?})"),
         Msg::Nack { ballot, promised } => format!("Nack({ballot:?} < {promised:?})"),
         Msg::Decide {
@@ -63,7 +67,14 @@ pub fn msg(m: &Msg) -> String {
             slot,
             command,
         } => format!("Decide({ballot:?}, {slot:?}, {command:?})"),
-        Msg::Heartbeat { ballot, commit } => format!("Heartbeat({ballot:?}, {commit:?})"),
+        Msg::Heartbeat {
+            ballot,
+            commit,
+            decided_below,
+        } => format!(
+            "Heartbeat({ballot:?}, {commit:?}{})",
+            decided_suffix(*decided_below)
+        ),
         Msg::ReadConfirm { ballot, round } => format!("ReadConfirm({ballot:?}, #{round})"),
         Msg::ReadAck { ballot, round } => format!("ReadAck({ballot:?}, #{round})"),
         Msg::CatchUp { next_slot } => format!("CatchUp({next_slot:?})"),
@@ -171,6 +182,15 @@ pub fn parse_timer(name: &str) -> Result<Timer, String> {
 // Reading.
 
 /// Reads a whole message, e.g. `Accept(B(1,S0), #0, C3r0:Write(v7))`.
+/// The commit point as printed after an `Accept`'s or a heartbeat's fields (nothing for `#0`).
+fn decided_suffix(decided_below: Slot) -> String {
+    if decided_below == Slot(0) {
+        String::new()
+    } else {
+        format!(", decided<{decided_below:?}")
+    }
+}
+
 pub fn parse_msg(text: &str) -> Result<Msg, String> {
     let mut c = Cursor { text, at: 0 };
     let m = c
@@ -281,6 +301,15 @@ impl Cursor<'_> {
         let leader = self.num()?;
         self.lit(")")?;
         Ok(Ballot::new(round, ServerId(leader)))
+    }
+
+    /// The optional commit point after an `Accept`'s or a heartbeat's fields: `, decided<#2`
+    /// (`#0`, no claim, when absent).
+    fn decided_below(&mut self) -> Result<Slot, String> {
+        if self.eat(", decided<") {
+            return self.slot();
+        }
+        Ok(Slot(0))
     }
 
     fn slot(&mut self) -> Result<Slot, String> {
@@ -428,10 +457,12 @@ impl Cursor<'_> {
                 self.lit(",")?;
                 let command = self.command()?;
                 if kind == "Accept" {
+                    let decided_below = self.decided_below()?;
                     Msg::Accept {
                         ballot,
                         slot,
                         command,
+                        decided_below,
                     }
                 } else {
                     Msg::Decide {
@@ -457,7 +488,12 @@ impl Cursor<'_> {
                 let ballot = self.ballot()?;
                 self.lit(",")?;
                 let commit = self.slot()?;
-                Msg::Heartbeat { ballot, commit }
+                let decided_below = self.decided_below()?;
+                Msg::Heartbeat {
+                    ballot,
+                    commit,
+                    decided_below,
+                }
             }
             "ReadConfirm" | "ReadAck" => {
                 let ballot = self.ballot()?;
