@@ -553,7 +553,8 @@ fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
     if only.is_none() {
         if untaken.is_empty() {
             println!(
-                "Coverage: every rule and situation was taken ({} rules, {} situations);                  model-unreachable, taken by the scenario tests: {}.",
+                "Coverage: every rule and situation was taken ({} rules, {} situations); \
+                 model-unreachable, taken by the scenario tests: {}.",
                 coverage.rules.len(),
                 coverage.situations.len(),
                 MODEL_UNREACHABLE
