@@ -140,7 +140,7 @@ pub fn run(kind: Kind, sessions: usize, dir: Option<&Path>, clock: &Clock) -> Me
             msgs: &msgs,
         };
         let completions = client(sessions, &inboxes[REPLICAS].1, &shared, clock);
-        let per_op = Counters::now().per_op_since(&before, completions.done.len() as u64);
+        let per_op = Counters::now().per_op_since(&before, completions.len() as u64);
         stop.store(true, Ordering::Relaxed);
         (completions, per_op)
     });

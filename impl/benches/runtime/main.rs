@@ -16,7 +16,10 @@
 //! (default 250), `BENCH_CLIENTS` (default `1,32,256`), `BENCH_STORAGE` (default
 //! `memory,disk`), `BENCH_KINDS` (the per-command bound and the runtime points, default
 //! `bound-per-command,skip-writes,skip-reads,no-skip-writes,no-skip-reads`), `BENCH_ONLY` (`bound` or `runtime`,
-//! for profiling one side), `BENCH_SAVE`.
+//! for profiling one side), `BENCH_SAVE`; for counting instructions under valgrind,
+//! `BENCH_OPS=N` (each point also ends after N completed commands) and `BENCH_TIMER_SCALE=X`
+//! (the runtime's timers X times longer, so that a slowed-down cluster does not retry or
+//! campaign more than a fast one).
 //!
 //! Besides throughput and latency, each row shows what a command cost the whole process: CPU
 //! time (user and system, all threads) and voluntary context switches (a thread blocked and was
@@ -95,7 +98,8 @@ impl Row {
         json!({
             "storage": self.storage, "clients": self.clients, "what": self.what,
             "prepare_skip": self.prepare_skip, "reads": self.reads,
-            "ops": self.sample.ops, "ops_per_s": self.sample.ops_per_s,
+            "ops": self.sample.ops, "ops_total": self.sample.ops_total,
+            "ops_per_s": self.sample.ops_per_s,
             "p50_us": self.sample.p50_us, "p99_us": self.sample.p99_us,
             "ratio_to_bound": self.sample.ops_per_s / self.bound_ops.max(1e-9),
             "p50_ratio_to_bound": self.sample.p50_us / self.bound_p50.max(1e-9),
@@ -157,6 +161,11 @@ fn main() {
         return;
     }
     let secs: f64 = env("BENCH_SECS", 1.0);
+    let ops_max: Option<u64> = std::env::var("BENCH_OPS").ok().map(|n| {
+        n.parse()
+            .expect("BENCH_OPS: a number of commands per point")
+    });
+    let timer_scale: u32 = env("BENCH_TIMER_SCALE", 1);
     let warmup = Duration::from_millis(env("BENCH_WARMUP_MS", 250));
     let duration = Duration::from_secs_f64(secs.max(0.05));
     let clients: Vec<usize> = env_list("BENCH_CLIENTS", "1,32,256")
@@ -204,10 +213,10 @@ fn main() {
                     continue;
                 }
                 let dir = disk.then(|| fresh_dir(&data, &format!("bound-{n}")));
-                let clock = Clock::new(warmup, duration);
+                let clock = Clock::new(warmup, duration, ops_max);
                 let measured = bound::run(kind, n, dir.as_deref(), &clock);
                 let mut b = Sample::of(&clock, &measured.completions);
-                let ops = measured.completions.done.len().max(1) as f64;
+                let ops = measured.completions.len().max(1) as f64;
                 b.msgs_per_op = measured.msgs as f64 / ops;
                 b.cpu_us_per_op = measured.cpu_us_per_op;
                 b.switches_per_op = measured.switches_per_op;
@@ -245,9 +254,10 @@ fn main() {
                         sessions: n,
                         prepare_skip,
                         reads,
+                        timer_scale,
                     };
                     let dir = disk.then(|| fresh_dir(&data, &format!("runtime-{n}")));
-                    let clock = Clock::new(warmup, duration);
+                    let clock = Clock::new(warmup, duration, ops_max);
                     let sample = runtime::run(point, dir.as_deref(), 1 + n as u64, &clock);
                     let row = Row {
                         storage: storage.clone(),
