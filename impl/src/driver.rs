@@ -191,7 +191,7 @@ impl ClientDriver {
                 .flatten()
                 .min()
                 .expect("some deadline");
-            let first = match self.inbox.recv_deadline(wake) {
+            let first = match crate::wait::recv_deadline(&self.inbox, wake) {
                 Ok(envelope) => envelope,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return Err(ClientError::Shutdown),

@@ -115,6 +115,7 @@ pub mod storage;
 pub mod tcp;
 mod timers;
 pub mod transport;
+pub mod wait;
 
 pub use client::Client;
 pub use cluster::Cluster;

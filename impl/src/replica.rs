@@ -128,11 +128,9 @@ impl Replica {
             // lock, which the senders take too. An order is looked at before every batch; one
             // that must take effect at once (a crash, a shutdown) comes after the cluster
             // disconnected the inbox, which ends the wait.
-            let wait = host.timers.next_deadline().map_or(ORDER_POLL_MAX, |at| {
-                at.saturating_duration_since(Instant::now())
-                    .min(ORDER_POLL_MAX)
-            });
-            match self.inbox.recv_timeout(wait) {
+            let poll = Instant::now() + ORDER_POLL_MAX;
+            let wake = host.timers.next_deadline().map_or(poll, |at| at.min(poll));
+            match crate::wait::recv_deadline(&self.inbox, wake) {
                 Ok(envelope) => batch.push(envelope),
                 Err(RecvTimeoutError::Timeout) => {}
                 // Disconnected by a crash or a shutdown, whose order follows: obey it.
