@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 pub const YIELD_MAX: Duration = Duration::from_micros(100);
 
 /// The next message of `inbox`, waiting until `deadline` at most: looks, yields the core for up
-/// to [`YIELD_MAX`] looking between yields, then sleeps on the channel.
+/// to [`YIELD_MAX`] looking between yields, then sleeps on the channel. (Never inlined, so that
+/// a profile tells waiting from working: `impl/scripts/bench-instructions.sh`.)
+#[inline(never)]
 pub(crate) fn recv_deadline<T>(
     inbox: &Receiver<T>,
     deadline: Instant,
