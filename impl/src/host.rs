@@ -1,8 +1,8 @@
 //! One node (server or client) hosted by the runtime: its configuration, its state, its
 //! timers, and the interpreter of the effects its step functions return.
 //!
-//! [`Host::step`] runs the core for one input ([`Input::run`], the one dispatch shared with the
-//! replay of recordings) and executes the effects front to back, except the two kinds of I/O:
+//! [`Host::step`] runs the core for one input ([`Input::step`], the dispatch shared with the
+//! replay of recordings, on the node's state in place) and executes the effects front to back, except the two kinds of I/O:
 //! the persist and the sends are collected in [`Io`], which the owner performs afterwards,
 //! persist first (see the crate docs on group commit). The step is recorded before the owner
 //! hands any of its messages to the network.
