@@ -21,10 +21,7 @@ pub const YIELD_MAX: Duration = Duration::from_micros(100);
 /// to [`YIELD_MAX`] looking between yields, then sleeps on the channel. (Never inlined, so that
 /// a profile tells waiting from working: `impl/scripts/bench-instructions.sh`.)
 #[inline(never)]
-pub(crate) fn recv_deadline<T>(
-    inbox: &Receiver<T>,
-    deadline: Instant,
-) -> Result<T, RecvTimeoutError> {
+pub fn recv_deadline<T>(inbox: &Receiver<T>, deadline: Instant) -> Result<T, RecvTimeoutError> {
     match inbox.try_recv() {
         Ok(message) => return Ok(message),
         Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),

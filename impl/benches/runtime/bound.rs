@@ -2,7 +2,8 @@
 //! protocol work. What this machine can do at best with this topology.
 //!
 //! One client driver thread serves every session (as the runtime's `ClientDriver` does); three
-//! replica threads, each with a bounded crossbeam inbox, wait for a message, take every message
+//! replica threads, each with a bounded crossbeam inbox, wait for a message (as the runtime's
+//! threads do, `paxos_impl::wait`: yielding the core for a while before sleeping), take every message
 //! already waiting (up to the runtime's `BATCH_MAX`), handle them, and only then send what they
 //! produced (the runtime's group commit). The leader decides a slot on the first `Accepted` (its
 //! own vote and one more are a majority of 3). Two kinds:
@@ -28,6 +29,7 @@
 use crate::counters::Counters;
 use crate::stats::{Clock, Completions};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use paxos_impl::wait;
 use paxos_model::config::ServerConfig;
 use std::collections::VecDeque;
 use std::fs::File;
@@ -193,7 +195,7 @@ fn client(
     }
     shared.send_all(me, &mut out);
     loop {
-        let first = match inbox.recv_timeout(STOP_POLL) {
+        let first = match wait::recv_deadline(inbox, Instant::now() + STOP_POLL) {
             Ok(e) => e,
             Err(_) if clock.over(Instant::now()) => return completions,
             Err(_) => continue,
@@ -246,7 +248,7 @@ fn replica(
     let mut batch = Vec::with_capacity(paxos_impl::replica::BATCH_MAX);
     let record = [0x5au8; RECORD_BYTES];
     loop {
-        match inbox.recv_timeout(STOP_POLL) {
+        match wait::recv_deadline(&inbox, Instant::now() + STOP_POLL) {
             Ok(e) => batch.push(e),
             Err(RecvTimeoutError::Timeout) if !shared.stop.load(Ordering::Relaxed) => continue,
             Err(_) => return,
