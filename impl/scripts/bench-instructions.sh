@@ -12,6 +12,7 @@
 # env:   KIND (default skip-writes; or skip-reads, ...; `bound` counts the bound), OPS (default
 #        10000), STORAGE (default memory), TIMER_SCALE (default 20: timers 20 times longer,
 #        so that the slowed-down cluster does not retry or send more heartbeats per command),
+#        BIN=path counts another build of the bench (e.g. an older commit's, side by side),
 #        KEEP=dir keeps the callgrind files there (for callgrind_annotate), and the commands
 #        each run completed (ops.<clients>.<OPS>).
 set -euo pipefail
@@ -23,7 +24,8 @@ TIMER_SCALE=${TIMER_SCALE:-20}
 KEEP=${KEEP:-}
 clients=("$@")
 [ ${#clients[@]} -gt 0 ] || clients=(1 32 256)
-bin=$(cargo bench -p paxos-impl --bench runtime --no-run --message-format=json 2>/dev/null |
+bin=${BIN:-}
+[ -n "$bin" ] || bin=$(cargo bench -p paxos-impl --bench runtime --no-run --message-format=json 2>/dev/null |
     grep '"kind":\["bench"\],"crate_types":\["bin"\],"name":"runtime"' |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 [ -x "$bin" ] || { echo "no bench binary" >&2; exit 1; }
@@ -38,7 +40,8 @@ count() { # clients ops -> "instructions waiting commands"
         valgrind --tool=callgrind --dump-before='runtime::stats::Sample::of' \
         --callgrind-out-file="$out" "$bin" --bench >/dev/null 2>&1
     # The first dump ends where the point's report begins (its latencies are sorted there).
-    mv "$out.1" "$out"
+    # (A build whose Sample::of was inlined has no such dump: its count includes the report.)
+    [ ! -f "$out.1" ] || mv "$out.1" "$out"
     local ir ops waiting
     ir=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$out")
     # Inclusive instructions of the waits for input (wait.rs: looking, yielding, sleeping).
