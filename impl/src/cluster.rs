@@ -212,9 +212,9 @@ impl Cluster {
     /// Joins a replica's thread after telling it `order`.
     fn stop(&self, replica: usize, slot: &mut ReplicaSlot, order: Control) -> Option<Exit> {
         let (control, handle) = slot.running.take()?;
-        if matches!(order, Control::Crash) {
-            self.net.disconnect(replica);
-        }
+        // Messages to it are dropped from now on, and its wait for input ends: it looks at its
+        // orders (`replica.rs`, "Orders").
+        self.net.disconnect(replica);
         let _ = control.send(order); // It may have stopped on its own already.
         let exit = handle.join().unwrap_or_else(|payload| {
             Exit::Failed(format!("panicked: {}", panic_message(&*payload)))

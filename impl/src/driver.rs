@@ -17,8 +17,6 @@ use crate::record::{EventKind, Input, Recorder};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use paxos_model::node::Node;
 use paxos_model::types::{ClientCommand, ClientId, Op, OpResult, RequestId};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,9 +27,6 @@ pub const DRAIN_MAX: usize = 1024;
 pub const SESSIONS_MAX: usize = crate::config::CLIENTS_MAX;
 /// How often a waiting driver looks whether the cluster was shut down.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
-/// The timer queue is rebuilt when it holds more than this many entries per session (most
-/// entries are stale: a timer restarted or cancelled since).
-const TIMER_QUEUE_PER_SESSION_MAX: usize = 4;
 
 /// A reply a session took.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,8 +61,13 @@ pub struct ClientDriver {
     net: Arc<Net>,
     recorder: Option<Recorder>,
     stopped: Arc<AtomicBool>,
-    /// `(deadline, session)` of set retry timers; may hold stale entries.
-    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// No session's timer is due before this (`None`: no timer set). A lower bound, not the
+    /// earliest deadline: a timer restarted or cancelled since leaves it early. When it passes,
+    /// every session's timers are looked at and it is computed again. A retry timer is
+    /// restarted by every submit and cancelled by every reply, so this costs one comparison per
+    /// step and one pass over the sessions per retry period, instead of a queue operation per
+    /// step.
+    earliest: Option<Instant>,
 }
 
 impl std::fmt::Debug for ClientDriver {
@@ -113,7 +113,7 @@ impl ClientDriver {
             net,
             recorder,
             stopped,
-            timers: BinaryHeap::new(),
+            earliest: None,
         };
         driver.perform(first_id, io);
         driver
@@ -181,18 +181,17 @@ impl ClientDriver {
             if self.stopped.load(Ordering::Relaxed) {
                 return Err(ClientError::Shutdown);
             }
-            self.run_due_timers(done);
             let now = Instant::now();
+            self.run_due_timers(now, done);
             if done.len() > done_before || now >= deadline {
                 return Ok(());
             }
-            let next_timer = self.timers.peek().map(|Reverse((at, _))| *at);
-            let wake = [next_timer, Some(deadline), Some(now + SHUTDOWN_POLL)]
+            let wake = [self.earliest, Some(deadline), Some(now + SHUTDOWN_POLL)]
                 .into_iter()
                 .flatten()
                 .min()
                 .expect("some deadline");
-            let first = match self.inbox.recv_deadline(wake) {
+            let first = match crate::wait::recv_deadline(&self.inbox, wake) {
                 Ok(envelope) => envelope,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return Err(ClientError::Shutdown),
@@ -244,32 +243,27 @@ impl ClientDriver {
         }
     }
 
-    /// Runs every retry timer that is due.
-    fn run_due_timers(&mut self, done: &mut Vec<Completion>) {
-        let now = Instant::now();
-        while let Some(&Reverse((at, session))) = self.timers.peek() {
-            if at > now {
-                break;
-            }
-            self.timers.pop();
+    /// Runs every retry timer that is due at `now`.
+    fn run_due_timers(&mut self, now: Instant, done: &mut Vec<Completion>) {
+        if self.earliest.is_none_or(|at| at > now) {
+            return;
+        }
+        for session in 0..self.sessions.len() {
             while let Some(timer) = self.sessions[session].timers.pop_due(now) {
                 self.step(session, Input::Timeout { timer }, done);
             }
         }
+        self.earliest = self
+            .sessions
+            .iter()
+            .filter_map(|host| host.timers.next_deadline())
+            .min();
     }
 
-    /// Queues `session`'s next timer deadline (entries for older deadlines go stale).
+    /// Lowers [`Self::earliest`] to `session`'s next timer deadline.
     fn note_timer(&mut self, session: usize) {
         if let Some(at) = self.sessions[session].timers.next_deadline() {
-            self.timers.push(Reverse((at, session)));
-        }
-        if self.timers.len() > TIMER_QUEUE_PER_SESSION_MAX * self.sessions.len() + 64 {
-            let live = self
-                .sessions
-                .iter()
-                .enumerate()
-                .filter_map(|(s, host)| host.timers.next_deadline().map(|at| Reverse((at, s))));
-            self.timers = live.collect();
+            self.earliest = Some(self.earliest.map_or(at, |e| e.min(at)));
         }
     }
 

@@ -1,8 +1,8 @@
 //! One node (server or client) hosted by the runtime: its configuration, its state, its
 //! timers, and the interpreter of the effects its step functions return.
 //!
-//! [`Host::step`] runs the core for one input ([`Input::run`], the one dispatch shared with the
-//! replay of recordings) and executes the effects front to back, except the two kinds of I/O:
+//! [`Host::step`] runs the core for one input ([`Input::step`], the dispatch shared with the
+//! replay of recordings, on the node's state in place) and executes the effects front to back, except the two kinds of I/O:
 //! the persist and the sends are collected in [`Io`], which the owner performs afterwards,
 //! persist first (see the crate docs on group commit). The step is recorded before the owner
 //! hands any of its messages to the network.
@@ -14,6 +14,7 @@ use paxos_model::msg::Msg;
 use paxos_model::node::{Node, NodeState};
 use paxos_model::output::{Effect, Output as StepOutput};
 use paxos_model::types::{OpResult, RequestId};
+use std::borrow::Cow;
 
 /// The I/O a batch of steps asks for: the latest durable state to save, then messages to send.
 #[derive(Debug, Default)]
@@ -32,7 +33,8 @@ pub(crate) struct Io {
 pub(crate) struct Host {
     id: usize,
     node: Node,
-    state: Option<NodeState>,
+    /// Always owned: a step changes it in place.
+    state: Cow<'static, NodeState>,
     pub(crate) timers: Timers,
     recorder: Option<Recorder>,
     last: Option<StateRecord>,
@@ -57,7 +59,7 @@ impl Host {
         let mut host = Host {
             id,
             node,
-            state: Some(state),
+            state: Cow::Owned(state),
             timers: Timers::new(timer_seed),
             recorder,
             last: None,
@@ -68,9 +70,7 @@ impl Host {
 
     /// The node's current state.
     pub(crate) fn state(&self) -> &NodeState {
-        self.state
-            .as_ref()
-            .expect("state is only taken during a step")
+        &self.state
     }
 
     /// One step: the handler for `input` (`Deliver`, `Timeout` or `Submit`), then its effects.
@@ -79,11 +79,17 @@ impl Host {
             !matches!(input, Input::Start { .. } | Input::Recover { .. }),
             "{input:?} is not a step input"
         );
-        let before = self.last.take();
-        let state = self.state.take();
-        let (state, output) = input.run(&self.node, self.id, state);
-        self.state = Some(state);
-        self.finish(input, before, output, io);
+        if self.recorder.is_none() {
+            // Not recording: the input is moved in, and nothing is kept or copied.
+            let output = input.step(&self.node, self.id, &mut self.state);
+            for effect in output {
+                self.execute(effect, io);
+            }
+        } else {
+            let before = self.last.take();
+            let output = input.clone().step(&self.node, self.id, &mut self.state);
+            self.finish(input, before, output, io);
+        }
         if io.save.is_some() {
             io.unsaved_steps += 1;
         }

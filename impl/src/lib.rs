@@ -12,10 +12,11 @@
 //! tests, reports and for choosing whom the fault schedule crashes.)
 //!
 //! ## Interpreting an `Output`
-//! One thread per replica waits for the first of: a message in its inbox, its earliest timer
-//! deadline, or an order from the cluster (crash, shutdown). Each input becomes one step of the
-//! core, through the one dispatch [`record::Input::run`] (shared with the replay of
-//! recordings): [`Node::start`](paxos_model::node::Node::start) with the stored durable state
+//! One thread per replica waits for the first of: a message in its inbox or its earliest timer
+//! deadline; it looks at the cluster's orders (crash, shutdown) before every batch, and the
+//! cluster disconnects its inbox before an order it waits on, which ends the wait. Each input
+//! becomes one step of the core, through the one dispatch [`record::Input::step`] (shared with
+//! the replay of recordings through [`record::Input::run`]): [`Node::start`](paxos_model::node::Node::start) with the stored durable state
 //! when the replica starts or restarts, otherwise [`Node::step`](paxos_model::node::Node::step)
 //! with an [`Input`](paxos_model::node::Input): `Deliver { from, msg }` for a message,
 //! `Timeout(timer)` for a timer. The step returns an [`Output`](paxos_model::output::Output),
@@ -115,6 +116,7 @@ pub mod storage;
 pub mod tcp;
 mod timers;
 pub mod transport;
+pub mod wait;
 
 pub use client::Client;
 pub use cluster::Cluster;

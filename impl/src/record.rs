@@ -199,9 +199,10 @@ pub enum Input {
 
 impl Input {
     /// Runs this input through the core: `node.start` for `Start`/`Recover`, `node.step`
-    /// otherwise, on `state` (the actor's state before the step, taken by value so that a
-    /// runtime steps without a copy; unused by a start). This is the one place a recorded input
-    /// meets a step function: the runtime's hosts and the replay of a recording both call it.
+    /// otherwise ([`Input::step`], on a copy of the input), on `state` (the actor's state before
+    /// the step; unused by a start). With [`Input::step`], this is the one place a recorded
+    /// input meets a step function: the replay of a recording calls this, the runtime's hosts
+    /// call [`Input::step`] (in place, no copy of the state or the message).
     ///
     /// # Panics
     /// If a step other than a start has no state to step from.
@@ -211,22 +212,33 @@ impl Input {
         actor: usize,
         state: Option<NodeState>,
     ) -> (NodeState, StepOutput) {
-        let me = NodeId(actor as u32);
-        let input = match self {
-            Input::Start { storage } | Input::Recover { storage } => {
-                return node.start(me, storage.as_ref());
-            }
-            Input::Deliver { src, msg, .. } => node::Input::Deliver {
-                from: NodeId(*src as u32),
-                msg: msg.clone(),
-            },
-            Input::Timeout { timer } => node::Input::Timeout(*timer),
-            Input::Submit { op } => node::Input::Submit(*op),
-        };
+        if let Input::Start { storage } | Input::Recover { storage } = self {
+            return node.start(NodeId(actor as u32), storage.as_ref());
+        }
         let state = state.unwrap_or_else(|| panic!("actor {actor}: {self:?} before its start"));
         let mut cow = Cow::Owned(state);
-        let output = node.step(me, &mut cow, input);
+        let output = self.clone().step(node, actor, &mut cow);
         (cow.into_owned(), output)
+    }
+
+    /// Runs this input (`Deliver`, `Timeout` or `Submit`) through `node.step` on `state`, in
+    /// place: an owned state is changed without a copy, and the message is moved in.
+    ///
+    /// # Panics
+    /// On `Start` or `Recover`, which are not steps ([`Input::run`] starts a node).
+    pub fn step(self, node: &Node, actor: usize, state: &mut Cow<'_, NodeState>) -> StepOutput {
+        let input = match self {
+            Input::Start { .. } | Input::Recover { .. } => {
+                panic!("actor {actor}: {self:?} is a start, not a step")
+            }
+            Input::Deliver { src, msg, .. } => node::Input::Deliver {
+                from: NodeId(src as u32),
+                msg,
+            },
+            Input::Timeout { timer } => node::Input::Timeout(timer),
+            Input::Submit { op } => node::Input::Submit(op),
+        };
+        node.step(NodeId(actor as u32), state, input)
     }
 }
 

@@ -1,6 +1,11 @@
 //! A replica's thread: wait for a message or the next timer deadline, run the model's step
 //! function, perform the step's I/O. Nothing here decides anything about the protocol.
 //!
+//! # Orders
+//! The cluster's orders (crash, crash at a point, shut down) come on a channel of their own,
+//! looked at before every batch. The thread waits on its inbox alone; the cluster disconnects
+//! the inbox before an order that must take effect at once, which wakes the thread.
+//!
 //! # Group commit
 //! After waking up, the thread takes every message already waiting (up to [`BATCH_MAX`]) and
 //! every timer that is due, and runs one step per input, collecting their I/O. Then it saves the
@@ -17,7 +22,7 @@ use crate::observe::Observer;
 use crate::record::{DropReason, EventKind, Input, Recorder};
 use crate::storage::Storage;
 use crate::transport::Transport;
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 use paxos_model::config::ServerConfig;
 use paxos_model::durable::Durable;
 use paxos_model::node::Node;
@@ -29,8 +34,11 @@ use std::time::{Duration, Instant};
 
 /// Limit: inputs handled between two saves.
 pub const BATCH_MAX: usize = 256;
-/// How long an idle replica with no timer set sleeps before looking at its control channel.
-const IDLE_WAIT: Duration = Duration::from_millis(100);
+/// Limit: how long a replica waits for input before it looks at its orders again. An order
+/// that must take effect at once (`Crash`, `Shutdown` from the cluster) comes with its inbox
+/// disconnected, which ends the wait at once; a `CrashAt` (it takes effect in a later batch
+/// anyway) and a `ReplicaServer`'s shutdown are seen within this.
+const ORDER_POLL_MAX: Duration = Duration::from_millis(20);
 
 /// Orders for a replica thread.
 #[derive(Debug)]
@@ -115,36 +123,27 @@ impl Replica {
                 Err(crossbeam_channel::TryRecvError::Empty) => {}
                 Err(crossbeam_channel::TryRecvError::Disconnected) => return Exit::Shutdown,
             }
-            let wait = host
-                .timers
-                .next_deadline()
-                .map_or(IDLE_WAIT, |at| at.saturating_duration_since(Instant::now()));
-            // Under load the inbox is rarely empty: take a message without waiting on two
-            // channels (a select registers with both and unregisters again).
-            if let Ok(envelope) = self.inbox.try_recv() {
-                batch.push(envelope);
-            } else {
-                crossbeam_channel::select! {
-                    recv(self.control) -> order => match order {
-                        Ok(order) => if let Some(exit) = self.obey(order, &mut armed) {
-                            return exit;
-                        },
-                        Err(_) => return Exit::Shutdown,
-                    },
-                    recv(self.inbox) -> envelope => match envelope {
-                        Ok(envelope) => batch.push(envelope),
-                        // Disconnected by a crash, whose order follows: obey it.
-                        Err(_) => loop {
-                            match self.control.recv() {
-                                Ok(order) => if let Some(exit) = self.obey(order, &mut armed) {
-                                    return exit;
-                                },
-                                Err(_) => return Exit::Shutdown,
+            // One channel to wait on, not two: a `select!` over the inbox and the orders
+            // registers with both and unregisters again on every wake-up, under each channel's
+            // lock, which the senders take too. An order is looked at before every batch; one
+            // that must take effect at once (a crash, a shutdown) comes after the cluster
+            // disconnected the inbox, which ends the wait.
+            let poll = Instant::now() + ORDER_POLL_MAX;
+            let wake = host.timers.next_deadline().map_or(poll, |at| at.min(poll));
+            match crate::wait::recv_deadline(&self.inbox, wake) {
+                Ok(envelope) => batch.push(envelope),
+                Err(RecvTimeoutError::Timeout) => {}
+                // Disconnected by a crash or a shutdown, whose order follows: obey it.
+                Err(RecvTimeoutError::Disconnected) => loop {
+                    match self.control.recv() {
+                        Ok(order) => {
+                            if let Some(exit) = self.obey(order, &mut armed) {
+                                return exit;
                             }
-                        },
-                    },
-                    default(wait) => {}
-                }
+                        }
+                        Err(_) => return Exit::Shutdown,
+                    }
+                },
             }
             while batch.len() < BATCH_MAX {
                 match self.inbox.try_recv() {

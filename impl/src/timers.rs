@@ -2,19 +2,21 @@
 //! range the step asked for with the actor's seeded generator.
 //!
 //! As in stateright, setting a set timer restarts it, cancelling removes it, and a timer that
-//! fires is removed unless the handler sets it again.
+//! fires is removed unless the handler sets it again. An actor has a handful of timers (a server
+//! two, a client one), so they are kept in a small vector and searched linearly: no map, no
+//! allocation after the first timer.
 
 use paxos_model::msg::Timer;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
 /// The deadlines of an actor's set timers.
 #[derive(Debug)]
 pub(crate) struct Timers {
-    deadlines: BTreeMap<Timer, Instant>,
+    /// `(timer, deadline)`, each timer at most once, in no order.
+    deadlines: Vec<(Timer, Instant)>,
     rng: ChaCha8Rng,
 }
 
@@ -22,7 +24,7 @@ impl Timers {
     /// No timer set; durations drawn from a generator seeded with `seed`.
     pub(crate) fn new(seed: u64) -> Self {
         Timers {
-            deadlines: BTreeMap::new(),
+            deadlines: Vec::new(),
             rng: ChaCha8Rng::seed_from_u64(seed),
         }
     }
@@ -34,26 +36,36 @@ impl Timers {
         } else {
             range.start
         };
-        self.deadlines.insert(timer, Instant::now() + duration);
+        let deadline = Instant::now() + duration;
+        match self.deadlines.iter_mut().find(|(t, _)| *t == timer) {
+            Some((_, at)) => *at = deadline,
+            None => self.deadlines.push((timer, deadline)),
+        }
         duration
     }
 
     /// Cancels `timer` if it is set.
     pub(crate) fn cancel(&mut self, timer: Timer) {
-        self.deadlines.remove(&timer);
+        if let Some(i) = self.deadlines.iter().position(|(t, _)| *t == timer) {
+            self.deadlines.swap_remove(i);
+        }
     }
 
     /// The earliest deadline.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines.values().min().copied()
+        self.deadlines.iter().map(|(_, at)| *at).min()
     }
 
-    /// Removes and returns the timer with the earliest deadline, if it is due at `now`.
+    /// Removes and returns the timer with the earliest deadline (of two due at the same instant,
+    /// the lower timer), if it is due at `now`.
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Timer> {
-        let (timer, deadline) = self.deadlines.iter().min_by_key(|(_, at)| **at)?;
-        let timer = *timer;
-        (*deadline <= now).then(|| {
-            self.deadlines.remove(&timer);
+        let (i, &(timer, deadline)) = self
+            .deadlines
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (timer, at))| (*at, *timer))?;
+        (deadline <= now).then(|| {
+            self.deadlines.swap_remove(i);
             timer
         })
     }

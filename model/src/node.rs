@@ -94,6 +94,15 @@ impl Node {
             *owned = s.into_owned();
             return output;
         }
+        if let (Node::Client(cfg), Cow::Owned(NodeState::Client(owned))) = (self, &mut *state) {
+            // An owned client state is replaced in place, not the whole (server-sized) node state.
+            let mut c = Cow::Borrowed(&*owned);
+            let output = client_step(cfg, ClientId(me.0), &mut c, input);
+            if let Cow::Owned(c) = c {
+                *owned = c;
+            }
+            return output;
+        }
         match (self, &**state) {
             (Node::Server(cfg), NodeState::Server(s)) => {
                 let mut s = Cow::Borrowed(s);
@@ -105,11 +114,7 @@ impl Node {
             }
             (Node::Client(cfg), NodeState::Client(c)) => {
                 let mut c = Cow::Borrowed(c);
-                let output = match input {
-                    Input::Deliver { from, msg } => client::on_message(cfg, &mut c, from, msg),
-                    Input::Timeout(timer) => client::on_timeout(cfg, &mut c, timer),
-                    Input::Submit(op) => client::submit(cfg, ClientId(me.0), &mut c, op),
-                };
+                let output = client_step(cfg, ClientId(me.0), &mut c, input);
                 if let Cow::Owned(c) = c {
                     *state = Cow::Owned(NodeState::Client(c));
                 }
@@ -124,6 +129,15 @@ impl Node {
     /// Whether this is a server.
     pub fn is_server(&self) -> bool {
         matches!(self, Node::Server(_))
+    }
+}
+
+/// Client `me`'s step on `input`.
+fn client_step(cfg: &ClientConfig, me: ClientId, c: &mut Cow<ClientState>, input: Input) -> Output {
+    match input {
+        Input::Deliver { from, msg } => client::on_message(cfg, c, from, msg),
+        Input::Timeout(timer) => client::on_timeout(cfg, c, timer),
+        Input::Submit(op) => client::submit(cfg, me, c, op),
     }
 }
 

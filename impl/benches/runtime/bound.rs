@@ -2,20 +2,36 @@
 //! protocol work. What this machine can do at best with this topology.
 //!
 //! One client driver thread serves every session (as the runtime's `ClientDriver` does); three
-//! replica threads, each with a bounded crossbeam inbox, wait for a message, take every message
+//! replica threads, each with a bounded crossbeam inbox, wait for a message (as the runtime's
+//! threads do, `paxos_impl::wait`: yielding the core for a while before sleeping), take every message
 //! already waiting (up to the runtime's `BATCH_MAX`), handle them, and only then send what they
-//! produced (the runtime's group commit). Per command, as in the runtime's common case with
-//! Prepare-skip: the client's `Request` to the leader, an `Accept` to each follower, an
-//! `Accepted` from each, a `Decide` to each follower and the `Reply`: 8 messages. The leader
-//! decides on the first `Accepted` (its own vote and one more are a majority of 3).
+//! produced (the runtime's group commit). The leader decides a slot on the first `Accepted` (its
+//! own vote and one more are a majority of 3). Two kinds:
 //!
-//! With a data directory, a replica that voted in a batch (the leader on a `Request`, a
-//! follower on an `Accept`) appends a 64-byte record to its own file and `fdatasync`s it
-//! before sending, once per batch: the physical cost of "persist before you promise".
+//! - [`Kind::Batched`], the bound the runtime is compared with: the runtime's messages with its
+//!   batching limits. The leader queues every `Request` it drains; after handling a wake-up's
+//!   messages it proposes what is queued in slots of up to `batch_commands_max` commands while
+//!   fewer than `window_slots_max` slots are undecided (the runtime's defaults, 64 and 4): one
+//!   `Accept` per follower per slot, one `Accepted` per `Accept`, and per decided slot one
+//!   `Decide` per follower and one `Reply` per command. At one client that is the 8 messages
+//!   below; at 256 clients about 2 per command (a request, a reply, and 6 per slot of 64).
+//! - [`Kind::PerCommand`], the bound of a protocol without batching, kept to show what batching
+//!   buys on this machine: every command is its own slot, so 8 messages per command (the
+//!   `Request`, an `Accept` to each follower, an `Accepted` from each, a `Decide` to each
+//!   follower and the `Reply`).
+//!
+//! Both count the messages they send, so the report shows messages per command next to the
+//! runtime's. With a data directory, a replica that voted in a wake-up (the leader when it
+//! proposed, a follower on an `Accept`) appends a 64-byte record to its own file and
+//! `fdatasync`s it before sending, once per wake-up: the physical cost of "persist before you
+//! promise".
 
 use crate::counters::Counters;
 use crate::stats::{Clock, Completions};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use paxos_impl::wait;
+use paxos_model::config::ServerConfig;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -28,16 +44,47 @@ const STOP_POLL: Duration = Duration::from_millis(20);
 const RECORD_BYTES: usize = 64;
 /// Replicas: a leader (0) and two followers.
 const REPLICAS: usize = 3;
-/// Messages per command (request, 2 accepts, 2 accepteds, 2 decides, reply).
-pub const MSGS_PER_OP: f64 = 8.0;
+/// The runtime's default limits (`paxos-impl run --batch`, `--window`).
+const BATCH: usize = ServerConfig::BATCH_COMMANDS_MAX_DEFAULT;
+const WINDOW: usize = ServerConfig::WINDOW_SLOTS_MAX_DEFAULT;
+
+/// Which bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The runtime's messages with its batching limits (the ratios read against this one).
+    Batched,
+    /// One slot per command: 8 messages per command.
+    PerCommand,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Batched => "bound",
+            Kind::PerCommand => "bound per-command",
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 enum Msg {
-    Request { session: u32, seq: u64 },
-    Accept { session: u32, seq: u64 },
-    Accepted { session: u32, seq: u64 },
+    Request {
+        session: u32,
+        seq: u64,
+    },
+    /// `id`: the session (per command) or the slot (batched).
+    Accept {
+        id: u64,
+        seq: u64,
+    },
+    Accepted {
+        id: u64,
+        seq: u64,
+    },
     Decide,
-    Reply { session: u32 },
+    Reply {
+        session: u32,
+    },
 }
 
 /// A message with its source and destination, as the runtime's envelope.
@@ -54,70 +101,101 @@ struct Envelope {
 pub struct Measured {
     pub completions: Completions,
     pub syncs: u64,
+    /// Messages sent, by every thread.
+    pub msgs: u64,
     /// CPU µs and voluntary context switches per command (see `counters`).
     pub cpu_us_per_op: f64,
     pub switches_per_op: f64,
 }
 
 /// Runs `sessions` closed-loop sessions until `clock`'s window is over.
-pub fn run(sessions: usize, dir: Option<&Path>, clock: &Clock) -> Measured {
+pub fn run(kind: Kind, sessions: usize, dir: Option<&Path>, clock: &Clock) -> Measured {
     let inboxes: Vec<(Sender<Envelope>, Receiver<Envelope>)> = (0..=REPLICAS)
         .map(|_| crossbeam_channel::bounded(paxos_impl::net::INBOX_MAX))
         .collect();
     let senders: Vec<Sender<Envelope>> = inboxes.iter().map(|(tx, _)| tx.clone()).collect();
     let stop = AtomicBool::new(false);
     let syncs = AtomicU64::new(0);
+    let msgs = AtomicU64::new(0);
     let before = Counters::now();
     let (completions, per_op) = std::thread::scope(|scope| {
         for (me, (_, inbox)) in inboxes.iter().enumerate().take(REPLICAS) {
             let file = dir.map(|d| File::create(d.join(format!("bound-{me}.log"))).unwrap());
-            let (senders, stop, syncs) = (senders.clone(), &stop, &syncs);
+            let shared = Shared {
+                senders: senders.clone(),
+                stop: &stop,
+                syncs: &syncs,
+                msgs: &msgs,
+            };
             let inbox = inbox.clone();
             std::thread::Builder::new()
                 .name(format!("bound-{me}"))
                 .spawn_scoped(scope, move || {
-                    replica(me, sessions, inbox, senders, file, stop, syncs)
+                    replica(kind, me, sessions, inbox, shared, file)
                 })
                 .expect("spawn a bound thread");
         }
-        let completions = client(sessions, &inboxes[REPLICAS].1, &senders, clock);
-        let per_op = Counters::now().per_op_since(&before, completions.done.len() as u64);
+        let shared = Shared {
+            senders: senders.clone(),
+            stop: &stop,
+            syncs: &syncs,
+            msgs: &msgs,
+        };
+        let completions = client(sessions, &inboxes[REPLICAS].1, &shared, clock);
+        let per_op = Counters::now().per_op_since(&before, completions.len() as u64);
         stop.store(true, Ordering::Relaxed);
         (completions, per_op)
     });
     Measured {
         completions,
         syncs: syncs.into_inner(),
+        msgs: msgs.into_inner(),
         cpu_us_per_op: per_op.0,
         switches_per_op: per_op.1,
     }
 }
 
-fn send(senders: &[Sender<Envelope>], src: usize, dst: usize, msg: Msg) {
-    let _ = senders[dst].try_send(Envelope { src, dst, msg });
+/// What every thread of the bound shares.
+struct Shared<'a> {
+    senders: Vec<Sender<Envelope>>,
+    stop: &'a AtomicBool,
+    syncs: &'a AtomicU64,
+    msgs: &'a AtomicU64,
+}
+
+impl Shared<'_> {
+    /// Sends every message of `out` (emptied), and counts them.
+    fn send_all(&self, src: usize, out: &mut Vec<(usize, Msg)>) {
+        self.msgs.fetch_add(out.len() as u64, Ordering::Relaxed);
+        for (dst, msg) in out.drain(..) {
+            let _ = self.senders[dst].try_send(Envelope { src, dst, msg });
+        }
+    }
 }
 
 /// The client driver: every session has one command outstanding.
 fn client(
     sessions: usize,
     inbox: &Receiver<Envelope>,
-    senders: &[Sender<Envelope>],
+    shared: &Shared,
     clock: &Clock,
 ) -> Completions {
     let me = REPLICAS;
     let mut started = Vec::with_capacity(sessions);
     let mut seq = vec![0u64; sessions];
     let mut completions = Completions::default();
+    let mut out = Vec::with_capacity(sessions);
     for session in 0..sessions {
         started.push(Instant::now());
         let request = Msg::Request {
             session: session as u32,
             seq: 0,
         };
-        send(senders, me, 0, request);
+        out.push((0, request));
     }
+    shared.send_all(me, &mut out);
     loop {
-        let first = match inbox.recv_timeout(STOP_POLL) {
+        let first = match wait::recv_deadline(inbox, Instant::now() + STOP_POLL) {
             Ok(e) => e,
             Err(_) if clock.over(Instant::now()) => return completions,
             Err(_) => continue,
@@ -136,7 +214,9 @@ fn client(
                 session,
                 seq: seq[s],
             };
-            send(senders, me, 0, request);
+            // One send per reply, as the runtime's driver submits each as it completes.
+            out.push((0, request));
+            shared.send_all(me, &mut out);
         }
         if clock.over(Instant::now()) {
             return completions;
@@ -144,24 +224,33 @@ fn client(
     }
 }
 
+/// The leader's state in the batched bound: queued requests and undecided slots.
+#[derive(Default)]
+struct Window {
+    queued: VecDeque<u32>,
+    /// `(slot, its sessions)`, oldest first.
+    undecided: VecDeque<(u64, Vec<u32>)>,
+    next_slot: u64,
+}
+
 /// A replica: a leader (0) or a follower.
 fn replica(
+    kind: Kind,
     me: usize,
     sessions: usize,
     inbox: Receiver<Envelope>,
-    senders: Vec<Sender<Envelope>>,
+    shared: Shared,
     mut file: Option<File>,
-    stop: &AtomicBool,
-    syncs: &AtomicU64,
 ) {
     let mut decided = vec![0u64; if me == 0 { sessions } else { 0 }];
+    let mut window = Window::default();
     let mut out: Vec<(usize, Msg)> = Vec::new();
     let mut batch = Vec::with_capacity(paxos_impl::replica::BATCH_MAX);
     let record = [0x5au8; RECORD_BYTES];
     loop {
-        match inbox.recv_timeout(STOP_POLL) {
+        match wait::recv_deadline(&inbox, Instant::now() + STOP_POLL) {
             Ok(e) => batch.push(e),
-            Err(RecvTimeoutError::Timeout) if !stop.load(Ordering::Relaxed) => continue,
+            Err(RecvTimeoutError::Timeout) if !shared.stop.load(Ordering::Relaxed) => continue,
             Err(_) => return,
         }
         while batch.len() < paxos_impl::replica::BATCH_MAX {
@@ -173,36 +262,60 @@ fn replica(
         let mut voted = false;
         for Envelope { dst, msg, .. } in batch.drain(..) {
             debug_assert_eq!(dst, me);
-            match msg {
-                Msg::Request { session, seq } => {
+            match (kind, msg) {
+                (Kind::PerCommand, Msg::Request { session, seq }) => {
                     voted = true;
-                    out.push((1, Msg::Accept { session, seq }));
-                    out.push((2, Msg::Accept { session, seq }));
+                    let id = u64::from(session);
+                    out.push((1, Msg::Accept { id, seq }));
+                    out.push((2, Msg::Accept { id, seq }));
                 }
-                Msg::Accept { session, seq } => {
+                (Kind::Batched, Msg::Request { session, .. }) => window.queued.push_back(session),
+                (_, Msg::Accept { id, seq }) => {
                     voted = true;
-                    out.push((0, Msg::Accepted { session, seq }));
+                    out.push((0, Msg::Accepted { id, seq }));
                 }
-                Msg::Accepted { session, seq } => {
-                    let d = &mut decided[session as usize];
+                (Kind::PerCommand, Msg::Accepted { id, seq }) => {
+                    let d = &mut decided[id as usize];
                     if *d <= seq {
                         *d = seq + 1;
-                        out.push((REPLICAS, Msg::Reply { session }));
+                        out.push((REPLICAS, Msg::Reply { session: id as u32 }));
                         out.push((1, Msg::Decide));
                         out.push((2, Msg::Decide));
                     }
                 }
-                Msg::Decide | Msg::Reply { .. } => {}
+                (Kind::Batched, Msg::Accepted { id: slot, .. }) => {
+                    // The first `Accepted` decides; the second finds its slot gone.
+                    let Some(at) = window.undecided.iter().position(|(s, _)| *s == slot) else {
+                        continue;
+                    };
+                    let (_, commands) = window.undecided.remove(at).expect("found");
+                    for session in commands {
+                        out.push((REPLICAS, Msg::Reply { session }));
+                    }
+                    out.push((1, Msg::Decide));
+                    out.push((2, Msg::Decide));
+                }
+                (_, Msg::Decide | Msg::Reply { .. }) => {}
             }
+        }
+        // Batched: propose what is queued, as far as the window allows.
+        while !window.queued.is_empty() && window.undecided.len() < WINDOW {
+            let n = window.queued.len().min(BATCH);
+            let slot = window.next_slot;
+            window.next_slot += 1;
+            window
+                .undecided
+                .push_back((slot, window.queued.drain(..n).collect()));
+            out.push((1, Msg::Accept { id: slot, seq: 0 }));
+            out.push((2, Msg::Accept { id: slot, seq: 0 }));
+            voted = true;
         }
         if let (true, Some(file)) = (voted, file.as_mut()) {
             file.write_all(&record).expect("append to the bound's log");
             file.sync_data().expect("fdatasync the bound's log");
-            syncs.fetch_add(1, Ordering::Relaxed);
+            shared.syncs.fetch_add(1, Ordering::Relaxed);
         }
-        for (dst, msg) in out.drain(..) {
-            send(&senders, me, dst, msg);
-        }
+        shared.send_all(me, &mut out);
     }
 }
 

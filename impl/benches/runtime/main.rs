@@ -1,9 +1,10 @@
 //! `make bench`: the runtime next to its bound, side by side in one process.
 //!
 //! For each storage (memory, then fsync'd disk) and each number of clients (1, 32, 256), it
-//! first runs the **bound** ([`bound`]: the runtime's threads and channels passing the same 8
-//! messages per command with no protocol work), then the **runtime** with Prepare-skip on and
-//! off, all writes and all reads. Every point is measured the same way ([`stats::Clock`]): from
+//! first runs the **bound** ([`bound`]: the runtime's threads and channels passing the
+//! runtime's messages, batched with the runtime's limits, with no protocol work) and the
+//! **per-command bound** (the same with one slot per command: 8 messages per command), then the
+//! **runtime** with Prepare-skip on and off, all writes and all reads. Every point is measured the same way ([`stats::Clock`]): from
 //! the first completed command, after a warm-up, for a fixed duration. Each runtime point is
 //! compared with the bound measured just before it, on the same machine under the same load.
 //!
@@ -13,9 +14,12 @@
 //!
 //! Environment: `BENCH_SECS` (measured seconds per point, default 1), `BENCH_WARMUP_MS`
 //! (default 250), `BENCH_CLIENTS` (default `1,32,256`), `BENCH_STORAGE` (default
-//! `memory,disk`), `BENCH_KINDS` (runtime points, default
-//! `skip-writes,skip-reads,no-skip-writes,no-skip-reads`), `BENCH_ONLY` (`bound` or `runtime`,
-//! for profiling one side), `BENCH_SAVE`.
+//! `memory,disk`), `BENCH_KINDS` (the per-command bound and the runtime points, default
+//! `bound-per-command,skip-writes,skip-reads,no-skip-writes,no-skip-reads`), `BENCH_ONLY` (`bound` or `runtime`,
+//! for profiling one side), `BENCH_SAVE`; for counting instructions under valgrind,
+//! `BENCH_OPS=N` (each point also ends after N completed commands) and `BENCH_TIMER_SCALE=X`
+//! (the runtime's timers X times longer, so that a slowed-down cluster does not retry or
+//! campaign more than a fast one).
 //!
 //! Besides throughput and latency, each row shows what a command cost the whole process: CPU
 //! time (user and system, all threads) and voluntary context switches (a thread blocked and was
@@ -64,7 +68,7 @@ fn env_list(name: &str, default: &str) -> Vec<String> {
 struct Row {
     storage: String,
     clients: usize,
-    /// `bound`, or `runtime`.
+    /// `bound` (batched), `bound per-command`, or `runtime`.
     what: &'static str,
     prepare_skip: bool,
     reads: bool,
@@ -77,12 +81,12 @@ struct Row {
 impl Row {
     fn label(&self) -> String {
         match self.what {
-            "bound" => "bound".into(),
-            _ => format!(
+            "runtime" => format!(
                 "runtime {} {}",
                 if self.prepare_skip { "skip" } else { "no-skip" },
                 if self.reads { "reads" } else { "writes" }
             ),
+            bound => bound.into(),
         }
     }
 
@@ -94,7 +98,8 @@ impl Row {
         json!({
             "storage": self.storage, "clients": self.clients, "what": self.what,
             "prepare_skip": self.prepare_skip, "reads": self.reads,
-            "ops": self.sample.ops, "ops_per_s": self.sample.ops_per_s,
+            "ops": self.sample.ops, "ops_total": self.sample.ops_total,
+            "ops_per_s": self.sample.ops_per_s,
             "p50_us": self.sample.p50_us, "p99_us": self.sample.p99_us,
             "ratio_to_bound": self.sample.ops_per_s / self.bound_ops.max(1e-9),
             "p50_ratio_to_bound": self.sample.p50_us / self.bound_p50.max(1e-9),
@@ -156,6 +161,11 @@ fn main() {
         return;
     }
     let secs: f64 = env("BENCH_SECS", 1.0);
+    let ops_max: Option<u64> = std::env::var("BENCH_OPS").ok().map(|n| {
+        n.parse()
+            .expect("BENCH_OPS: a number of commands per point")
+    });
+    let timer_scale: u32 = env("BENCH_TIMER_SCALE", 1);
     let warmup = Duration::from_millis(env("BENCH_WARMUP_MS", 250));
     let duration = Duration::from_secs_f64(secs.max(0.05));
     let clients: Vec<usize> = env_list("BENCH_CLIENTS", "1,32,256")
@@ -167,7 +177,7 @@ fn main() {
     let only = std::env::var("BENCH_ONLY").ok();
     let kinds = env_list(
         "BENCH_KINDS",
-        "skip-writes,skip-reads,no-skip-writes,no-skip-reads",
+        "bound-per-command,skip-writes,skip-reads,no-skip-writes,no-skip-reads",
     );
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var("CARGO_TARGET_DIR")
@@ -193,32 +203,43 @@ fn main() {
             fsyncs_alone = Some(rate);
         }
         for &n in &clients {
-            let dir = disk.then(|| fresh_dir(&data, &format!("bound-{n}")));
-            let clock = Clock::new(warmup, duration);
-            let measured = if only.as_deref() == Some("runtime") {
-                bound::Measured::default()
-            } else {
-                bound::run(n, dir.as_deref(), &clock)
-            };
-            let mut b = Sample::of(&clock, &measured.completions);
-            let ops = measured.completions.done.len().max(1) as f64;
-            b.msgs_per_op = bound::MSGS_PER_OP;
-            b.cpu_us_per_op = measured.cpu_us_per_op;
-            b.switches_per_op = measured.switches_per_op;
-            b.syncs_per_op = measured.syncs as f64 / ops;
-            let bound_row = Row {
-                storage: storage.clone(),
-                clients: n,
-                what: "bound",
-                prepare_skip: true,
-                reads: false,
-                bound_ops: b.ops_per_s,
-                bound_p50: b.p50_us,
-                sample: b,
-            };
-            print_row(&bound_row);
-            let (bound_ops, bound_p50) = (bound_row.sample.ops_per_s, bound_row.sample.p50_us);
-            rows.push(bound_row);
+            let mut bound_row = None;
+            for kind in [bound::Kind::Batched, bound::Kind::PerCommand] {
+                let wanted = match kind {
+                    bound::Kind::Batched => true,
+                    bound::Kind::PerCommand => kinds.iter().any(|k| k == "bound-per-command"),
+                };
+                if only.as_deref() == Some("runtime") || !wanted {
+                    continue;
+                }
+                let dir = disk.then(|| fresh_dir(&data, &format!("bound-{n}")));
+                let clock = Clock::new(warmup, duration, ops_max);
+                let measured = bound::run(kind, n, dir.as_deref(), &clock);
+                let mut b = Sample::of(&clock, &measured.completions);
+                let ops = measured.completions.len().max(1) as f64;
+                b.msgs_per_op = measured.msgs as f64 / ops;
+                b.cpu_us_per_op = measured.cpu_us_per_op;
+                b.switches_per_op = measured.switches_per_op;
+                b.syncs_per_op = measured.syncs as f64 / ops;
+                let (ratio_ops, ratio_p50) = match &bound_row {
+                    Some((ops, p50)) => (*ops, *p50),
+                    None => (b.ops_per_s, b.p50_us),
+                };
+                let row = Row {
+                    storage: storage.clone(),
+                    clients: n,
+                    what: kind.label(),
+                    prepare_skip: true,
+                    reads: false,
+                    bound_ops: ratio_ops,
+                    bound_p50: ratio_p50,
+                    sample: b,
+                };
+                print_row(&row);
+                bound_row.get_or_insert((row.sample.ops_per_s, row.sample.p50_us));
+                rows.push(row);
+            }
+            let (bound_ops, bound_p50) = bound_row.unwrap_or((0.0, 0.0));
             for prepare_skip in [true, false] {
                 for reads in [false, true] {
                     let kind = format!(
@@ -233,9 +254,10 @@ fn main() {
                         sessions: n,
                         prepare_skip,
                         reads,
+                        timer_scale,
                     };
                     let dir = disk.then(|| fresh_dir(&data, &format!("runtime-{n}")));
-                    let clock = Clock::new(warmup, duration);
+                    let clock = Clock::new(warmup, duration, ops_max);
                     let sample = runtime::run(point, dir.as_deref(), 1 + n as u64, &clock);
                     let row = Row {
                         storage: storage.clone(),
@@ -295,7 +317,7 @@ fn find<'a>(
         r.storage == storage
             && r.clients == clients
             && r.what == what
-            && (what == "bound" || (r.prepare_skip == skip && r.reads == reads))
+            && (what != "runtime" || (r.prepare_skip == skip && r.reads == reads))
     })
 }
 
@@ -364,6 +386,7 @@ fn draw_charts(out: &Path, rows: &[Row], storages: &[String]) -> Vec<PathBuf> {
     for storage in storages {
         for (what, skip, reads) in [
             ("bound", true, false),
+            ("bound per-command", true, false),
             ("runtime", true, false),
             ("runtime", true, true),
             ("runtime", false, false),
@@ -371,7 +394,7 @@ fn draw_charts(out: &Path, rows: &[Row], storages: &[String]) -> Vec<PathBuf> {
             let points: Vec<(f64, f64)> = rows
                 .iter()
                 .filter(|r| &r.storage == storage && r.what == what)
-                .filter(|r| what == "bound" || (r.prepare_skip == skip && r.reads == reads))
+                .filter(|r| what != "runtime" || (r.prepare_skip == skip && r.reads == reads))
                 .map(|r| (r.clients as f64, r.sample.ops_per_s.max(1.0)))
                 .collect();
             if let Some(r) = rows
@@ -409,7 +432,7 @@ fn draw_charts(out: &Path, rows: &[Row], storages: &[String]) -> Vec<PathBuf> {
         let series: Vec<Series> = rows
             .iter()
             .filter(|r| &r.storage == storage)
-            .filter(|r| r.what == "bound" || (r.prepare_skip && !r.reads))
+            .filter(|r| r.what != "runtime" || (r.prepare_skip && !r.reads))
             .map(|r| Series {
                 label: format!("{}, {} clients", r.label(), r.clients),
                 points: r.sample.cdf.clone(),

@@ -5,32 +5,43 @@
 //! the commands completed in that window divided by its length, latencies are those of the
 //! commands completed in it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Limit: points of a latency CDF kept in the report and drawn.
 pub const CDF_POINTS_MAX: usize = 200;
+/// Completions kept per chunk (a chunk is never reallocated: a long point costs no copies).
+const CHUNK: usize = 1 << 16;
 
-/// When a point measures: from the first completion, after a warm-up, for a duration.
+/// When a point measures: from the first completion, after a warm-up, for a duration. With
+/// `ops_max` (`BENCH_OPS`), a point also ends after that many completions, whatever the time:
+/// for counting instructions per command (`valgrind --tool=callgrind`), where two runs that
+/// differ only in `ops_max` differ only in the commands they ran.
 #[derive(Debug)]
 pub struct Clock {
     first: OnceLock<Instant>,
     pub warmup: Duration,
     pub duration: Duration,
+    pub ops_max: Option<u64>,
+    completed: AtomicU64,
 }
 
 impl Clock {
-    pub fn new(warmup: Duration, duration: Duration) -> Clock {
+    pub fn new(warmup: Duration, duration: Duration, ops_max: Option<u64>) -> Clock {
         Clock {
             first: OnceLock::new(),
             warmup,
             duration,
+            ops_max,
+            completed: AtomicU64::new(0),
         }
     }
 
     /// Notes a completion at `now` (the first one starts the clock).
     pub fn completed(&self, now: Instant) {
         self.first.get_or_init(|| now);
+        self.completed.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The measured window, once the clock started.
@@ -39,28 +50,49 @@ impl Clock {
         Some((start, start + self.duration))
     }
 
-    /// Whether the window is over at `now`.
+    /// Whether the window is over at `now` (or `ops_max` commands completed).
     pub fn over(&self, now: Instant) -> bool {
-        self.window().is_some_and(|(_, end)| now >= end)
+        self.ops_max
+            .is_some_and(|max| self.completed.load(Ordering::Relaxed) >= max)
+            || self.window().is_some_and(|(_, end)| now >= end)
     }
 }
 
 /// Every completion a driver saw: when, and how long the command took.
 #[derive(Debug, Default)]
 pub struct Completions {
-    pub done: Vec<(Instant, Duration)>,
+    chunks: Vec<Vec<(Instant, Duration)>>,
 }
 
 impl Completions {
     pub fn push(&mut self, at: Instant, latency: Duration) {
-        self.done.push((at, latency));
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push((at, latency)),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push((at, latency));
+                self.chunks.push(chunk);
+            }
+        }
+    }
+
+    /// The number of completions.
+    pub fn len(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(Instant, Duration)> {
+        self.chunks.iter().flatten()
     }
 }
 
 /// One measured point.
 #[derive(Clone, Debug, Default)]
 pub struct Sample {
+    /// Commands completed in the measured window.
     pub ops: u64,
+    /// Commands completed in the whole point, warm-up included.
+    pub ops_total: u64,
     pub ops_per_s: f64,
     pub p50_us: f64,
     pub p99_us: f64,
@@ -83,7 +115,6 @@ impl Sample {
             return Sample::default();
         };
         let mut latencies: Vec<Duration> = completions
-            .done
             .iter()
             .filter(|(at, _)| *at >= start && *at < end)
             .map(|(_, l)| *l)
@@ -108,6 +139,7 @@ impl Sample {
         }
         Sample {
             ops: n as u64,
+            ops_total: completions.len() as u64,
             ops_per_s: n as f64 / clock.duration.as_secs_f64(),
             p50_us: pct(50.0),
             p99_us: pct(99.0),

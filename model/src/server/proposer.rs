@@ -294,13 +294,21 @@ impl ServerStep<'_, '_> {
     /// Takes the next batch off the queue: up to `batch_commands_max` commands, in arrival
     /// order, dropping those that ran or are on their way already.
     fn take_batch(&mut self) -> Vec<ClientCommand> {
-        let mut batch = Vec::new();
-        while batch.len() < self.cfg.batch_commands_max && !self.s().pending.is_empty() {
-            let command = self.s_mut().pending.remove(0);
-            if self.s().applied.has_executed(&command) || self.in_progress(&command) {
+        let s = self.s();
+        let mut batch = Vec::with_capacity(self.cfg.batch_commands_max.min(s.pending.len()));
+        let mut taken = 0;
+        while batch.len() < self.cfg.batch_commands_max && taken < s.pending.len() {
+            let command = s.pending[taken];
+            taken += 1;
+            // The commands taken so far leave the queue (all at once, below: one move of the
+            // rest instead of one per command).
+            if s.applied.has_executed(&command) || self.in_progress_queued_from(&command, taken) {
                 continue;
             }
             batch.push(command);
+        }
+        if taken > 0 {
+            self.s_mut().pending.drain(..taken);
         }
         batch
     }

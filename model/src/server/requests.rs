@@ -86,9 +86,18 @@ impl ServerStep<'_, '_> {
     /// Whether `command` is already on its way: queued, proposed in this ballot, or decided in a
     /// slot not applied yet. A duplicate request for it must not be proposed again.
     pub(crate) fn in_progress(&self, command: &ClientCommand) -> bool {
+        self.in_progress_queued_from(command, 0)
+    }
+
+    /// [`Self::in_progress`], as if the queue's first `queued_from` commands had left it.
+    pub(crate) fn in_progress_queued_from(
+        &self,
+        command: &ClientCommand,
+        queued_from: usize,
+    ) -> bool {
         let s = self.s();
         let carries = |value: &Command| value.client_commands().contains(command);
-        s.pending.contains(command)
+        s.pending[queued_from..].contains(command)
             || s.leadership().is_some_and(|l| {
                 l.proposals.values().any(|p| carries(&p.command)) || l.reads.contains(command)
             })
