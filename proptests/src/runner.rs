@@ -73,6 +73,23 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// Every finding, as `check/kind`, and `+problems` if the runner had any: one line for a
+    /// survey of seeds.
+    pub fn summary(&self) -> String {
+        let findings: Vec<String> = self
+            .report
+            .findings()
+            .iter()
+            .map(|f| format!("{:?}/{:?}", f.check, f.kind))
+            .collect();
+        let problems = if self.run.problems.is_empty() {
+            ""
+        } else {
+            "+problems"
+        };
+        format!("{findings:?}{problems}")
+    }
+
     /// Whether the run finished and every check passed.
     pub fn passed(&self) -> bool {
         self.run.problems.is_empty() && self.report.passed()

@@ -258,20 +258,7 @@ fn survey() {
             let seeds: u64 = std::env::var("SURVEY_SEEDS").map_or(6, |s| s.parse().unwrap());
             for seed in 0..seeds {
                 let checked = run_and_check(&scenario(bug, seed));
-                let findings: Vec<String> = checked
-                    .report
-                    .findings()
-                    .iter()
-                    .map(|f| format!("{:?}/{:?}", f.check, f.kind))
-                    .collect();
-                caught.push(format!(
-                    "{seed}:{findings:?}{}",
-                    if checked.run.problems.is_empty() {
-                        ""
-                    } else {
-                        "+problems"
-                    }
-                ));
+                caught.push(format!("{seed}:{}", checked.summary()));
             }
             eprintln!("{:24} {name:22} {}", bug.name(), caught.join(" "));
         }

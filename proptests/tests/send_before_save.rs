@@ -80,22 +80,6 @@ fn recordings() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("recordings")
 }
 
-/// Every finding of a checked run, as `check/kind`, and `+problems` if the runner had any.
-fn summary(checked: &Checked) -> String {
-    let findings: Vec<String> = checked
-        .report
-        .findings()
-        .iter()
-        .map(|f| format!("{:?}/{:?}", f.check, f.kind))
-        .collect();
-    let problems = if checked.run.problems.is_empty() {
-        ""
-    } else {
-        "+problems"
-    };
-    format!("{findings:?}{problems}")
-}
-
 /// Runs `scenario` with seeds `0..SEEDS` in both orders: the correct runtime must pass every
 /// time, and `caught` must say which wrong-order runs were caught. Returns how many were.
 fn run_both(
@@ -119,7 +103,7 @@ fn run_both(
         let checked = run_and_check(&case);
         eprintln!(
             "{name} seed {seed}: send-before-save {} (faults {:?})",
-            summary(&checked),
+            checked.summary(),
             checked.run.applied
         );
         count += u64::from(caught(&checked));
