@@ -84,7 +84,8 @@ impl ServerStep<'_, '_> {
                 self.fx.took(Rule::Applied);
             }
             let leads = self.s().is_leader();
-            let mut replies = Vec::new();
+            let one_result = self.cfg.has(Bug::BatchOneResult);
+            let mut held = Vec::new(); // Only with the bug below: no allocation otherwise.
             let fx = &mut self.fx;
             self.state
                 .to_mut()
@@ -94,24 +95,31 @@ impl ServerStep<'_, '_> {
                         Applied::Ran(_) => Rule::Applied,
                         Applied::Duplicate(_) | Applied::Older => Rule::AppliedDuplicateCommand,
                     });
-                    if let Some(result) = applied.result().filter(|_| leads) {
-                        replies.push((*command, result));
+                    let Some(result) = applied.result().filter(|_| leads) else {
+                        return;
+                    };
+                    if one_result {
+                        held.push(*command);
+                        return;
                     }
+                    let reply = Msg::Reply {
+                        request: command.request,
+                        result,
+                    };
+                    fx.send(command.client, reply);
                 });
-            if self.cfg.has(Bug::BatchOneResult) {
-                if let Some(&(_, last)) = replies.last() {
-                    // BUG(batch-one-result): one result per slot, the batch's last. Correct:
-                    // each command of a batch runs on its own, and its client gets its result
-                    // (a read batched after a write must not be told "write ok").
-                    replies.iter_mut().for_each(|(_, result)| *result = last);
+            if let Some(last) = held.last().map(|c| self.s().applied.result_of(c)) {
+                // BUG(batch-one-result): one result per slot, the batch's last. Correct: each
+                // command of a batch runs on its own, and its client gets its result (a read
+                // batched after a write must not be told "write ok").
+                let last = last.expect("the last command of the slot just ran or ran before");
+                for command in held {
+                    let reply = Msg::Reply {
+                        request: command.request,
+                        result: last,
+                    };
+                    self.reply(command.client, reply);
                 }
-            }
-            for (command, result) in replies {
-                let reply = Msg::Reply {
-                    request: command.request,
-                    result,
-                };
-                self.reply(command.client, reply);
             }
         }
         self.compact(false);
