@@ -341,6 +341,15 @@ fn batch_one_result_is_caught_by_the_client_history() {
 }
 
 #[test]
+fn commit_any_ballot_is_caught_as_disagreement() {
+    // The cut-off leader of `hole-below-a-vote` holds a lone vote of its ballot; the next leader
+    // decides another value in that slot, and when the old leader hears its `Accept`s (and
+    // their commit point) it learns its own vote. Surveyed with 6 seeds: caught in 4 on this
+    // scenario (2 on `split`, 1 on `split-five-duplicating`, none on the others).
+    assert_caught(Bug::CommitAnyBallot, hole_below_a_vote, ATTEMPTS_MAX);
+}
+
+#[test]
 fn skip_hole_fill_stalls_the_clients() {
     // No safety check can see this variant: nothing wrong is decided and nothing is applied past
     // the hole, so checks 1–3 pass and the runner's liveness requirement is what catches it: the
