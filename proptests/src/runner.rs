@@ -113,6 +113,8 @@ pub fn cluster_config(case: &Case, recorder: Recorder, dir: Option<&Path>) -> Cl
     cfg.batch_commands_max = case.batch;
     cfg.window_slots_max = case.window;
     cfg.read_index = case.read_index;
+    cfg.pre_vote = case.election_switches;
+    cfg.check_quorum = case.election_switches;
     cfg.runtime_bug = case.runtime_bug;
     cfg.timing = case_timing();
     cfg.recorder = Some(recorder);

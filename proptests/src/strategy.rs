@@ -88,6 +88,11 @@ pub fn limits() -> impl Strategy<Value = (usize, usize, bool)> {
     ]
 }
 
+/// Pre-vote and check-quorum (off by default in the runtime): on in one case in four.
+pub fn election_switches() -> impl Strategy<Value = bool> {
+    prop::bool::weighted(0.25)
+}
+
 fn rate() -> impl Strategy<Value = f64> {
     prop_oneof![1 => Just(0.0), 2 => 0.0..RATE_MAX]
 }
@@ -103,6 +108,7 @@ pub fn network_case() -> impl Strategy<Value = Case> {
         clients(),
         schedule(partition_fault()),
         limits(),
+        election_switches(),
     )
         .prop_map(
             |(
@@ -114,6 +120,7 @@ pub fn network_case() -> impl Strategy<Value = Case> {
                 clients,
                 faults,
                 (batch, window, read_index),
+                election_switches,
             )| Case {
                 loss,
                 dup,
@@ -123,6 +130,7 @@ pub fn network_case() -> impl Strategy<Value = Case> {
                 batch,
                 window,
                 read_index,
+                election_switches,
                 ..Case::quiet(replicas, seed)
             },
         )
@@ -143,6 +151,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
         schedule(any_fault()),
         prop::bool::weighted(0.125),
         limits(),
+        election_switches(),
     )
         .prop_map(
             |(
@@ -156,6 +165,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
                 faults,
                 majority_down,
                 (batch, window, read_index),
+                election_switches,
             )| {
                 Case {
                     loss,
@@ -168,6 +178,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
                     batch,
                     window,
                     read_index,
+                    election_switches,
                     ..Case::quiet(replicas, seed)
                 }
             },
@@ -200,9 +211,19 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
         clients(),
         schedule(crash_fault()),
         limits(),
+        election_switches(),
     )
         .prop_map(
-            |(replicas, seed, dup, delay_us_max, clients, faults, (batch, window, read_index))| {
+            |(
+                replicas,
+                seed,
+                dup,
+                delay_us_max,
+                clients,
+                faults,
+                (batch, window, read_index),
+                election_switches,
+            )| {
                 Case {
                     dup,
                     delay_us_max,
@@ -213,6 +234,7 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
                     batch,
                     window,
                     read_index,
+                    election_switches,
                     ..Case::quiet(replicas, seed)
                 }
             },
