@@ -192,6 +192,21 @@ impl Shared {
         self.counters.dropped.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Hands a message from `src` to this replica's inbox, or counts it dropped if the inbox
+    /// is full.
+    fn deliver(&self, src: usize, msg: Msg) {
+        let envelope = Envelope {
+            src,
+            dst: self.me,
+            msg,
+        };
+        if self.inbox.try_send(envelope).is_ok() {
+            self.counters.received.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Obeys a fault-injection order from `from`, or says why not.
     fn control(&self, control: Control, from: SocketAddr) -> Result<(), String> {
         if !self.options.fault_injection {
@@ -508,16 +523,7 @@ fn read_from(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
                     shared.drop_isolated();
                     continue;
                 }
-                let envelope = Envelope {
-                    src,
-                    dst: shared.me,
-                    msg,
-                };
-                if shared.inbox.try_send(envelope).is_ok() {
-                    shared.counters.received.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                }
+                shared.deliver(src, msg);
             }
             Ok(Some(other)) => {
                 break Err(io::Error::new(
@@ -676,16 +682,7 @@ fn spawn_reply_reader(shared: &Arc<Shared>, peer: usize, stream: &TcpStream) {
             loop {
                 match read_frame(&mut input) {
                     Ok(Some(Wire::Msg(msg))) => {
-                        let envelope = Envelope {
-                            src: peer,
-                            dst: shared.me,
-                            msg,
-                        };
-                        if shared.inbox.try_send(envelope).is_ok() {
-                            shared.counters.received.fetch_add(1, Ordering::Relaxed);
-                        } else {
-                            shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                        }
+                        shared.deliver(peer, msg);
                     }
                     Ok(Some(other)) => {
                         shared

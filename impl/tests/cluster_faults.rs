@@ -13,6 +13,7 @@
 //! replayed). `soak_kill_leader_every_second` (ignored; `make soak-cluster DURATION=10m`) kills
 //! the leader every second for `SOAK_DURATION`.
 
+mod common;
 mod harness;
 
 use harness::checkers::{check, Checker};

@@ -3,6 +3,8 @@
 //! and rejoins (it is then part of the only majority left). Also `serve`'s refusals: a
 //! missing, foreign or locked data directory is exit 2 with one line.
 
+mod common;
+
 use paxos_impl::Client;
 use paxos_model::types::{ClientId, Value};
 use std::fs::File;
@@ -42,13 +44,7 @@ impl Deployment {
             procs: (0..n).map(|_| None).collect(),
         };
         for id in 0..n {
-            let out = Command::new(BIN)
-                .args(["init", "--data-dir"])
-                .arg(d.dir(id))
-                .args(["--id", &id.to_string(), "--cluster", CLUSTER])
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{out:?}");
+            common::init_data_dir(&d.dir(id), id, CLUSTER);
         }
         d
     }

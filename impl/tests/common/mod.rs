@@ -5,6 +5,17 @@ use paxos_impl::{Client, Cluster, ClusterConfig};
 use paxos_model::types::Value;
 use std::time::{Duration, Instant};
 
+/// `paxos-impl init --data-dir DIR --id ID --cluster CLUSTER`, which must succeed.
+pub fn init_data_dir(dir: &std::path::Path, id: usize, cluster: &str) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paxos-impl"))
+        .args(["init", "--data-dir"])
+        .arg(dir)
+        .args(["--id", &id.to_string(), "--cluster", cluster])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
 /// Longest wait for one client operation in a test that expects progress.
 pub const OP_TIMEOUT: Duration = Duration::from_secs(10);
 

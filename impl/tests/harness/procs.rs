@@ -57,13 +57,7 @@ impl Processes {
             seed,
         };
         for id in 0..n {
-            let out = Command::new(BIN)
-                .args(["init", "--data-dir"])
-                .arg(p.dir(id))
-                .args(["--id", &id.to_string(), "--cluster", CLUSTER])
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{out:?}");
+            crate::common::init_data_dir(&p.dir(id), id, CLUSTER);
             p.spawn(id);
         }
         p
