@@ -2,7 +2,8 @@
 //! documented error with a clear message. What only a bug can cause (a model assertion, a
 //! poisoned lock) panics instead (`STYLE.md`, "Two kinds of failure").
 
-use paxos_model::types::{ClientCommand, ClientId};
+use paxos_model::state_machine::ClientCommand;
+use paxos_model::types::ClientId;
 use std::path::PathBuf;
 use std::time::Duration;
 use thiserror::Error;

@@ -5,7 +5,8 @@
 
 use paxos_model::node::NodeState;
 use paxos_model::server::{Decision, Role};
-use paxos_model::types::{Ballot, Command, Slot, Value};
+use paxos_model::state_machine::Command;
+use paxos_model::types::{Ballot, Slot, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
@@ -144,7 +145,7 @@ impl Observer {
         view.status.applied = server.applied.next_slot;
         let last_applied = server.applied.next_slot.0.checked_sub(1).map(Slot);
         view.status.commit = server.learned.keys().next_back().copied().max(last_applied);
-        view.status.register = server.applied.register;
+        view.status.register = server.applied.machine.value;
         view.status.steps += 1;
     }
 
@@ -220,7 +221,8 @@ impl Observer {
 mod tests {
     use super::*;
     use paxos_model::server::ServerState;
-    use paxos_model::types::{ClientCommand, ClientId, Op, RequestId, ServerId};
+    use paxos_model::state_machine::ClientCommand;
+    use paxos_model::types::{ClientId, Op, RequestId, ServerId};
 
     fn deciding(slot: u64, command: Command) -> NodeState {
         let mut s = ServerState::recover(None);

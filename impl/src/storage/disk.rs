@@ -407,7 +407,8 @@ fn torn(bytes: &[u8], cut: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use paxos_model::types::{ClientCommand, ClientId, Command, Op, RequestId, ServerId, Value};
+    use paxos_model::state_machine::{ClientCommand, Command};
+    use paxos_model::types::{ClientId, Op, RequestId, ServerId, Value};
 
     fn state(round: u32, slots: u64) -> Durable {
         let mut durable = Durable {
