@@ -87,6 +87,10 @@ pub struct ClusterConfig {
     /// followers learn decided slots from their own votes, and the leader sends no `Decide`.
     /// On by default.
     pub commit_point: bool,
+    /// The parallel leader write (the model's `ServerConfig::parallel_leader_write`): the
+    /// leader's `Accept`s leave before its own vote is on disk, and the vote is written right
+    /// after (the `LeaderWrite` timer, due at once) and counted once durable. Off by default.
+    pub parallel_leader_write: bool,
     /// A deliberately broken protocol variant, for tests (only with the `bugs` feature).
     #[cfg(feature = "bugs")]
     pub bug: Option<Bug>,
@@ -121,6 +125,7 @@ impl ClusterConfig {
             pre_vote: false,
             check_quorum: false,
             commit_point: true,
+            parallel_leader_write: false,
             #[cfg(feature = "bugs")]
             bug: None,
             #[cfg(feature = "bugs")]
@@ -175,6 +180,7 @@ impl ClusterConfig {
         cfg.pre_vote = self.pre_vote;
         cfg.check_quorum = self.check_quorum;
         cfg.commit_point = self.commit_point;
+        cfg.parallel_leader_write = self.parallel_leader_write;
         cfg.timing = self.timing.clone();
         #[cfg(feature = "bugs")]
         {

@@ -51,11 +51,13 @@ pub enum Bug {
     PreVoteIgnoresLeader,
     /// Below the commit point, a server learns its vote of any ballot, not only the leader's.
     CommitAnyBallot,
+    /// Parallel leader write: the leader counts its own vote before the vote is durable.
+    LeaderCountsUnsavedVote,
 }
 
 impl Bug {
     /// Every bug, in the order `paxos-model bugs` lists them.
-    pub const ALL: [Bug; 21] = [
+    pub const ALL: [Bug; 22] = [
         Bug::IgnorePromisedValues,
         Bug::AdoptAnyValue,
         Bug::AcceptBelowPromise,
@@ -77,6 +79,7 @@ impl Bug {
         Bug::PreVotePromises,
         Bug::PreVoteIgnoresLeader,
         Bug::CommitAnyBallot,
+        Bug::LeaderCountsUnsavedVote,
     ];
 
     /// The name used on the command line.
@@ -103,6 +106,7 @@ impl Bug {
             Bug::PreVotePromises => "pre-vote-promises",
             Bug::PreVoteIgnoresLeader => "pre-vote-ignores-leader",
             Bug::CommitAnyBallot => "commit-any-ballot",
+            Bug::LeaderCountsUnsavedVote => "leader-counts-unsaved-vote",
         }
     }
 }
@@ -172,6 +176,9 @@ impl Bug {
             Bug::CommitAnyBallot => {
                 "Below a leader's commit point, a server learns the value of its vote for a slot whatever the vote's ballot."
             }
+            Bug::LeaderCountsUnsavedVote => {
+                "With the parallel leader write, the leader counts its own vote for a slot when it sends the Accept, before the vote is durable."
+            }
         }
     }
 
@@ -232,6 +239,9 @@ impl Bug {
             }
             Bug::CommitAnyBallot => {
                 "A commit point vouches only for its own ballot's proposals: a slot is learned from it only through a vote in that ballot."
+            }
+            Bug::LeaderCountsUnsavedVote => {
+                "A vote counts toward a quorum only once it is durable: a leader that sends its Accept before writing its own vote counts that vote after the write."
             }
         }
     }

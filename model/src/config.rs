@@ -105,6 +105,12 @@ pub struct ServerConfig {
     /// [`ServerConfig::cluster`] and by default in the checker (`--commit-point`); on by default in
     /// the runtime.
     pub commit_point: bool,
+    /// Parallel leader write (Raft's §10.2.1; etcd): a leader sends its `Accept`s before its own
+    /// vote is durable, and counts that vote only once it is (the `LeaderWrite` timer, which
+    /// the runtime fires right after the batch that proposed; `specs/multipaxos.md`, "Leader
+    /// writes in parallel"). Followers still persist before they answer. Off in
+    /// [`ServerConfig::cluster`] and by default in the checker (`--parallel-leader-write`).
+    pub parallel_leader_write: bool,
 }
 
 impl ServerConfig {
@@ -128,6 +134,7 @@ impl ServerConfig {
             pre_vote: false,
             check_quorum: false,
             commit_point: false,
+            parallel_leader_write: false,
         }
     }
 

@@ -120,6 +120,10 @@ struct ModelArgs {
     /// votes in the leader's ballot, without Decide messages.
     #[arg(long)]
     commit_point: bool,
+    /// The leader sends its Accepts before its own vote is durable, and counts that vote once
+    /// written.
+    #[arg(long)]
+    parallel_leader_write: bool,
     /// Reduction: only servers 0..K have election timers [default: min(2, servers)].
     #[arg(long, value_name = "K")]
     campaigners: Option<usize>,
@@ -161,6 +165,7 @@ impl ModelArgs {
             pre_vote: self.pre_vote,
             check_quorum: self.check_quorum,
             commit_point: self.commit_point,
+            parallel_leader_write: self.parallel_leader_write,
             campaigners: self.campaigners.unwrap_or(self.servers.min(2)),
             announce_decisions: self.announce_decisions,
             heartbeats: self.heartbeats,
@@ -349,6 +354,9 @@ fn describe(cfg: &CheckConfig) -> String {
     }
     if cfg.commit_point {
         s += ", the commit point on Accepts";
+    }
+    if cfg.parallel_leader_write {
+        s += ", the leader's own vote written in parallel";
     }
     s += &format!(
         "; {} of {} servers campaign, decisions {}announced, {}heartbeats, {} client retries",

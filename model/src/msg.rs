@@ -205,4 +205,9 @@ pub enum Timer {
     Heartbeat,
     /// Client: no reply for a while; re-send the request to the next server.
     ClientRetry,
+    /// Leader, with `ServerConfig::parallel_leader_write`: write the votes of the `Accept`s
+    /// already sent, then count them. Set with a zero duration: the runtime fires it right
+    /// after the I/O of the batch that proposed (the model: at any later moment, or never
+    /// before a crash).
+    LeaderWrite,
 }

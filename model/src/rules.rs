@@ -107,6 +107,18 @@ rules! {
     /// The window is full (as many undecided slots as it allows): waiting commands stay
     /// queued until a decision opens it.
     WindowFull = "window-full",
+    /// Parallel leader write: the leader sends its `Accept` before its own vote is durable; the
+    /// vote is written (and counted) by its `LeaderWrite` timer.
+    LeaderVoteDeferred = "leader-vote-deferred",
+    /// The leader's deferred votes are written and persisted (counted at the next firing).
+    LeaderVoteWritten = "leader-vote-written",
+    /// The leader's votes written by the previous `LeaderWrite` (durable since) are counted.
+    LeaderVoteCounted = "leader-vote-counted",
+    /// A deferred vote for a slot the followers decided meanwhile is not written.
+    LeaderVoteAfterDecision = "leader-vote-after-decision",
+    /// The leader's write comes after it stopped leading: its deferred votes are gone with
+    /// its leadership, and nothing is written.
+    LeaderVoteDropped = "leader-vote-dropped",
     /// Without Prepare-skip: the leader runs Phase 1 again before its next command.
     RepeatPhaseOne = "repeat-phase-one",
     /// Without Prepare-skip: the repeated Phase 1 is won.

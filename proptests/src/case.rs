@@ -113,6 +113,8 @@ pub struct Case {
     pub read_index: bool,
     /// `ClusterConfig::pre_vote` and `ClusterConfig::check_quorum`, both on.
     pub election_switches: bool,
+    /// `ClusterConfig::parallel_leader_write`.
+    pub parallel_leader_write: bool,
     /// A known-bad runtime, for the tests that show the crash points catch it.
     pub runtime_bug: Option<RuntimeBug>,
 }
@@ -135,6 +137,7 @@ impl Case {
             window: ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
             read_index: true,
             election_switches: false,
+            parallel_leader_write: false,
             runtime_bug: None,
         }
     }

@@ -92,6 +92,9 @@ pub struct RunConfig {
     /// `ClusterConfig::commit_point` (absent in recordings made before it: off).
     #[serde(default)]
     pub commit_point: bool,
+    /// `ClusterConfig::parallel_leader_write` (absent in recordings made before it: off).
+    #[serde(default)]
+    pub parallel_leader_write: bool,
     /// `ClusterConfig::bug`.
     pub bug: Option<Bug>,
     /// `ClusterConfig::timing`.
@@ -111,6 +114,7 @@ impl RunConfig {
             pre_vote: cfg.pre_vote,
             check_quorum: cfg.check_quorum,
             commit_point: cfg.commit_point,
+            parallel_leader_write: cfg.parallel_leader_write,
             bug: cfg.bug,
             timing: TimingUs::from(&cfg.timing),
         }
@@ -127,6 +131,7 @@ impl RunConfig {
         cfg.pre_vote = self.pre_vote;
         cfg.check_quorum = self.check_quorum;
         cfg.commit_point = self.commit_point;
+        cfg.parallel_leader_write = self.parallel_leader_write;
         cfg.bug = self.bug;
         cfg.timing = Timing::from(&self.timing);
         cfg.storage = StorageChoice::Memory;

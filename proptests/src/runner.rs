@@ -115,6 +115,7 @@ pub fn cluster_config(case: &Case, recorder: Recorder, dir: Option<&Path>) -> Cl
     cfg.read_index = case.read_index;
     cfg.pre_vote = case.election_switches;
     cfg.check_quorum = case.election_switches;
+    cfg.parallel_leader_write = case.parallel_leader_write;
     cfg.runtime_bug = case.runtime_bug;
     cfg.timing = case_timing();
     cfg.recorder = Some(recorder);

@@ -93,6 +93,12 @@ pub fn election_switches() -> impl Strategy<Value = bool> {
     prop::bool::weighted(0.25)
 }
 
+/// The parallel leader write (off by default in the runtime): on in one crash or disk case in
+/// four, where a crash can fall between a leader's `Accept` and its own write.
+pub fn parallel_leader_write() -> impl Strategy<Value = bool> {
+    prop::bool::weighted(0.25)
+}
+
 fn rate() -> impl Strategy<Value = f64> {
     prop_oneof![1 => Just(0.0), 2 => 0.0..RATE_MAX]
 }
@@ -151,7 +157,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
         schedule(any_fault()),
         prop::bool::weighted(0.125),
         limits(),
-        election_switches(),
+        (election_switches(), parallel_leader_write()),
     )
         .prop_map(
             |(
@@ -165,7 +171,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
                 faults,
                 majority_down,
                 (batch, window, read_index),
-                election_switches,
+                (election_switches, parallel_leader_write),
             )| {
                 Case {
                     loss,
@@ -179,6 +185,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
                     window,
                     read_index,
                     election_switches,
+                    parallel_leader_write,
                     ..Case::quiet(replicas, seed)
                 }
             },
@@ -211,7 +218,7 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
         clients(),
         schedule(crash_fault()),
         limits(),
-        election_switches(),
+        (election_switches(), parallel_leader_write()),
     )
         .prop_map(
             |(
@@ -222,7 +229,7 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
                 clients,
                 faults,
                 (batch, window, read_index),
-                election_switches,
+                (election_switches, parallel_leader_write),
             )| {
                 Case {
                     dup,
@@ -235,6 +242,7 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
                     window,
                     read_index,
                     election_switches,
+                    parallel_leader_write,
                     ..Case::quiet(replicas, seed)
                 }
             },

@@ -215,6 +215,10 @@ pub struct RunArgs {
     /// Announce every decision with a `Decide` instead of the commit point on `Accept`s.
     #[arg(long)]
     pub no_commit_point: bool,
+    /// The leader sends its `Accept`s before its own vote is on disk, and counts that vote once
+    /// written.
+    #[arg(long)]
+    pub parallel_leader_write: bool,
     /// Write client invocations and responses as JSON lines to this file.
     #[arg(long)]
     pub history: Option<PathBuf>,

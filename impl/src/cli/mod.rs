@@ -102,6 +102,7 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
     cfg.pre_vote = args.pre_vote;
     cfg.check_quorum = args.check_quorum;
     cfg.commit_point = !args.no_commit_point;
+    cfg.parallel_leader_write = args.parallel_leader_write;
     cfg.client_timeout = args.op_timeout;
     cfg.validate()?;
     let temp_dir;

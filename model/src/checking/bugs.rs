@@ -108,6 +108,7 @@ pub fn catching(bug: Bug) -> (&'static str, &'static str) {
         Bug::BatchOneResult => ("batching", "linearizable"),
         Bug::WindowStuck => ("batching", "progress"),
         Bug::CommitAnyBallot => ("commit-point", "chosen"),
+        Bug::LeaderCountsUnsavedVote => ("parallel-leader-write", "chosen"),
         Bug::SkipHoleFill => ("default", "progress"),
         Bug::ApplyOutOfOrder => ("default", "exactly-once"),
         Bug::VolatileAcceptor => ("crash", "chosen"),

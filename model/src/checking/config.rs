@@ -122,6 +122,9 @@ pub struct CheckConfig {
     /// The commit point on `Accept` and heartbeats (false: decisions reach other servers only
     /// through `Decide`, Phase 1 and state transfer).
     pub commit_point: bool,
+    /// Parallel leader write: the leader sends its `Accept`s before its own vote is durable
+    /// and counts the vote once written (`ServerConfig::parallel_leader_write`).
+    pub parallel_leader_write: bool,
     /// Reduction: only servers `0..campaigners` have election timers.
     pub campaigners: usize,
     /// Reduction off: leaders announce decisions to every server (`Decide`).
@@ -158,6 +161,7 @@ impl Default for CheckConfig {
             pre_vote: false,
             check_quorum: false,
             commit_point: false,
+            parallel_leader_write: false,
             campaigners: 2,
             announce_decisions: false,
             heartbeats: false,
@@ -272,6 +276,9 @@ impl CheckConfig {
         if cfg.commit_point {
             push("commit-point", None);
         }
+        if cfg.parallel_leader_write {
+            push("parallel-leader-write", None);
+        }
         if cfg.campaigners != cfg.servers.min(2) {
             push("campaigners", Some(cfg.campaigners.to_string()));
         }
@@ -371,6 +378,7 @@ impl CheckConfig {
         cfg.batch_commands_max = self.batch;
         cfg.window_slots_max = self.window.unwrap_or(usize::MAX);
         cfg.commit_point = self.commit_point;
+        cfg.parallel_leader_write = self.parallel_leader_write;
         cfg
     }
 

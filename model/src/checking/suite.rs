@@ -240,6 +240,19 @@ pub fn suite() -> Vec<SuiteEntry> {
                   in the leader's ballot; a deposed leader's lone vote of an older ballot is not \
                   learned (a retry gives the new leader a later Accept to carry its commit point)",
         },
+        SuiteEntry {
+            name: "parallel-leader-write",
+            config: CheckConfig {
+                parallel_leader_write: true,
+                clients: 1,
+                elections: 2,
+                crashes: 1,
+                ..d.clone()
+            },
+            why: "the leader's own vote written after its Accept left: counted once durable, \
+                  skipped for a slot the followers decided first, lost in a crash before the \
+                  write (and then not counted), dropped by a deposed leader",
+        },
     ]
 }
 

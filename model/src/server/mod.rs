@@ -181,6 +181,12 @@ pub struct Leadership<M: StateMachine = Register> {
     pub decided_below: Slot,
     /// Slots above `decided_below` this leader decided in its ballot (sorted).
     pub decided_ahead: Vec<Slot>,
+    /// Parallel leader write: slots whose `Accept` left before this leader's own vote was
+    /// written (sorted); the `LeaderWrite` timer writes them.
+    pub unsaved: Vec<Slot>,
+    /// Parallel leader write: slots whose own vote the last `LeaderWrite` wrote (durable now,
+    /// sorted); its next firing counts them.
+    pub written: Vec<Slot>,
 }
 
 /// A leader's ReadIndex reads. One confirmation round is in flight at a time; reads that
@@ -453,6 +459,7 @@ impl<'a, 'c, M: StateMachine> ServerStep<'a, 'c, M> {
         match timer {
             Timer::Election => self.on_election_timer(),
             Timer::Heartbeat => self.on_heartbeat_timeout(),
+            Timer::LeaderWrite => self.on_leader_write(),
             Timer::ClientRetry => {}
         }
     }

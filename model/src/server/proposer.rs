@@ -193,6 +193,8 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
                 Slot(0)
             },
             decided_ahead: Vec::new(),
+            unsaved: Vec::new(),
+            written: Vec::new(),
         });
         self.s_mut().pre_vote = None; // Leaders do not campaign.
         self.refresh_election_timer(); // Cancels it (with check-quorum: restarts it).
@@ -354,8 +356,12 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
     }
 
     /// Phase 2a: the leader's own acceptor accepts (persisted before the `Accept` leaves), then
-    /// every other acceptor is asked to.
+    /// every other acceptor is asked to. With the parallel leader write, the `Accept` leaves
+    /// first and the leader's own vote is written and counted later ([`Self::on_leader_write`]).
     fn propose(&mut self, slot: Slot, command: Command<M>, fresh: bool) {
+        if self.cfg.parallel_leader_write {
+            return self.propose_before_own_write(slot, command, fresh);
+        }
         let me = self.me;
         let s = self.s_mut();
         let Role::Leader(l) = &mut s.role else {
@@ -392,6 +398,122 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
             decided_below,
         });
         self.check_phase2_quorum(slot);
+    }
+
+    /// Phase 2a with the parallel leader write (`ServerConfig::parallel_leader_write`): the
+    /// `Accept` leaves now, with nothing persisted; the leader's own vote is not counted, and
+    /// its write is left to the `LeaderWrite` timer (the runtime fires it right after this
+    /// step's batch). Followers' votes may decide the slot before it.
+    fn propose_before_own_write(&mut self, slot: Slot, command: Command<M>, fresh: bool) {
+        let me = self.me;
+        let counts_unsaved = self.cfg.has(Bug::LeaderCountsUnsavedVote);
+        let Role::Leader(l) = &mut self.s_mut().role else {
+            unreachable!("proposing without leading");
+        };
+        let ballot = l.ballot;
+        let decided_below = l.decided_below;
+        // BUG(leader-counts-unsaved-vote): counts the leader's own vote now, while it is not
+        // durable. Correct: count it once written; a crash before the write loses a vote that
+        // helped decide the slot, and a later majority may then choose another value.
+        let voters = if counts_unsaved { vec![me] } else { Vec::new() };
+        l.proposals.insert(
+            slot,
+            Proposal {
+                command: command.clone(),
+                voters,
+                fresh,
+            },
+        );
+        l.next_slot = l.next_slot.max(slot.next());
+        let at = l.unsaved.binary_search(&slot).unwrap_or_else(|at| at);
+        l.unsaved.insert(at, slot);
+        self.fx.took(Rule::LeaderVoteDeferred);
+        self.broadcast(Msg::Accept {
+            ballot,
+            slot,
+            command,
+            decided_below,
+        });
+        self.fx.set_timer(
+            Timer::LeaderWrite,
+            std::time::Duration::ZERO..std::time::Duration::ZERO,
+        );
+        if counts_unsaved {
+            self.check_phase2_quorum(slot);
+        }
+    }
+
+    /// The `LeaderWrite` timer, in two steps as a disk write and its completion are two events:
+    /// first the votes written by the previous firing (durable since) are counted, then the
+    /// leader's votes for the slots it proposed since are written (persisted before anything
+    /// this step sends) and the timer is set again to count them. A slot the followers decided
+    /// meanwhile needs no vote here. A server that stopped leading has nothing left to write or
+    /// count: its deferred votes went with its leadership, and its promise may already be above
+    /// their ballot.
+    pub(crate) fn on_leader_write(&mut self) {
+        let Some(l) = self.s().leadership() else {
+            self.fx.took(Rule::LeaderVoteDropped);
+            return;
+        };
+        if l.unsaved.is_empty() && l.written.is_empty() {
+            return; // Nothing waits (a timer set twice fires once).
+        }
+        let me = self.me;
+        let counted_already = self.cfg.has(Bug::LeaderCountsUnsavedVote);
+        let Role::Leader(l) = &mut self.s_mut().role else {
+            unreachable!("checked above");
+        };
+        // Count what the previous firing wrote.
+        let mut counted = Vec::new();
+        for slot in std::mem::take(&mut l.written) {
+            if let Some(proposal) = l.proposals.get_mut(&slot) {
+                if !counted_already {
+                    let at = proposal.voters.binary_search(&me).unwrap_or_else(|at| at);
+                    proposal.voters.insert(at, me);
+                }
+                counted.push(slot);
+            }
+        }
+        if !counted.is_empty() {
+            self.fx.took(Rule::LeaderVoteCounted);
+        }
+        for slot in counted {
+            self.check_phase2_quorum(slot);
+        }
+        // Write what was proposed since.
+        let s = self.s_mut();
+        let Role::Leader(l) = &mut s.role else {
+            return; // Stepped down meanwhile (cannot happen by counting, but never write then).
+        };
+        let ballot = l.ballot;
+        debug_assert_eq!(s.durable.promised, ballot, "{me:?} leads {ballot:?}");
+        let mut decided_meanwhile = false;
+        for slot in std::mem::take(&mut l.unsaved) {
+            let Some(proposal) = l.proposals.get(&slot) else {
+                decided_meanwhile = true;
+                continue; // Decided by the followers' votes alone.
+            };
+            s.durable.accepted.insert(
+                slot,
+                AcceptedEntry {
+                    ballot,
+                    command: proposal.command.clone(),
+                },
+            );
+            l.written.push(slot);
+        }
+        let wrote = !l.written.is_empty();
+        if decided_meanwhile {
+            self.fx.took(Rule::LeaderVoteAfterDecision);
+        }
+        if wrote {
+            self.fx.took(Rule::LeaderVoteWritten);
+            self.persist();
+            self.fx.set_timer(
+                Timer::LeaderWrite,
+                std::time::Duration::ZERO..std::time::Duration::ZERO,
+            );
+        }
     }
 
     /// Phase 2b arrives at the leader.

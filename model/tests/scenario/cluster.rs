@@ -220,7 +220,8 @@ impl Cluster {
         let Some((n, options)) = args.split_first() else {
             return usage(
                 "`servers N [compact-every=K] [pending-max=K] [batch=K] [window=K] \
-                 [no-prepare-skip] [read-index] [pre-vote] [check-quorum] [commit-point]`",
+                 [no-prepare-skip] [read-index] [pre-vote] [check-quorum] [commit-point] \
+                 [parallel-leader-write]`",
             );
         };
         let n: usize = number(n)?;
@@ -235,6 +236,7 @@ impl Cluster {
                 Some(("batch", k)) => cfg.batch_commands_max = number(k)?,
                 Some(("window", k)) => cfg.window_slots_max = number(k)?,
                 None if *option == "commit-point" => cfg.commit_point = true,
+                None if *option == "parallel-leader-write" => cfg.parallel_leader_write = true,
                 None if *option == "no-prepare-skip" => cfg.prepare_skip = false,
                 None if *option == "read-index" => cfg.read_index = true,
                 None if *option == "pre-vote" => cfg.pre_vote = true,
@@ -242,7 +244,8 @@ impl Cluster {
                 _ => {
                     return usage(format!(
                         "unknown option `{option}` (compact-every=K, pending-max=K, batch=K, \
-                         window=K, no-prepare-skip, read-index, pre-vote, check-quorum, commit-point; model-only bounds such as announce or max-round are \
+                         window=K, no-prepare-skip, read-index, pre-vote, check-quorum, commit-point, \
+                         parallel-leader-write; model-only bounds such as announce or max-round are \
                          pub(crate) and cannot be set by a scenario)"
                     ))
                 }

@@ -164,6 +164,7 @@ pub fn timer(t: Timer) -> String {
         Timer::Election => "election".into(),
         Timer::Heartbeat => "heartbeat".into(),
         Timer::ClientRetry => "retry".into(),
+        Timer::LeaderWrite => "leader-write".into(),
         #[allow(unreachable_patterns)]
         other => format!("{other:?}").to_lowercase(),
     }
@@ -171,10 +172,15 @@ pub fn timer(t: Timer) -> String {
 
 /// Reads a timer's name.
 pub fn parse_timer(name: &str) -> Result<Timer, String> {
-    [Timer::Election, Timer::Heartbeat, Timer::ClientRetry]
-        .into_iter()
-        .find(|t| timer(*t) == name)
-        .ok_or_else(|| format!("unknown timer `{name}` (election, heartbeat, retry)"))
+    [
+        Timer::Election,
+        Timer::Heartbeat,
+        Timer::ClientRetry,
+        Timer::LeaderWrite,
+    ]
+    .into_iter()
+    .find(|t| timer(*t) == name)
+    .ok_or_else(|| format!("unknown timer `{name}` (election, heartbeat, retry, leader-write)"))
 }
 
 // ---------------------------------------------------------------------------------------------
