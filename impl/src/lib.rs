@@ -79,6 +79,15 @@
 //! incarnations, so [`Cluster::check_agreement`] can check that no slot was ever decided two
 //! ways.
 //!
+//! ## Across processes, and services other than the register
+//! Everything above is generic over the replicated state machine (`M: StateMachine`, the
+//! register by default), as the model's step functions are. [`ReplicaServer`] runs one replica
+//! per process over TCP ([`tcp`], admin requests in [`admin`]); `paxos-impl serve` runs it
+//! with the key-value map of [`kv`], and [`Client::connect`] is a client of such a cluster,
+//! with a client id one of the replicas handed out ([`client_ids`]). The in-process
+//! [`Cluster`], its recordings and the property tests use the register, which the model
+//! checks.
+//!
 //! ## Features
 //! `bugs` (off by default; only the property tests enable it) adds `ClusterConfig::bug`, which
 //! switches on a known-bad protocol variant (`paxos-model`'s `bugs` feature), and
