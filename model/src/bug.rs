@@ -51,11 +51,14 @@ pub enum Bug {
     PreVoteIgnoresLeader,
     /// Below the commit point, a server learns its vote of any ballot, not only the leader's.
     CommitAnyBallot,
+    /// An acceptor holding a lease grant promises a newer ballot (a `Prepare`, its own
+    /// campaign) although its grant has not expired.
+    LeaseReadAfterNewerPromise,
 }
 
 impl Bug {
     /// Every bug, in the order `paxos-model bugs` lists them.
-    pub const ALL: [Bug; 21] = [
+    pub const ALL: [Bug; 22] = [
         Bug::IgnorePromisedValues,
         Bug::AdoptAnyValue,
         Bug::AcceptBelowPromise,
@@ -77,6 +80,7 @@ impl Bug {
         Bug::PreVotePromises,
         Bug::PreVoteIgnoresLeader,
         Bug::CommitAnyBallot,
+        Bug::LeaseReadAfterNewerPromise,
     ];
 
     /// The name used on the command line.
@@ -103,6 +107,7 @@ impl Bug {
             Bug::PreVotePromises => "pre-vote-promises",
             Bug::PreVoteIgnoresLeader => "pre-vote-ignores-leader",
             Bug::CommitAnyBallot => "commit-any-ballot",
+            Bug::LeaseReadAfterNewerPromise => "lease-read-after-newer-promise",
         }
     }
 }
@@ -172,6 +177,9 @@ impl Bug {
             Bug::CommitAnyBallot => {
                 "Below a leader's commit point, a server learns the value of its vote for a slot whatever the vote's ballot."
             }
+            Bug::LeaseReadAfterNewerPromise => {
+                "An acceptor that granted a leader a lease promises a newer ballot (a Prepare, or its own campaign) before its grant expired, so the old leader answers lease reads while a newer one decides writes."
+            }
         }
     }
 
@@ -232,6 +240,9 @@ impl Bug {
             }
             Bug::CommitAnyBallot => {
                 "A commit point vouches only for its own ballot's proposals: a slot is learned from it only through a vote in that ballot."
+            }
+            Bug::LeaseReadAfterNewerPromise => {
+                "An acceptor holding a lease grant promises no other ballot until the grant expired, which the clock assumption puts after the end of every lease counting it."
             }
         }
     }

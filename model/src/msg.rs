@@ -128,6 +128,22 @@ pub enum Msg {
         /// The leader's ballot.
         ballot: Ballot,
     },
+    /// Leader → acceptors: grant me a lease for `ballot` (lease reads,
+    /// `ServerConfig::lease_reads`): promise no other ballot until your grant expires.
+    LeaseRequest {
+        /// The leader's ballot.
+        ballot: Ballot,
+        /// The leader's lease round in this ballot.
+        round: u32,
+    },
+    /// Acceptor → leader: granted (and promised `ballot`); I promise no other ballot until my
+    /// `LeaseGrant` timer fires, which is after your lease of this `round` expired.
+    LeaseGranted {
+        /// The ballot granted.
+        ballot: Ballot,
+        /// The round answered.
+        round: u32,
+    },
 }
 
 impl fmt::Debug for Msg {
@@ -188,6 +204,8 @@ impl fmt::Debug for Msg {
             Msg::PreVote { ballot } => write!(f, "PreVote({ballot:?})"),
             Msg::PreVoteGranted { ballot } => write!(f, "PreVoteGranted({ballot:?})"),
             Msg::HeartbeatAck { ballot } => write!(f, "HeartbeatAck({ballot:?})"),
+            Msg::LeaseRequest { ballot, round } => write!(f, "LeaseRequest({ballot:?}, #{round})"),
+            Msg::LeaseGranted { ballot, round } => write!(f, "LeaseGranted({ballot:?}, #{round})"),
         }
     }
 }
@@ -203,4 +221,11 @@ pub enum Timer {
     Heartbeat,
     /// Client: no reply for a while; re-send the request to the next server.
     ClientRetry,
+    /// Leader (lease reads): the lease of its latest lease round expires. Set when the round
+    /// starts, before its `LeaseRequest` leaves, for `Timing::lease`.
+    Lease,
+    /// Acceptor (lease reads): its lease grant expires, and it may promise another ballot again.
+    /// Set when it grants, for `Timing::lease_grant`: longer than any lease that can count the
+    /// grant, whatever the clocks' drift (`specs/multipaxos.md`, "Lease reads").
+    LeaseGrant,
 }

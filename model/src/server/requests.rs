@@ -42,7 +42,7 @@ impl ServerStep<'_, '_> {
                 if command.op == Op::Read && self.cfg.read_index {
                     if self.in_progress(&command) {
                         self.fx.took(Rule::RequestInProgressIgnored);
-                    } else {
+                    } else if !self.read_under_lease(command) {
                         self.read_at_leader(command);
                     }
                     return;
