@@ -87,6 +87,11 @@ pub struct ClusterConfig {
     /// followers learn decided slots from their own votes, and the leader sends no `Decide`.
     /// On by default.
     pub commit_point: bool,
+    /// Lease reads (the model's `ServerConfig::lease_reads`): a leader holding a lease from a
+    /// majority answers reads with no confirmation round; ReadIndex reads otherwise (so it
+    /// turns `read_index` on). Safe only while no clock drifts more than
+    /// `paxos_model::config::CLOCK_DRIFT_PERCENT_MAX` (`Timing::lease_is_safe`). Off by default.
+    pub lease_reads: bool,
     /// A deliberately broken protocol variant, for tests (only with the `bugs` feature).
     #[cfg(feature = "bugs")]
     pub bug: Option<Bug>,
@@ -121,6 +126,7 @@ impl ClusterConfig {
             pre_vote: false,
             check_quorum: false,
             commit_point: true,
+            lease_reads: false,
             #[cfg(feature = "bugs")]
             bug: None,
             #[cfg(feature = "bugs")]
@@ -151,6 +157,12 @@ impl ClusterConfig {
                 return Err(ConfigError::Limit { what, value, max });
             }
         }
+        if self.lease_reads && !self.timing.lease_is_safe() {
+            return Err(ConfigError::LeaseTiming {
+                lease: self.timing.lease,
+                grant: self.timing.lease_grant,
+            });
+        }
         self.faults.validate()
     }
 
@@ -169,7 +181,8 @@ impl ClusterConfig {
     pub fn server_config(&self) -> ServerConfig {
         let mut cfg = ServerConfig::cluster(self.replicas);
         cfg.prepare_skip = self.prepare_skip;
-        cfg.read_index = self.read_index;
+        cfg.read_index = self.read_index || self.lease_reads;
+        cfg.lease_reads = self.lease_reads;
         cfg.batch_commands_max = self.batch_commands_max;
         cfg.window_slots_max = self.window_slots_max;
         cfg.pre_vote = self.pre_vote;

@@ -29,6 +29,20 @@ pub struct TimingUs {
     pub heartbeat_interval_us: u64,
     /// `Timing::client_retry`, as `[start, end)`.
     pub client_retry_us: [u64; 2],
+    /// `Timing::lease` (absent in recordings made before lease reads: the default).
+    #[serde(default = "lease_us")]
+    pub lease_us: u64,
+    /// `Timing::lease_grant` (absent in recordings made before lease reads: the default).
+    #[serde(default = "lease_grant_us")]
+    pub lease_grant_us: u64,
+}
+
+fn lease_us() -> u64 {
+    us(Timing::default().lease)
+}
+
+fn lease_grant_us() -> u64 {
+    us(Timing::default().lease_grant)
 }
 
 fn us(d: Duration) -> u64 {
@@ -41,6 +55,8 @@ impl From<&Timing> for TimingUs {
             election_timeout_us: [us(t.election_timeout.start), us(t.election_timeout.end)],
             heartbeat_interval_us: us(t.heartbeat_interval),
             client_retry_us: [us(t.client_retry.start), us(t.client_retry.end)],
+            lease_us: us(t.lease),
+            lease_grant_us: us(t.lease_grant),
         }
     }
 }
@@ -52,6 +68,8 @@ impl From<&TimingUs> for Timing {
             election_timeout: d(t.election_timeout_us[0])..d(t.election_timeout_us[1]),
             heartbeat_interval: d(t.heartbeat_interval_us),
             client_retry: d(t.client_retry_us[0])..d(t.client_retry_us[1]),
+            lease: d(t.lease_us),
+            lease_grant: d(t.lease_grant_us),
         }
     }
 }
@@ -92,6 +110,9 @@ pub struct RunConfig {
     /// `ClusterConfig::commit_point` (absent in recordings made before it: off).
     #[serde(default)]
     pub commit_point: bool,
+    /// `ClusterConfig::lease_reads` (absent in recordings made before it: off).
+    #[serde(default)]
+    pub lease_reads: bool,
     /// `ClusterConfig::bug`.
     pub bug: Option<Bug>,
     /// `ClusterConfig::timing`.
@@ -111,6 +132,7 @@ impl RunConfig {
             pre_vote: cfg.pre_vote,
             check_quorum: cfg.check_quorum,
             commit_point: cfg.commit_point,
+            lease_reads: cfg.lease_reads,
             bug: cfg.bug,
             timing: TimingUs::from(&cfg.timing),
         }
@@ -127,6 +149,7 @@ impl RunConfig {
         cfg.pre_vote = self.pre_vote;
         cfg.check_quorum = self.check_quorum;
         cfg.commit_point = self.commit_point;
+        cfg.lease_reads = self.lease_reads;
         cfg.bug = self.bug;
         cfg.timing = Timing::from(&self.timing);
         cfg.storage = StorageChoice::Memory;

@@ -70,21 +70,24 @@ fn replicas() -> impl Strategy<Value = usize> {
 }
 
 /// The leader's batch and window limits and how reads are served, `(batch, window,
-/// read_index)`: the runtime's defaults first (what shrinking goes back to), then small windows
-/// that make requests wait and batch up, one command per slot with no practical window (as
-/// before batching), and reads through the log.
-pub fn limits() -> impl Strategy<Value = (usize, usize, bool)> {
+/// read_index, lease_reads)`: the runtime's defaults first (what shrinking goes back to), then
+/// small windows that make requests wait and batch up, one command per slot with no practical
+/// window (as before batching), reads through the log, and lease reads (with ReadIndex reads
+/// as their fallback).
+pub fn limits() -> impl Strategy<Value = (usize, usize, bool, bool)> {
     let (batch, window) = (
         ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
         ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
     );
     prop_oneof![
-        3 => Just((batch, window, true)),
-        1 => Just((2, 1, true)),
-        1 => Just((batch, 1, true)),
-        1 => Just((1, 1024, true)),
-        1 => Just((batch, window, false)),
-        1 => Just((2, 1, false)),
+        3 => Just((batch, window, true, false)),
+        1 => Just((2, 1, true, false)),
+        1 => Just((batch, 1, true, false)),
+        1 => Just((1, 1024, true, false)),
+        1 => Just((batch, window, false, false)),
+        1 => Just((2, 1, false, false)),
+        2 => Just((batch, window, true, true)),
+        1 => Just((2, 1, true, true)),
     ]
 }
 
@@ -119,7 +122,7 @@ pub fn network_case() -> impl Strategy<Value = Case> {
                 delay_us_max,
                 clients,
                 faults,
-                (batch, window, read_index),
+                (batch, window, read_index, lease_reads),
                 election_switches,
             )| Case {
                 loss,
@@ -130,6 +133,7 @@ pub fn network_case() -> impl Strategy<Value = Case> {
                 batch,
                 window,
                 read_index,
+                lease_reads,
                 election_switches,
                 ..Case::quiet(replicas, seed)
             },
@@ -164,7 +168,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
                 clients,
                 faults,
                 majority_down,
-                (batch, window, read_index),
+                (batch, window, read_index, lease_reads),
                 election_switches,
             )| {
                 Case {
@@ -178,6 +182,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
                     batch,
                     window,
                     read_index,
+                    lease_reads,
                     election_switches,
                     ..Case::quiet(replicas, seed)
                 }
@@ -221,7 +226,7 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
                 delay_us_max,
                 clients,
                 faults,
-                (batch, window, read_index),
+                (batch, window, read_index, lease_reads),
                 election_switches,
             )| {
                 Case {
@@ -234,6 +239,7 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
                     batch,
                     window,
                     read_index,
+                    lease_reads,
                     election_switches,
                     ..Case::quiet(replicas, seed)
                 }

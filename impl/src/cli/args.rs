@@ -180,6 +180,11 @@ pub struct RunArgs {
     /// leader (the default: no slot, no disk write).
     #[arg(long)]
     pub reads_through_log: bool,
+    /// Lease reads: a leader holding a lease from a majority answers reads without a
+    /// confirmation round (ReadIndex reads while it holds none). Assumes no clock drifts more
+    /// than 10 % (a lease of 80 ms ends before every grant of 100 ms it counts).
+    #[arg(long, conflicts_with = "reads_through_log")]
+    pub lease_reads: bool,
     /// Batching: the leader decides up to N client commands together in one slot (1: none).
     #[arg(long, value_name = "N", default_value_t = paxos_model::config::ServerConfig::BATCH_COMMANDS_MAX_DEFAULT)]
     pub batch: usize,

@@ -97,6 +97,7 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
     };
     cfg.prepare_skip = !args.no_prepare_skip;
     cfg.read_index = !args.reads_through_log;
+    cfg.lease_reads = args.lease_reads;
     cfg.batch_commands_max = args.batch;
     cfg.window_slots_max = args.window;
     cfg.pre_vote = args.pre_vote;
