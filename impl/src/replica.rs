@@ -155,7 +155,7 @@ impl Replica {
             for Envelope { src, dst, msg } in batch.drain(..) {
                 // Every timer due fires before the next message: a leader's lease ends when its
                 // `Lease` timer is due, not when a long batch or save lets the thread notice
-                // (`specs/runtime.md`, "Timers"; `specs/multipaxos.md`, "Lease reads").
+                // (`specs/runtime.md`, "Group commit"; `specs/multipaxos.md`, "Lease reads").
                 while let Some(timer) = host.timers.pop_due(Instant::now()) {
                     self.step(&mut host, Input::Timeout { timer }, &mut io);
                 }
