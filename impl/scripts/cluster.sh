@@ -25,8 +25,8 @@ start)
         echo $! >>"$dir/pids"
     done
     echo "3 replicas running (pids $(tr '\n' ' ' < "$dir/pids")), logs in $dir/r*.log"
-    echo "try:  $bin client --cluster $clients write 7"
-    echo "      $bin client --cluster $clients read"
+    echo "try:  $bin client --cluster $clients put k v"
+    echo "      $bin client --cluster $clients get k"
     echo "      $bin client --cluster $clients status"
     echo "stop: make cluster-stop"
     ;;

@@ -1,5 +1,6 @@
-//! Requests to a replica process that are not protocol messages: its status, and (for test
-//! harnesses only) fault injection. They travel on the replica's client address in the same
+//! Requests to a replica process that are not protocol messages: its status, a fresh client id
+//! ([`crate::client_ids`]: `Wire::NewClientId`, answered by `Wire::ClientIdReply`), and (for
+//! test harnesses only) fault injection. They travel on the replica's client address in the same
 //! frames as the protocol ([`crate::tcp::Wire`]), on a connection of their own that never says
 //! hello (an *admin connection*): `Wire::Status` is answered by `Wire::StatusReply`,
 //! `Wire::Control` by `Wire::ControlReply`, on that connection, as often as asked.
@@ -18,7 +19,7 @@
 
 use crate::observe::{ReplicaStatus, RoleView};
 use crate::tcp::{read_frame, write_frame, Wire};
-use paxos_model::types::{Ballot, Slot};
+use paxos_model::types::{Ballot, ClientId, Slot};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io::{self, BufReader, BufWriter, Write};
@@ -123,6 +124,18 @@ pub fn send_control(addr: SocketAddr, control: Control, timeout: Duration) -> io
         Wire::ControlReply(Ok(())) => Ok(()),
         Wire::ControlReply(Err(refusal)) => Err(io::Error::other(format!(
             "{addr} refused the order: {refusal}"
+        ))),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// Asks the replica at `addr` (its client or peer address) for a client id that no client of
+/// the cluster had before ([`crate::client_ids`]).
+pub fn new_client_id(addr: SocketAddr, timeout: Duration) -> io::Result<ClientId> {
+    match request(addr, &Wire::NewClientId, timeout)? {
+        Wire::ClientIdReply(Ok(id)) => Ok(ClientId(id)),
+        Wire::ClientIdReply(Err(why)) => Err(io::Error::other(format!(
+            "{addr} handed out no client id: {why}"
         ))),
         other => Err(unexpected(&other)),
     }

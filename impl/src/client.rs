@@ -1,5 +1,5 @@
-//! A client handle: blocking operations on the replicated register, run by the model's client
-//! step functions in the caller's thread.
+//! A client handle: blocking operations on the replicated state machine (the register, or any
+//! other [`StateMachine`]), run by the model's client step functions in the caller's thread.
 //!
 //! [`Client::execute`] submits the operation with the model's submit step, then waits on the
 //! client's inbox and its retry timer, feeding every message and every expiry to the client's
@@ -14,7 +14,8 @@ use crate::record::{EventKind, Input, Recorder};
 use crate::transport::Transport;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use paxos_model::node::Node;
-use paxos_model::types::{ClientCommand, ClientId, Op, OpResult, Value};
+use paxos_model::state_machine::{ClientCommand, Register, StateMachine};
+use paxos_model::types::{ClientId, Op, OpResult, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,29 +24,29 @@ use std::time::{Duration, Instant};
 const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
 
 /// What a client needs from its cluster.
-pub(crate) struct ClientParts {
+pub(crate) struct ClientParts<M: StateMachine = Register> {
     pub(crate) id: usize,
     pub(crate) node: Node,
-    pub(crate) net: Arc<dyn Transport>,
-    pub(crate) inbox: Receiver<Envelope>,
-    pub(crate) recorder: Option<Recorder>,
+    pub(crate) net: Arc<dyn Transport<M>>,
+    pub(crate) inbox: Receiver<Envelope<M>>,
+    pub(crate) recorder: Option<Recorder<M>>,
     pub(crate) stopped: Arc<AtomicBool>,
     pub(crate) timeout: Duration,
     pub(crate) timer_seed: u64,
 }
 
 /// A client of the cluster: one command at a time. Made by [`crate::Cluster::client`].
-pub struct Client {
+pub struct Client<M: StateMachine = Register> {
     id: usize,
-    host: Host,
-    inbox: Receiver<Envelope>,
-    net: Arc<dyn Transport>,
-    recorder: Option<Recorder>,
+    host: Host<M>,
+    inbox: Receiver<Envelope<M>>,
+    net: Arc<dyn Transport<M>>,
+    recorder: Option<Recorder<M>>,
     stopped: Arc<AtomicBool>,
     timeout: Duration,
 }
 
-impl std::fmt::Debug for Client {
+impl<M: StateMachine> std::fmt::Debug for Client<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("id", &self.id)
@@ -54,8 +55,8 @@ impl std::fmt::Debug for Client {
     }
 }
 
-impl Client {
-    pub(crate) fn new(parts: ClientParts) -> Client {
+impl<M: StateMachine> Client<M> {
+    pub(crate) fn new(parts: ClientParts<M>) -> Client<M> {
         let ClientParts {
             id,
             node,
@@ -94,38 +95,27 @@ impl Client {
     }
 
     /// The command in flight, if any (one whose call timed out).
-    pub fn pending(&self) -> Option<ClientCommand> {
+    pub fn pending(&self) -> Option<ClientCommand<M>> {
         self.host
             .state()
             .as_client()
             .expect("a client hosts a client state")
             .pending
-    }
-
-    /// Writes `value`; waits at most the cluster's client timeout.
-    pub fn write(&mut self, value: Value) -> Result<(), ClientError> {
-        match self.execute(Op::Write(value))? {
-            OpResult::WriteOk => Ok(()),
-            other => panic!("client {:?}: a write returned {other:?}", self.id()),
-        }
-    }
-
-    /// Reads the register; waits at most the cluster's client timeout.
-    pub fn read(&mut self) -> Result<Value, ClientError> {
-        match self.execute(Op::Read)? {
-            OpResult::ReadOk(value) => Ok(value),
-            other => panic!("client {:?}: a read returned {other:?}", self.id()),
-        }
+            .clone()
     }
 
     /// Runs `op`; waits at most the cluster's client timeout.
-    pub fn execute(&mut self, op: Op) -> Result<OpResult, ClientError> {
+    pub fn execute(&mut self, op: M::Op) -> Result<M::Output, ClientError<M>> {
         self.execute_timeout(op, self.timeout)
     }
 
     /// Runs `op`, waiting at most `timeout`. On [`ClientError::Timeout`] the command stays in
     /// flight; [`Client::wait`] waits for it further.
-    pub fn execute_timeout(&mut self, op: Op, timeout: Duration) -> Result<OpResult, ClientError> {
+    pub fn execute_timeout(
+        &mut self,
+        op: M::Op,
+        timeout: Duration,
+    ) -> Result<M::Output, ClientError<M>> {
         if self.stopped.load(Ordering::Relaxed) {
             return Err(ClientError::Shutdown);
         }
@@ -138,7 +128,7 @@ impl Client {
         if let Some(recorder) = &self.recorder {
             recorder.record(EventKind::Invoke {
                 client: self.id,
-                op,
+                op: op.clone(),
             });
         }
         let mut io = Io::default();
@@ -146,7 +136,7 @@ impl Client {
         self.perform(io);
         assert!(
             self.pending().is_some(),
-            "client {:?}: the submit step of {op:?} on an idle client left it idle: {:?}",
+            "client {:?}: a submit step on an idle client left it idle: {:?}",
             self.id(),
             self.host.state()
         );
@@ -154,7 +144,7 @@ impl Client {
     }
 
     /// Waits at most `timeout` for the reply to the command in flight.
-    pub fn wait(&mut self, timeout: Duration) -> Result<OpResult, ClientError> {
+    pub fn wait(&mut self, timeout: Duration) -> Result<M::Output, ClientError<M>> {
         let Some(pending) = self.pending() else {
             return Err(ClientError::Idle(self.id()));
         };
@@ -189,8 +179,8 @@ impl Client {
                             recorder.record(EventKind::Return {
                                 client: self.id,
                                 request,
-                                op: pending.op,
-                                result,
+                                op: pending.op.clone(),
+                                result: result.clone(),
                             });
                         }
                         return Ok(result);
@@ -209,7 +199,7 @@ impl Client {
         }
     }
 
-    fn perform(&self, io: Io) {
+    fn perform(&self, io: Io<M>) {
         debug_assert!(io.save.is_none(), "clients have no durable state");
         for (dst, msg) in io.sends {
             self.net.send(self.id, dst, msg);
@@ -217,8 +207,26 @@ impl Client {
     }
 }
 
-impl Drop for Client {
+impl<M: StateMachine> Drop for Client<M> {
     fn drop(&mut self) {
         self.net.disconnect(self.id);
+    }
+}
+
+impl Client<Register> {
+    /// Writes `value`; waits at most the cluster's client timeout.
+    pub fn write(&mut self, value: Value) -> Result<(), ClientError> {
+        match self.execute(Op::Write(value))? {
+            OpResult::WriteOk => Ok(()),
+            other => panic!("client {:?}: a write returned {other:?}", self.id()),
+        }
+    }
+
+    /// Reads the register; waits at most the cluster's client timeout.
+    pub fn read(&mut self) -> Result<Value, ClientError> {
+        match self.execute(Op::Read)? {
+            OpResult::ReadOk(value) => Ok(value),
+            other => panic!("client {:?}: a read returned {other:?}", self.id()),
+        }
     }
 }

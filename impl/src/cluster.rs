@@ -15,7 +15,7 @@ use crossbeam_channel::Sender;
 use paxos_model::config::ServerConfig;
 use paxos_model::durable::Durable;
 use paxos_model::server::Decision;
-use paxos_model::types::{Ballot, Slot};
+use paxos_model::types::{Ballot, Slot, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -126,7 +126,7 @@ impl Cluster {
         let cluster = Cluster {
             server_cfg: cfg.server_config(),
             storage,
-            observer: Arc::new(Observer::new(cfg.replicas)),
+            observer: Arc::new(Observer::new(cfg.replicas, true)),
             recorder: cfg.recorder.clone(),
             stopped: Arc::new(AtomicBool::new(false)),
             next_client: AtomicUsize::new(first_client),
@@ -407,6 +407,13 @@ impl Cluster {
     /// A replica as last observed.
     pub fn status(&self, replica: usize) -> ReplicaStatus {
         self.observer.status(replica)
+    }
+
+    /// A replica's register as last observed (after its latest step that applied a slot).
+    pub fn register(&self, replica: usize) -> Value {
+        self.observer
+            .machine(replica)
+            .map_or(Value(0), |register| register.value)
     }
 
     /// Every replica as last observed.

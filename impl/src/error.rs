@@ -2,7 +2,8 @@
 //! documented error with a clear message. What only a bug can cause (a model assertion, a
 //! poisoned lock) panics instead (`STYLE.md`, "Two kinds of failure").
 
-use paxos_model::types::{ClientCommand, ClientId};
+use paxos_model::state_machine::{ClientCommand, Register, StateMachine};
+use paxos_model::types::ClientId;
 use std::path::PathBuf;
 use std::time::Duration;
 use thiserror::Error;
@@ -183,7 +184,7 @@ pub enum ClusterError {
 
 /// A client operation did not complete.
 #[derive(Debug, Error)]
-pub enum ClientError {
+pub enum ClientError<M: StateMachine = Register> {
     /// No reply within the time allowed. The command stays in flight: [`crate::Client::wait`]
     /// keeps waiting for it (it runs at most once, whenever it runs).
     #[error("client {client:?}: no reply to {pending:?} within {waited:?}")]
@@ -191,7 +192,7 @@ pub enum ClientError {
         /// The client.
         client: ClientId,
         /// The command in flight.
-        pending: ClientCommand,
+        pending: ClientCommand<M>,
         /// How long this call waited.
         waited: Duration,
     },
@@ -201,7 +202,7 @@ pub enum ClientError {
         /// The client.
         client: ClientId,
         /// The command in flight.
-        pending: ClientCommand,
+        pending: ClientCommand<M>,
     },
     /// Nothing is in flight to wait for.
     #[error("client {0:?}: nothing in flight")]

@@ -13,48 +13,60 @@ use paxos_model::durable::Durable;
 use paxos_model::msg::Msg;
 use paxos_model::node::{Node, NodeState};
 use paxos_model::output::{Effect, Output as StepOutput};
-use paxos_model::types::{OpResult, RequestId};
+use paxos_model::state_machine::{Register, StateMachine};
+use paxos_model::types::RequestId;
 use std::borrow::Cow;
 
 /// The I/O a batch of steps asks for: the latest durable state to save, then messages to send.
-#[derive(Debug, Default)]
-pub(crate) struct Io {
+#[derive(Debug)]
+pub(crate) struct Io<M: StateMachine = Register> {
     /// The state of the last persist, if any step persisted.
-    pub(crate) save: Option<Durable>,
+    pub(crate) save: Option<Durable<M>>,
     /// `(destination, message)` in the order the steps sent them.
-    pub(crate) sends: Vec<(usize, Msg)>,
+    pub(crate) sends: Vec<(usize, Msg<M>)>,
     /// A client's completed request, if a step took a reply.
-    pub(crate) completed: Option<(RequestId, OpResult)>,
+    pub(crate) completed: Option<(RequestId, M::Output)>,
     /// Steps from the first that persisted on: what a crash before the save loses.
     pub(crate) unsaved_steps: u32,
 }
 
 /// A node's configuration and volatile state.
-pub(crate) struct Host {
+pub(crate) struct Host<M: StateMachine = Register> {
     id: usize,
     node: Node,
     /// Always owned: a step changes it in place.
-    state: Cow<'static, NodeState>,
+    state: Cow<'static, NodeState<M>>,
     pub(crate) timers: Timers,
-    recorder: Option<Recorder>,
-    last: Option<StateRecord>,
+    recorder: Option<Recorder<M>>,
+    last: Option<StateRecord<M>>,
 }
 
-impl Host {
+impl<M: StateMachine> Default for Io<M> {
+    fn default() -> Self {
+        Io {
+            save: None,
+            sends: Vec::new(),
+            completed: None,
+            unsaved_steps: 0,
+        }
+    }
+}
+
+impl<M: StateMachine> Host<M> {
     /// Starts the node: `input` is `Start` or `Recover` with the stored state.
     pub(crate) fn start(
         id: usize,
         node: Node,
-        input: Input,
+        input: Input<M>,
         timer_seed: u64,
-        recorder: Option<Recorder>,
-        io: &mut Io,
-    ) -> Host {
+        recorder: Option<Recorder<M>>,
+        io: &mut Io<M>,
+    ) -> Host<M> {
         assert!(
             matches!(input, Input::Start { .. } | Input::Recover { .. }),
             "node {id} starts with Start or Recover, not {input:?}"
         );
-        let recorder = recorder.filter(Recorder::wants_steps);
+        let recorder = recorder.filter(|r| r.wants_steps());
         let (state, output) = input.run(&node, id, None);
         let mut host = Host {
             id,
@@ -69,12 +81,12 @@ impl Host {
     }
 
     /// The node's current state.
-    pub(crate) fn state(&self) -> &NodeState {
+    pub(crate) fn state(&self) -> &NodeState<M> {
         &self.state
     }
 
     /// One step: the handler for `input` (`Deliver`, `Timeout` or `Submit`), then its effects.
-    pub(crate) fn step(&mut self, input: Input, io: &mut Io) {
+    pub(crate) fn step(&mut self, input: Input<M>, io: &mut Io<M>) {
         debug_assert!(
             !matches!(input, Input::Start { .. } | Input::Recover { .. }),
             "{input:?} is not a step input"
@@ -96,7 +108,7 @@ impl Host {
     }
 
     /// Executes one effect (the persist and the sends are collected in `io`).
-    fn execute(&mut self, effect: Effect, io: &mut Io) {
+    fn execute(&mut self, effect: Effect<M>, io: &mut Io<M>) {
         match effect {
             Effect::Persist(durable) => io.save = Some(durable),
             Effect::SetTimer(timer, range) => {
@@ -111,10 +123,10 @@ impl Host {
     /// Executes a step's effects in order and records the step.
     fn finish(
         &mut self,
-        input: Input,
-        before: Option<StateRecord>,
-        output: StepOutput,
-        io: &mut Io,
+        input: Input<M>,
+        before: Option<StateRecord<M>>,
+        output: StepOutput<M>,
+        io: &mut Io<M>,
     ) {
         if self.recorder.is_none() {
             // Not recording: execute, and nothing else (no record, no copy of any effect).

@@ -101,12 +101,14 @@
 
 pub mod admin;
 mod client;
+pub mod client_ids;
 mod cluster;
 mod config;
 pub mod crash_point;
 pub mod driver;
 mod error;
 mod host;
+pub mod kv;
 pub mod net;
 mod observe;
 pub mod record;

@@ -13,6 +13,7 @@ use crate::error::ConfigError;
 use crate::record::{DropReason, EventKind, Recorder};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use paxos_model::msg::Msg;
+use paxos_model::state_machine::{Register, StateMachine};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
@@ -97,13 +98,13 @@ impl NetStats {
 
 /// A message in flight, and what an actor's inbox holds.
 #[derive(Debug)]
-pub struct Envelope {
+pub struct Envelope<M: StateMachine = Register> {
     /// The sender's actor id.
     pub src: usize,
     /// The receiver's actor id.
     pub dst: usize,
     /// The message.
-    pub msg: Msg,
+    pub msg: Msg<M>,
 }
 
 struct Delayed {

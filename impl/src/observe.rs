@@ -5,7 +5,8 @@
 
 use paxos_model::node::NodeState;
 use paxos_model::server::{Decision, Role};
-use paxos_model::types::{Ballot, Command, Slot, Value};
+use paxos_model::state_machine::{Command, Register, StateMachine};
+use paxos_model::types::{Ballot, Slot};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
@@ -35,8 +36,6 @@ pub struct ReplicaStatus {
     pub applied: Slot,
     /// The highest slot it knows decided: learned, or applied (a compacted slot was decided).
     pub commit: Option<Slot>,
-    /// Its register's value.
-    pub register: Value,
     /// Steps taken, over all incarnations.
     pub steps: u64,
     /// Why it stopped on its own (a storage failure or a panic), if it did.
@@ -52,7 +51,6 @@ impl Default for ReplicaStatus {
             promised: Ballot::ZERO,
             applied: Slot(0),
             commit: None,
-            register: Value(0),
             steps: 0,
             failure: None,
         }
@@ -62,11 +60,11 @@ impl Default for ReplicaStatus {
 /// Two different commands observed for one slot.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("agreement violated at slot {slot:?}: {decisions:?} (replica, ballot, command)")]
-pub struct Disagreement {
+pub struct Disagreement<M: StateMachine = Register> {
     /// The slot.
     pub slot: Slot,
     /// Every observed decision for it: replica, ballot, command.
-    pub decisions: Vec<(usize, Ballot, Command)>,
+    pub decisions: Vec<(usize, Ballot, Command<M>)>,
 }
 
 /// The result of a successful agreement check.
@@ -78,35 +76,56 @@ pub struct Agreement {
     pub decisions: usize,
 }
 
-#[derive(Default)]
-struct ReplicaView {
+struct ReplicaView<M: StateMachine> {
     status: ReplicaStatus,
-    decided: BTreeMap<Slot, Decision>,
+    /// Every decision learned (only when the observer keeps history).
+    decided: BTreeMap<Slot, Decision<M>>,
     /// A slot this replica itself saw decided twice, differently (across incarnations).
-    self_conflict: Option<(Slot, Decision, Decision)>,
+    self_conflict: Option<(Slot, Decision<M>, Decision<M>)>,
+    /// Its state machine after its latest step that applied a slot (only when the observer
+    /// keeps history).
+    machine: Option<M>,
+}
+
+impl<M: StateMachine> Default for ReplicaView<M> {
+    fn default() -> Self {
+        ReplicaView {
+            status: ReplicaStatus::default(),
+            decided: BTreeMap::new(),
+            self_conflict: None,
+            machine: None,
+        }
+    }
 }
 
 /// Observations of every replica of a cluster.
-pub(crate) struct Observer {
-    replicas: Vec<Mutex<ReplicaView>>,
+pub(crate) struct Observer<M: StateMachine = Register> {
+    replicas: Vec<Mutex<ReplicaView<M>>>,
     leader_ballots: Mutex<BTreeSet<Ballot>>,
+    /// Whether every decision and the state machine are kept (the in-process cluster's tests
+    /// and agreement check); a `serve` process keeps only the status, so that its memory does
+    /// not grow with the log.
+    history: bool,
 }
 
-impl Observer {
-    pub(crate) fn new(replicas: usize) -> Observer {
+impl<M: StateMachine> Observer<M> {
+    /// An observer of `replicas` replicas; with `history`, it keeps every decision and the
+    /// latest state machine of each.
+    pub(crate) fn new(replicas: usize, history: bool) -> Observer<M> {
         Observer {
             replicas: (0..replicas).map(|_| Mutex::default()).collect(),
             leader_ballots: Mutex::default(),
+            history,
         }
     }
 
-    fn view(&self, replica: usize) -> std::sync::MutexGuard<'_, ReplicaView> {
+    fn view(&self, replica: usize) -> std::sync::MutexGuard<'_, ReplicaView<M>> {
         self.replicas[replica].lock().expect("observer lock")
     }
 
     /// Records a replica's state after a step. `applied_before` is its first unapplied slot
     /// before the step: every decision the step learned is at or above it.
-    pub(crate) fn observe(&self, replica: usize, state: &NodeState, applied_before: Slot) {
+    pub(crate) fn observe(&self, replica: usize, state: &NodeState<M>, applied_before: Slot) {
         let Some(server) = state.as_server() else {
             return;
         };
@@ -127,7 +146,17 @@ impl Observer {
                     .insert(ballot);
             }
         }
-        for (slot, decision) in server.learned.range(applied_before..) {
+        if self.history
+            && (view.machine.is_none() || server.applied.next_slot != view.status.applied)
+        {
+            view.machine = Some(server.applied.machine.clone());
+        }
+        let learned = if self.history {
+            server.learned.range(applied_before..)
+        } else {
+            server.learned.range(Slot(u64::MAX)..)
+        };
+        for (slot, decision) in learned {
             match view.decided.get(slot) {
                 None => {
                     view.decided.insert(*slot, decision.clone());
@@ -144,7 +173,6 @@ impl Observer {
         view.status.applied = server.applied.next_slot;
         let last_applied = server.applied.next_slot.0.checked_sub(1).map(Slot);
         view.status.commit = server.learned.keys().next_back().copied().max(last_applied);
-        view.status.register = server.applied.register;
         view.status.steps += 1;
     }
 
@@ -171,8 +199,13 @@ impl Observer {
         self.view(replica).status.clone()
     }
 
-    pub(crate) fn decided(&self, replica: usize) -> BTreeMap<Slot, Decision> {
+    pub(crate) fn decided(&self, replica: usize) -> BTreeMap<Slot, Decision<M>> {
         self.view(replica).decided.clone()
+    }
+
+    /// The replica's state machine after its latest step that applied a slot (with history).
+    pub(crate) fn machine(&self, replica: usize) -> Option<M> {
+        self.view(replica).machine.clone()
     }
 
     pub(crate) fn leader_ballots(&self) -> BTreeSet<Ballot> {
@@ -180,8 +213,8 @@ impl Observer {
     }
 
     /// No slot with two different commands, within or across replicas.
-    pub(crate) fn check_agreement(&self) -> Result<Agreement, Disagreement> {
-        let mut all: BTreeMap<Slot, Vec<(usize, Ballot, Command)>> = BTreeMap::new();
+    pub(crate) fn check_agreement(&self) -> Result<Agreement, Disagreement<M>> {
+        let mut all: BTreeMap<Slot, Vec<(usize, Ballot, Command<M>)>> = BTreeMap::new();
         for replica in 0..self.replicas.len() {
             let view = self.view(replica);
             if let Some((slot, a, b)) = view.self_conflict.clone() {
@@ -220,7 +253,9 @@ impl Observer {
 mod tests {
     use super::*;
     use paxos_model::server::ServerState;
-    use paxos_model::types::{ClientCommand, ClientId, Op, RequestId, ServerId};
+    use paxos_model::state_machine::ClientCommand;
+    use paxos_model::types::Value;
+    use paxos_model::types::{ClientId, Op, RequestId, ServerId};
 
     fn deciding(slot: u64, command: Command) -> NodeState {
         let mut s = ServerState::recover(None);
@@ -236,7 +271,7 @@ mod tests {
             request: RequestId(0),
             op: Op::Write(Value(1)),
         });
-        let observer = Observer::new(2);
+        let observer = Observer::new(2, true);
         observer.observe(0, &deciding(0, write.clone()), Slot(0));
         observer.observe(1, &deciding(0, write.clone()), Slot(0));
         assert_eq!(observer.check_agreement().unwrap().slots, 1);

@@ -30,7 +30,8 @@ use paxos_model::durable::Durable;
 use paxos_model::msg::{Msg, Timer};
 use paxos_model::node::{self, Node, NodeState};
 use paxos_model::output::{Effect, Output as StepOutput};
-use paxos_model::types::{NodeId, Op, OpResult, RequestId};
+use paxos_model::state_machine::{Register, StateMachine};
+use paxos_model::types::{NodeId, RequestId};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fs::File;
@@ -50,20 +51,22 @@ pub fn digest<T: Hash>(value: &T) -> u64 {
 
 /// One recorded event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Event {
+#[serde(bound = "")]
+pub struct Event<M: StateMachine = Register> {
     /// Position in the global order, from 0.
     pub seq: u64,
     /// Microseconds since the recorder was created.
     pub at_us: u64,
     /// What happened.
-    pub kind: EventKind,
+    pub kind: EventKind<M>,
 }
 
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum EventKind {
+#[serde(bound = "")]
+pub enum EventKind<M: StateMachine = Register> {
     /// An actor took a step.
-    Step(Box<Step>),
+    Step(Box<Step<M>>),
     /// A replica crashed: its volatile state, timers and inbox are gone.
     Crash {
         /// The replica.
@@ -91,7 +94,7 @@ pub enum EventKind {
         /// Destination.
         dst: usize,
         /// The message.
-        msg: Msg,
+        msg: Msg<M>,
         /// Why.
         reason: DropReason,
     },
@@ -102,7 +105,7 @@ pub enum EventKind {
         /// Destination.
         dst: usize,
         /// The message.
-        msg: Msg,
+        msg: Msg<M>,
     },
     /// Replicas in different groups stop hearing each other (clients are not affected).
     Partition {
@@ -116,7 +119,7 @@ pub enum EventKind {
         /// The client actor.
         client: usize,
         /// The operation.
-        op: Op,
+        op: M::Op,
     },
     /// A client took the reply to its pending command.
     Return {
@@ -125,9 +128,9 @@ pub enum EventKind {
         /// The request answered.
         request: RequestId,
         /// The operation it ran.
-        op: Op,
+        op: M::Op,
         /// What it returned.
-        result: OpResult,
+        result: M::Output,
     },
 }
 
@@ -148,32 +151,34 @@ pub enum DropReason {
 
 /// One step of one actor.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Step {
+#[serde(bound = "")]
+pub struct Step<M: StateMachine = Register> {
     /// The actor (servers `0..n`, clients from `n`).
     pub actor: usize,
     /// What the step was run on.
-    pub input: Input,
+    pub input: Input<M>,
     /// The state before (absent for `Start`/`Recover`).
-    pub before: Option<StateRecord>,
+    pub before: Option<StateRecord<M>>,
     /// The state after.
-    pub after: StateRecord,
+    pub after: StateRecord<M>,
     /// The effects the step returned, in order, in recorded form ([`Output::of`]).
-    pub outputs: Vec<Output>,
+    pub outputs: Vec<Output<M>>,
 }
 
 /// A step's input, as recorded; [`Input::run`] turns it into a call of the core.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Input {
+#[serde(bound = "")]
+pub enum Input<M: StateMachine = Register> {
     /// First start of the actor (`Node::start`); `storage` is set when a data directory
     /// already held a state for it.
     Start {
         /// What `Node::start` recovered from.
-        storage: Option<Durable>,
+        storage: Option<Durable<M>>,
     },
     /// Restart after a crash (`Node::start` with the stored state).
     Recover {
         /// What `Node::start` recovered from.
-        storage: Option<Durable>,
+        storage: Option<Durable<M>>,
     },
     /// A message delivered (`node::Input::Deliver`).
     Deliver {
@@ -182,7 +187,7 @@ pub enum Input {
         /// Destination (the acting actor).
         dst: usize,
         /// The message.
-        msg: Msg,
+        msg: Msg<M>,
     },
     /// A timer fired (`node::Input::Timeout`).
     Timeout {
@@ -193,11 +198,11 @@ pub enum Input {
     /// step).
     Submit {
         /// The operation.
-        op: Op,
+        op: M::Op,
     },
 }
 
-impl Input {
+impl<M: StateMachine> Input<M> {
     /// Runs this input through the core: `node.start` for `Start`/`Recover`, `node.step`
     /// otherwise ([`Input::step`], on a copy of the input), on `state` (the actor's state before
     /// the step; unused by a start). With [`Input::step`], this is the one place a recorded
@@ -210,8 +215,8 @@ impl Input {
         &self,
         node: &Node,
         actor: usize,
-        state: Option<NodeState>,
-    ) -> (NodeState, StepOutput) {
+        state: Option<NodeState<M>>,
+    ) -> (NodeState<M>, StepOutput<M>) {
         if let Input::Start { storage } | Input::Recover { storage } = self {
             return node.start(NodeId(actor as u32), storage.as_ref());
         }
@@ -226,7 +231,12 @@ impl Input {
     ///
     /// # Panics
     /// On `Start` or `Recover`, which are not steps ([`Input::run`] starts a node).
-    pub fn step(self, node: &Node, actor: usize, state: &mut Cow<'_, NodeState>) -> StepOutput {
+    pub fn step(
+        self,
+        node: &Node,
+        actor: usize,
+        state: &mut Cow<'_, NodeState<M>>,
+    ) -> StepOutput<M> {
         let input = match self {
             Input::Start { .. } | Input::Recover { .. } => {
                 panic!("actor {actor}: {self:?} is a start, not a step")
@@ -244,23 +254,25 @@ impl Input {
 
 /// A state, by digest and optionally in full.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StateRecord {
+#[serde(bound = "")]
+pub struct StateRecord<M: StateMachine = Register> {
     /// [`digest`] of the state.
     pub digest: u64,
     /// The state itself, with [`StateDetail::Full`].
-    pub state: Option<NodeState>,
+    pub state: Option<NodeState<M>>,
 }
 
 /// One effect of a step's output ([`Effect`]), in the serializable form a recording keeps
 /// ([`Output::of`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Output {
+#[serde(bound = "")]
+pub enum Output<M: StateMachine = Register> {
     /// Persist the durable state ([`Effect::Persist`]; before any `Send` of the step leaves).
     Save {
         /// [`digest`] of the state saved.
         digest: u64,
         /// The state saved, with [`StateDetail::Full`].
-        durable: Option<Durable>,
+        durable: Option<Durable<M>>,
     },
     /// Set (or restart) a timer.
     SetTimer {
@@ -281,21 +293,21 @@ pub enum Output {
         /// Destination.
         dst: usize,
         /// The message.
-        msg: Msg,
+        msg: Msg<M>,
     },
     /// A client took the reply to its pending request.
     Complete {
         /// The request.
         request: RequestId,
         /// Its result.
-        result: OpResult,
+        result: M::Output,
     },
 }
 
-impl Output {
+impl<M: StateMachine> Output<M> {
     /// The effect as a step function outputs it: a `SetTimer` with `drawn_us` 0 (the runtime
     /// draws it) and a `Save` with its durable state only under [`StateDetail::Full`].
-    pub fn of(effect: &Effect, detail: StateDetail) -> Output {
+    pub fn of(effect: &Effect<M>, detail: StateDetail) -> Output<M> {
         match effect {
             Effect::Persist(durable) => Output::Save {
                 digest: digest(durable),
@@ -313,7 +325,7 @@ impl Output {
             },
             Effect::Complete { request, result } => Output::Complete {
                 request: *request,
-                result: *result,
+                result: result.clone(),
             },
         }
     }
@@ -321,7 +333,7 @@ impl Output {
     /// The output without what only the runtime knows (the drawn timer duration) or what only
     /// some recordings keep (a saved state beyond its digest): for comparing a replayed step's
     /// outputs with the recorded ones.
-    pub fn normalized(&self) -> Output {
+    pub fn normalized(&self) -> Output<M> {
         match self {
             Output::Save { digest, .. } => Output::Save {
                 digest: *digest,
@@ -362,28 +374,28 @@ pub struct RecorderConfig {
     pub detail: StateDetail,
 }
 
-struct Sinks {
+struct Sinks<M: StateMachine> {
     seq: u64,
-    memory: Option<Vec<Event>>,
+    memory: Option<Vec<Event<M>>>,
     trace: Option<BufWriter<File>>,
     history: Option<BufWriter<File>>,
     write_error: Option<std::io::Error>,
 }
 
-struct Shared {
+struct Shared<M: StateMachine> {
     start: Instant,
     detail: StateDetail,
     wants_steps: bool,
-    sinks: Mutex<Sinks>,
+    sinks: Mutex<Sinks<M>>,
 }
 
 /// The global, causally ordered event log. Cheap to clone (shared).
 #[derive(Clone)]
-pub struct Recorder {
-    shared: Arc<Shared>,
+pub struct Recorder<M: StateMachine = Register> {
+    shared: Arc<Shared<M>>,
 }
 
-impl std::fmt::Debug for Recorder {
+impl<M: StateMachine> std::fmt::Debug for Recorder<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Recorder")
             .field("detail", &self.shared.detail)
@@ -400,9 +412,9 @@ fn create(path: &Path) -> Result<BufWriter<File>, ConfigError> {
         })
 }
 
-impl Recorder {
+impl<M: StateMachine> Recorder<M> {
     /// A recorder with the given sinks.
-    pub fn new(cfg: RecorderConfig) -> Result<Recorder, ConfigError> {
+    pub fn new(cfg: RecorderConfig) -> Result<Recorder<M>, ConfigError> {
         let trace = cfg.trace.as_deref().map(create).transpose()?;
         let history = cfg.history.as_deref().map(create).transpose()?;
         let wants_steps = cfg.in_memory || trace.is_some();
@@ -423,7 +435,7 @@ impl Recorder {
     }
 
     /// A recorder that keeps every event in memory.
-    pub fn in_memory(detail: StateDetail) -> Recorder {
+    pub fn in_memory(detail: StateDetail) -> Recorder<M> {
         Recorder::new(RecorderConfig {
             in_memory: true,
             detail,
@@ -443,7 +455,7 @@ impl Recorder {
     }
 
     /// Appends an event; returns its sequence number.
-    pub fn record(&self, kind: EventKind) -> u64 {
+    pub fn record(&self, kind: EventKind<M>) -> u64 {
         let at_us = self.shared.start.elapsed().as_micros() as u64;
         let mut sinks = self.shared.sinks.lock().expect("recorder lock");
         let seq = sinks.seq;
@@ -483,7 +495,7 @@ impl Recorder {
     }
 
     /// Records a state according to [`Recorder::detail`].
-    pub fn state(&self, state: &NodeState) -> StateRecord {
+    pub fn state(&self, state: &NodeState<M>) -> StateRecord<M> {
         StateRecord {
             digest: digest(state),
             state: (self.detail() == StateDetail::Full).then(|| state.clone()),
@@ -491,7 +503,7 @@ impl Recorder {
     }
 
     /// Every event so far (empty unless kept in memory).
-    pub fn events(&self) -> Vec<Event> {
+    pub fn events(&self) -> Vec<Event<M>> {
         let sinks = self.shared.sinks.lock().expect("recorder lock");
         sinks.memory.clone().unwrap_or_default()
     }

@@ -26,6 +26,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use paxos_model::config::ServerConfig;
 use paxos_model::durable::Durable;
 use paxos_model::node::Node;
+use paxos_model::state_machine::{Register, StateMachine};
 use paxos_model::types::Slot;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -63,16 +64,16 @@ pub(crate) enum Exit {
 }
 
 /// Everything a replica thread needs.
-pub(crate) struct Replica {
+pub(crate) struct Replica<M: StateMachine = Register> {
     pub(crate) id: usize,
     pub(crate) cfg: ServerConfig,
-    pub(crate) storage: Arc<dyn Storage>,
+    pub(crate) storage: Arc<dyn Storage<M>>,
     /// Where its messages go: the in-process network or TCP.
-    pub(crate) net: Arc<dyn Transport>,
+    pub(crate) net: Arc<dyn Transport<M>>,
     /// Off (`ClusterConfig::observe`): steps are not observed.
-    pub(crate) observer: Option<Arc<Observer>>,
-    pub(crate) recorder: Option<Recorder>,
-    pub(crate) inbox: Receiver<Envelope>,
+    pub(crate) observer: Option<Arc<Observer<M>>>,
+    pub(crate) recorder: Option<Recorder<M>>,
+    pub(crate) inbox: Receiver<Envelope<M>>,
     pub(crate) control: Receiver<Control>,
     pub(crate) timer_seed: u64,
     /// Seeds where a crash point cuts (which send, where the save is torn).
@@ -88,9 +89,9 @@ struct Armed {
     dice: ChaCha8Rng,
 }
 
-impl Replica {
+impl<M: StateMachine> Replica<M> {
     /// The thread's body. `start` is `Start` or `Recover` with the stored state.
-    pub(crate) fn run(self, start: Input) -> Exit {
+    pub(crate) fn run(self, start: Input<M>) -> Exit {
         let mut io = Io::default();
         let node = Node::Server(self.cfg.clone());
         let mut host = Host::start(
@@ -171,7 +172,7 @@ impl Replica {
     }
 
     /// One step, then observe the new state.
-    fn step(&self, host: &mut Host, input: Input, io: &mut Io) {
+    fn step(&self, host: &mut Host<M>, input: Input<M>, io: &mut Io<M>) {
         let Some(observer) = &self.observer else {
             host.step(input, io);
             return;
@@ -186,7 +187,7 @@ impl Replica {
 
     /// Persists, then sends: nothing leaves before the state it depends on is durable. An armed
     /// crash point that this batch has cuts it short there (`crash_point.rs`).
-    fn perform(&self, io: Io, armed: &mut Armed) -> Result<(), Exit> {
+    fn perform(&self, io: Io<M>, armed: &mut Armed) -> Result<(), Exit> {
         let Io {
             save,
             sends,
@@ -238,7 +239,7 @@ impl Replica {
         Ok(())
     }
 
-    fn save(&self, durable: Durable) -> Result<(), Exit> {
+    fn save(&self, durable: Durable<M>) -> Result<(), Exit> {
         self.storage
             .save(self.id, durable)
             .map_err(|e| Exit::Failed(e.to_string()))
@@ -246,7 +247,7 @@ impl Replica {
 
     /// The crash point `MidSave`: a torn write of `durable`, then the crash, which loses the
     /// batch's `unsaved` last steps.
-    fn crash_mid_save(&self, durable: Durable, unsaved: u32, armed: &mut Armed) -> Exit {
+    fn crash_mid_save(&self, durable: Durable<M>, unsaved: u32, armed: &mut Armed) -> Exit {
         match self
             .storage
             .save_torn(self.id, durable, armed.dice.random())

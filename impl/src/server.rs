@@ -13,8 +13,10 @@
 //! A watcher thread logs what an operator wants to see through `tracing`: role and ballot
 //! changes (observed after each step, never fed back into the replica) and a replica failure.
 
+use crate::admin::new_client_id;
 use crate::admin::StatusReport;
 use crate::client::{Client, ClientParts};
+use crate::client_ids::ClientIds;
 use crate::config::{ClusterConfig, REPLICAS_MAX};
 use crate::net::INBOX_MAX;
 use crate::observe::{Observer, ReplicaStatus, RoleView};
@@ -24,6 +26,7 @@ use crate::storage::Storage;
 use crate::tcp::{StatusSource, TcpOptions, TcpTransport};
 use crate::transport::Transport;
 use crossbeam_channel::Sender;
+use paxos_model::state_machine::{Register, StateMachine};
 use paxos_model::types::ClientId;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -37,7 +40,7 @@ use std::time::Duration;
 const WATCH_EVERY: Duration = Duration::from_millis(20);
 
 /// What a replica process needs.
-pub struct ServeConfig {
+pub struct ServeConfig<M: StateMachine = Register> {
     /// This replica's index in `peers`.
     pub id: usize,
     /// Every replica's peer address, by index (this one's included).
@@ -45,11 +48,14 @@ pub struct ServeConfig {
     /// Listeners: the peer address, and the client address if it differs.
     pub listeners: Vec<TcpListener>,
     /// The replica's storage (for a deployment: `DiskStorage::open_replica`).
-    pub storage: Arc<dyn Storage>,
+    pub storage: Arc<dyn Storage<M>>,
     /// Seed of the replica's timer durations.
     pub seed: u64,
     /// Obey fault-injection orders from loopback (test harnesses only: [`crate::admin`]).
     pub fault_injection: bool,
+    /// Where this replica's client ids come from ([`crate::client_ids`]; for a deployment:
+    /// `ClientIds::open` on its data directory).
+    pub client_ids: Arc<ClientIds>,
 }
 
 /// Why a replica process could not start.
@@ -74,19 +80,19 @@ pub enum ServeError {
 }
 
 /// A running replica process. Dropping it stops the replica.
-pub struct ReplicaServer {
+pub struct ReplicaServer<M: StateMachine = Register> {
     id: usize,
-    transport: Arc<TcpTransport>,
-    observer: Arc<Observer>,
+    transport: Arc<TcpTransport<M>>,
+    observer: Arc<Observer<M>>,
     control: Sender<Control>,
     replica: Option<JoinHandle<Exit>>,
     watcher: Option<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
 }
 
-impl ReplicaServer {
+impl<M: StateMachine> ReplicaServer<M> {
     /// Loads the replica's stored state, starts its transport, its thread and its watcher.
-    pub fn start(cfg: ServeConfig) -> Result<ReplicaServer, ServeError> {
+    pub fn start(cfg: ServeConfig<M>) -> Result<ReplicaServer<M>, ServeError> {
         let ServeConfig {
             id,
             peers,
@@ -94,6 +100,7 @@ impl ReplicaServer {
             storage,
             seed,
             fault_injection,
+            client_ids,
         } = cfg;
         let n = peers.len();
         if id >= n || n > REPLICAS_MAX {
@@ -107,7 +114,7 @@ impl ReplicaServer {
             promised = ?stored.as_ref().map(|d| d.promised),
             "starting"
         );
-        let observer = Arc::new(Observer::new(n));
+        let observer = Arc::new(Observer::new(n, false));
         observer.set_up(id, true);
         let status: StatusSource = {
             let observer = Arc::clone(&observer);
@@ -116,6 +123,7 @@ impl ReplicaServer {
         let options = TcpOptions {
             status: Some(status),
             fault_injection,
+            client_ids: Some(client_ids),
         };
         let (tx, inbox) = crossbeam_channel::bounded(INBOX_MAX);
         let transport = Arc::new(TcpTransport::start_with(
@@ -129,7 +137,7 @@ impl ReplicaServer {
             id,
             cfg: ClusterConfig::new(n).server_config(),
             storage,
-            net: Arc::clone(&transport) as Arc<dyn Transport>,
+            net: Arc::clone(&transport) as Arc<dyn Transport<M>>,
             observer: Some(Arc::clone(&observer)),
             recorder: None,
             inbox,
@@ -212,14 +220,14 @@ impl ReplicaServer {
     }
 }
 
-impl Drop for ReplicaServer {
+impl<M: StateMachine> Drop for ReplicaServer<M> {
     fn drop(&mut self) {
         self.halt();
     }
 }
 
 /// Logs role and ballot changes and a failure, as observed after the replica's steps.
-fn watch(id: usize, observer: &Observer, stop: &AtomicBool) {
+fn watch<M: StateMachine>(id: usize, observer: &Observer<M>, stop: &AtomicBool) {
     let mut last: Option<ReplicaStatus> = None;
     while !stop.load(Ordering::SeqCst) {
         let now = observer.status(id);
@@ -245,20 +253,21 @@ fn watch(id: usize, observer: &Observer, stop: &AtomicBool) {
     }
 }
 
-impl Client {
+impl<M: StateMachine> Client<M> {
     /// A client in its own process, talking to the replicas at `client_addrs` (their client
     /// addresses, by replica index) over TCP.
     ///
     /// `id` must be unique among every client the cluster's stored state will ever know of
     /// (sessions are keyed by it: two clients with one id would see each other's replies as
-    /// duplicates). The runtime does not pick it (that would mean scanning replica state, which
-    /// only the in-process cluster can do): the caller does, at least `client_addrs.len()`.
+    /// duplicates): one from [`Client::connect`]'s source, [`crate::admin::new_client_id`], or
+    /// chosen by the caller from a range no replica hands out (below
+    /// [`crate::client_ids::CLIENT_ID_MIN`], at least `client_addrs.len()`).
     pub fn over_tcp(
         id: ClientId,
         client_addrs: &[SocketAddr],
         timeout: Duration,
         seed: u64,
-    ) -> io::Result<Client> {
+    ) -> io::Result<Client<M>> {
         let n = client_addrs.len();
         let actor = id.0 as usize;
         if actor < n {
@@ -279,5 +288,27 @@ impl Client {
             timeout,
             timer_seed: seed,
         }))
+    }
+}
+
+impl<M: StateMachine> Client<M> {
+    /// A new client session of the cluster at `client_addrs`: it asks the replicas, in turn
+    /// from a random one, for a fresh client id ([`crate::client_ids`]), then connects
+    /// ([`Client::over_tcp`]). `Err`: no replica handed out an id within `timeout` each.
+    pub fn connect(
+        client_addrs: &[SocketAddr],
+        timeout: Duration,
+        seed: u64,
+    ) -> io::Result<Client<M>> {
+        let n = client_addrs.len();
+        let mut last = io::Error::other("no replica address");
+        for k in 0..n {
+            let addr = client_addrs[(seed as usize + k) % n];
+            match new_client_id(addr, timeout) {
+                Ok(id) => return Client::over_tcp(id, client_addrs, timeout, seed),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 }

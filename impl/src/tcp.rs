@@ -13,9 +13,9 @@
 //! exception: the replica also writes replies to the client on it (a client may sit behind NAT
 //! of its own making: it cannot be dialled), so the reader registers it as the client's route.
 //!
-//! A connection that opens with `Wire::Status` or `Wire::Control` instead is an *admin
-//! connection* ([`crate::admin`]): the reader answers each request on it, and never takes a
-//! hello or a message on it.
+//! A connection that opens with `Wire::Status`, `Wire::Control` or `Wire::NewClientId` instead
+//! is an *admin connection* ([`crate::admin`]): the reader answers each request on it, and
+//! never takes a hello or a message on it.
 //!
 //! # Fault injection
 //! With [`TcpOptions::fault_injection`] on (`serve --fault-injection`, for test harnesses), a
@@ -36,11 +36,13 @@
 //!   a client's); more are closed.
 
 use crate::admin::{Control, StatusReport};
+use crate::client_ids::ClientIds;
 use crate::net::Envelope;
 use crate::record::DropReason;
 use crate::transport::Transport;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use paxos_model::msg::Msg;
+use paxos_model::state_machine::{Register, StateMachine};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -67,14 +69,15 @@ const STOP_POLL: Duration = Duration::from_millis(100);
 
 /// What travels in one frame.
 #[derive(Debug, Serialize, Deserialize)]
-pub enum Wire {
+#[serde(bound = "")]
+pub enum Wire<M: StateMachine = Register> {
     /// The first frame of a connection: who is speaking.
     Hello {
         /// The sender's actor id (a replica below `n`, a client from `n` on).
         src: u32,
     },
     /// A message from the connection's sender.
-    Msg(Msg),
+    Msg(Msg<M>),
     /// An admin request: the replica's status.
     Status,
     /// The answer to `Status`.
@@ -83,11 +86,15 @@ pub enum Wire {
     Control(Control),
     /// The answer to `Control`: done, or why not.
     ControlReply(Result<(), String>),
+    /// An admin request: a client id no client had before ([`crate::client_ids`]).
+    NewClientId,
+    /// The answer to `NewClientId`: the id, or why none.
+    ClientIdReply(Result<u32, String>),
 }
 
 /// Writes `wire` as one frame. An encoding longer than [`FRAME_BYTES_MAX`] is an error (the
 /// receiver would refuse it).
-pub fn write_frame(out: &mut impl Write, wire: &Wire) -> io::Result<()> {
+pub fn write_frame<M: StateMachine>(out: &mut impl Write, wire: &Wire<M>) -> io::Result<()> {
     let body = bincode::serialize(wire).map_err(io::Error::other)?;
     if body.len() > FRAME_BYTES_MAX as usize {
         return Err(io::Error::new(
@@ -104,7 +111,7 @@ pub fn write_frame(out: &mut impl Write, wire: &Wire) -> io::Result<()> {
 
 /// Reads one frame; `Ok(None)` at a clean end of stream. An oversized or undecodable frame is an
 /// `InvalidData` error: the caller closes the connection.
-pub fn read_frame(input: &mut impl Read) -> io::Result<Option<Wire>> {
+pub fn read_frame<M: StateMachine>(input: &mut impl Read) -> io::Result<Option<Wire<M>>> {
     let mut len = [0u8; 4];
     match input.read_exact(&mut len) {
         Ok(()) => {}
@@ -159,21 +166,23 @@ pub struct TcpOptions {
     pub status: Option<StatusSource>,
     /// Obeys `Wire::Control` from loopback addresses (test harnesses only).
     pub fault_injection: bool,
+    /// Answers `Wire::NewClientId` (without it, the request is refused as a bad frame).
+    pub client_ids: Option<Arc<ClientIds>>,
 }
 
 /// Where a client's replies go: its connection's writer.
-struct ClientRoute {
+struct ClientRoute<M: StateMachine> {
     /// The client's end of the connection (a reconnected client has a new one).
     peer: SocketAddr,
-    queue: Sender<Msg>,
+    queue: Sender<Msg<M>>,
 }
 
-struct Shared {
+struct Shared<M: StateMachine> {
     me: usize,
     replicas: usize,
-    inbox: Sender<Envelope>,
+    inbox: Sender<Envelope<M>>,
     /// Routes to clients: the queue of the writer on the connection each client said hello on.
-    clients: Mutex<BTreeMap<usize, ClientRoute>>,
+    clients: Mutex<BTreeMap<usize, ClientRoute<M>>>,
     connections: AtomicUsize,
     stop: AtomicBool,
     counters: Counters,
@@ -182,7 +191,7 @@ struct Shared {
     isolated: AtomicU64,
 }
 
-impl Shared {
+impl<M: StateMachine> Shared<M> {
     fn is_isolated(&self, peer: usize) -> bool {
         peer < self.replicas && self.isolated.load(Ordering::Relaxed) & (1 << peer) != 0
     }
@@ -194,7 +203,7 @@ impl Shared {
 
     /// Hands a message from `src` to this replica's inbox, or counts it dropped if the inbox
     /// is full.
-    fn deliver(&self, src: usize, msg: Msg) {
+    fn deliver(&self, src: usize, msg: Msg<M>) {
         let envelope = Envelope {
             src,
             dst: self.me,
@@ -239,14 +248,14 @@ impl Shared {
 }
 
 /// The TCP transport of one replica process. Dropping it stops its threads.
-pub struct TcpTransport {
-    shared: Arc<Shared>,
-    queues: Vec<Option<Sender<Msg>>>,
+pub struct TcpTransport<M: StateMachine = Register> {
+    shared: Arc<Shared<M>>,
+    queues: Vec<Option<Sender<Msg<M>>>>,
     threads: Vec<JoinHandle<()>>,
     listen: Vec<SocketAddr>,
 }
 
-impl std::fmt::Debug for TcpTransport {
+impl<M: StateMachine> std::fmt::Debug for TcpTransport<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TcpTransport")
             .field("me", &self.shared.me)
@@ -255,15 +264,15 @@ impl std::fmt::Debug for TcpTransport {
     }
 }
 
-impl TcpTransport {
+impl<M: StateMachine> TcpTransport<M> {
     /// Replica `me` of the replicas at `peers` (by index; `peers[me]` is not dialled), accepting
     /// connections on every listener of `listeners`, delivering what arrives into `inbox`.
     pub fn start(
         me: usize,
         peers: &[SocketAddr],
         listeners: Vec<TcpListener>,
-        inbox: Sender<Envelope>,
-    ) -> io::Result<TcpTransport> {
+        inbox: Sender<Envelope<M>>,
+    ) -> io::Result<TcpTransport<M>> {
         TcpTransport::start_with(me, peers, listeners, inbox, TcpOptions::default())
     }
 
@@ -272,9 +281,9 @@ impl TcpTransport {
         me: usize,
         peers: &[SocketAddr],
         listeners: Vec<TcpListener>,
-        inbox: Sender<Envelope>,
+        inbox: Sender<Envelope<M>>,
         options: TcpOptions,
-    ) -> io::Result<TcpTransport> {
+    ) -> io::Result<TcpTransport<M>> {
         assert!(
             peers.len() <= 64,
             "{} replicas: the isolation mask has 64 bits",
@@ -360,14 +369,14 @@ impl TcpTransport {
     }
 }
 
-impl Drop for TcpTransport {
+impl<M: StateMachine> Drop for TcpTransport<M> {
     fn drop(&mut self) {
         self.halt();
     }
 }
 
-impl Transport for TcpTransport {
-    fn send(&self, src: usize, dst: usize, msg: Msg) {
+impl<M: StateMachine> Transport<M> for TcpTransport<M> {
+    fn send(&self, src: usize, dst: usize, msg: Msg<M>) {
         let shared = &self.shared;
         shared.counters.sent.fetch_add(1, Ordering::Relaxed);
         debug_assert_eq!(src, shared.me, "a replica process sends only as itself");
@@ -401,7 +410,7 @@ impl Transport for TcpTransport {
         }
     }
 
-    fn drop_copy(&self, _src: usize, _dst: usize, _msg: Msg, _reason: DropReason) {
+    fn drop_copy(&self, _src: usize, _dst: usize, _msg: Msg<M>, _reason: DropReason) {
         self.shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -411,7 +420,7 @@ impl Transport for TcpTransport {
 }
 
 /// The accept loop: one reader thread per connection, at most [`CONNECTIONS_MAX`].
-fn accept(shared: &Arc<Shared>, listener: TcpListener) {
+fn accept<M: StateMachine>(shared: &Arc<Shared<M>>, listener: TcpListener) {
     while !shared.stop.load(Ordering::SeqCst) {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -446,7 +455,7 @@ fn accept(shared: &Arc<Shared>, listener: TcpListener) {
 
 /// One inbound connection: a hello, then messages into the inbox, until the stream ends, the
 /// transport stops, or a frame is bad (the connection is closed; the replica never sees it).
-fn read_from(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
+fn read_from<M: StateMachine>(shared: &Shared<M>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(STOP_POLL));
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
@@ -492,8 +501,10 @@ fn read_from(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
             Ok(Some(Wire::Hello { .. })) => {
                 break Err(io::Error::new(io::ErrorKind::InvalidData, "a second hello"))
             }
-            Ok(Some(request @ (Wire::Status | Wire::Control(_)))) if src.is_none() => {
-                let answer = match request {
+            Ok(Some(request @ (Wire::Status | Wire::Control(_) | Wire::NewClientId)))
+                if src.is_none() =>
+            {
+                let answer: Wire<M> = match request {
                     Wire::Status => match &shared.options.status {
                         Some(status) => Wire::StatusReply(status()),
                         None => {
@@ -504,6 +515,20 @@ fn read_from(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
                         }
                     },
                     Wire::Control(control) => Wire::ControlReply(shared.control(control, peer)),
+                    Wire::NewClientId => match &shared.options.client_ids {
+                        Some(ids) => {
+                            Wire::ClientIdReply(ids.allocate().map(|id| id.0).map_err(|e| {
+                                tracing::error!(error = %e, "cannot hand out a client id");
+                                e.to_string()
+                            }))
+                        }
+                        None => {
+                            break Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                "a client id request, which this transport does not serve",
+                            ))
+                        }
+                    },
                     _ => unreachable!("matched above"),
                 };
                 // Only this thread writes on an admin connection.
@@ -587,7 +612,12 @@ impl Read for TimeoutRetry<'_> {
 /// One peer's writer: connect (with backoff), say hello, write queued messages; on any error
 /// drop the connection and connect again. A message being written when the connection fails
 /// is lost.
-fn write_to_peer(shared: &Arc<Shared>, peer: usize, addr: SocketAddr, queue: Receiver<Msg>) {
+fn write_to_peer<M: StateMachine>(
+    shared: &Arc<Shared<M>>,
+    peer: usize,
+    addr: SocketAddr,
+    queue: Receiver<Msg<M>>,
+) {
     let mut backoff = BACKOFF_MIN;
     let mut connection: Option<BufWriter<TcpStream>> = None;
     let mut logged_down = false;
@@ -647,7 +677,7 @@ fn write_to_peer(shared: &Arc<Shared>, peer: usize, addr: SocketAddr, queue: Rec
 /// The writer of replies to client `client` on its connection, until the route is dropped (the
 /// connection's reader ended, or the transport stopped) or a write fails (the connection is
 /// shut down, which ends its reader too).
-fn write_to_client(client: usize, stream: TcpStream, replies: Receiver<Msg>) {
+fn write_to_client<M: StateMachine>(client: usize, stream: TcpStream, replies: Receiver<Msg<M>>) {
     let mut out = BufWriter::new(stream);
     while let Ok(msg) = replies.recv() {
         let mut written = write_frame(&mut out, &Wire::Msg(msg));
@@ -666,7 +696,7 @@ fn write_to_client(client: usize, stream: TcpStream, replies: Receiver<Msg>) {
 }
 
 /// A client's reader of the replies replica `peer` writes back on the client's connection.
-fn spawn_reply_reader(shared: &Arc<Shared>, peer: usize, stream: &TcpStream) {
+fn spawn_reply_reader<M: StateMachine>(shared: &Arc<Shared<M>>, peer: usize, stream: &TcpStream) {
     let Ok(stream) = stream.try_clone() else {
         return;
     };
@@ -717,7 +747,8 @@ fn connect(me: usize, addr: SocketAddr) -> io::Result<BufWriter<TcpStream>> {
     stream.set_nodelay(true)?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
     let mut out = BufWriter::new(stream);
-    write_frame(&mut out, &Wire::Hello { src: me as u32 })?;
+    // `Hello` carries no message: its encoding is the same whatever the state machine.
+    write_frame(&mut out, &Wire::<Register>::Hello { src: me as u32 })?;
     out.flush()?;
     Ok(out)
 }
@@ -730,32 +761,37 @@ mod tests {
     #[test]
     fn frames_round_trip_and_bad_ones_are_invalid_data() {
         let mut bytes = Vec::new();
-        write_frame(&mut bytes, &Wire::Hello { src: 4 }).unwrap();
-        let reply = Msg::Reply {
+        write_frame(&mut bytes, &Wire::<Register>::Hello { src: 4 }).unwrap();
+        let reply: Msg = Msg::Reply {
             request: RequestId(9),
             result: OpResult::WriteOk,
         };
         write_frame(&mut bytes, &Wire::Msg(reply.clone())).unwrap();
         let mut input = &bytes[..];
         assert!(matches!(
-            read_frame(&mut input).unwrap(),
+            read_frame::<Register>(&mut input).unwrap(),
             Some(Wire::Hello { src: 4 })
         ));
-        assert!(matches!(read_frame(&mut input).unwrap(), Some(Wire::Msg(m)) if m == reply));
-        assert!(read_frame(&mut input).unwrap().is_none(), "clean end");
+        assert!(
+            matches!(read_frame::<Register>(&mut input).unwrap(), Some(Wire::Msg(m)) if m == reply)
+        );
+        assert!(
+            read_frame::<Register>(&mut input).unwrap().is_none(),
+            "clean end"
+        );
 
         let oversized = (FRAME_BYTES_MAX + 1).to_le_bytes();
-        let e = read_frame(&mut &oversized[..]).err().unwrap();
+        let e = read_frame::<Register>(&mut &oversized[..]).err().unwrap();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
         let mut garbage = 4u32.to_le_bytes().to_vec();
         garbage.extend_from_slice(&[0xff; 4]);
-        let e = read_frame(&mut &garbage[..]).err().unwrap();
+        let e = read_frame::<Register>(&mut &garbage[..]).err().unwrap();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
         // A body cut short is a lost connection, not a bad frame.
         let cut = &bytes[..bytes.len() - 1];
         let mut input = cut;
-        read_frame(&mut input).unwrap();
-        let e = read_frame(&mut input).err().unwrap();
+        read_frame::<Register>(&mut input).unwrap();
+        let e = read_frame::<Register>(&mut input).err().unwrap();
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{e}");
     }
 }

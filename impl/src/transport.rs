@@ -15,15 +15,16 @@
 
 use crate::record::DropReason;
 use paxos_model::msg::Msg;
+use paxos_model::state_machine::{Register, StateMachine};
 
 /// Carries messages from a replica to other actors.
-pub trait Transport: Send + Sync {
+pub trait Transport<M: StateMachine = Register>: Send + Sync {
     /// Hands `msg` from actor `src` to actor `dst`. Returns at once; the message may be lost.
-    fn send(&self, src: usize, dst: usize, msg: Msg);
+    fn send(&self, src: usize, dst: usize, msg: Msg<M>);
 
     /// A copy the replica itself drops (its inbox at a crash): counted, recorded if the
     /// transport records.
-    fn drop_copy(&self, src: usize, dst: usize, msg: Msg, reason: DropReason);
+    fn drop_copy(&self, src: usize, dst: usize, msg: Msg<M>, reason: DropReason);
 
     /// `actor` goes away (a client handle dropped): messages to it are dropped from now on.
     fn disconnect(&self, actor: usize);

@@ -47,7 +47,7 @@ fn a_leader_crash_loses_nothing_and_the_cluster_goes_on() {
         "the restarted replica catches up",
         || cluster.status(old).applied >= target,
     );
-    assert_eq!(cluster.status(old).register, Value(110));
+    assert_eq!(cluster.register(old), Value(110));
     cluster.check_agreement().expect("agreement");
     cluster.shutdown().unwrap();
 }

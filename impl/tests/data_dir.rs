@@ -78,7 +78,7 @@ fn run_refuses_a_locked_or_replica_directory() {
     let run = |path: &str| paxos_impl(&["run", "--ops", "5", "--data-dir", path]);
 
     // Another process (this test) holds the directory: the run refuses it.
-    let held = DiskStorage::open(&dir).unwrap();
+    let held = DiskStorage::<paxos_model::state_machine::Register>::open(&dir).unwrap();
     one_line_exit_2(&run(path), "locked", "locked by another process");
     drop(held);
     let out = run(path);

@@ -128,7 +128,9 @@ fn a_save_torn_by_a_crash_is_cut_off_at_restart_and_nothing_acknowledged_is_lost
 fn a_failed_save_stops_the_replica_and_nothing_that_depended_on_it_leaves() {
     for (fault, seed) in [(StorageFault::Fsync, 54), (StorageFault::Write, 55)] {
         let dir = tempfile::tempdir().unwrap();
-        let inner = Arc::new(DiskStorage::open(dir.path()).unwrap());
+        let inner = Arc::new(
+            DiskStorage::<paxos_model::state_machine::Register>::open(dir.path()).unwrap(),
+        );
         let faulty = Arc::new(FaultyStorage::new(inner, seed));
         let recorder = Recorder::in_memory(StateDetail::Digest);
         let cluster = start(3, seed, |cfg| {
@@ -215,7 +217,7 @@ fn a_failed_save_stops_the_replica_and_nothing_that_depended_on_it_leaves() {
         cluster.restart(follower).unwrap();
         write_all(&mut client, [11]);
         eventually(OP_TIMEOUT, "the restarted replica catches up", || {
-            cluster.status(follower).register == Value(11)
+            cluster.register(follower) == Value(11)
         });
         cluster.check_agreement().expect("agreement");
         cluster.shutdown().unwrap();

@@ -1,12 +1,13 @@
-//! Three `paxos-impl serve` processes on loopback: writes and reads over TCP, `kill -9` of the
-//! leader, the two others still answer, and the killed replica restarts from its data directory
+//! Three `paxos-impl serve` processes on loopback, serving the key-value service: puts and gets
+//! over TCP on several keys, `kill -9` of the leader, the two others still answer, and the killed replica restarts from its data directory
 //! and rejoins (it is then part of the only majority left). Also `serve`'s refusals: a
 //! missing, foreign or locked data directory is exit 2 with one line.
 
 mod common;
 
+use paxos_impl::kv::Kv;
 use paxos_impl::Client;
-use paxos_model::types::{ClientId, Value};
+use paxos_model::types::ClientId;
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -137,9 +138,11 @@ fn three_processes_survive_kill_9_of_the_leader() {
     for id in 0..3 {
         d.start(id, 0);
     }
-    let mut client = Client::over_tcp(ClientId(1000), &d.clients, OP_TIMEOUT, 1).unwrap();
-    client.write(Value(1)).unwrap();
-    assert_eq!(client.read().unwrap(), Value(1));
+    let mut client = Client::<Kv>::over_tcp(ClientId(1000), &d.clients, OP_TIMEOUT, 1).unwrap();
+    client.put("a", "1").unwrap();
+    client.put("b", "x").unwrap();
+    assert_eq!(client.get("a").unwrap().as_deref(), Some("1"));
+    assert_eq!(client.get("missing").unwrap(), None);
 
     // A second `serve` on a running replica's directory: locked.
     let e = d.refused(&mut d.serve_command(0, &d.dir(0), CLUSTER));
@@ -154,8 +157,13 @@ fn three_processes_survive_kill_9_of_the_leader() {
         std::thread::sleep(Duration::from_millis(50));
     };
     d.kill(leader);
-    client.write(Value(2)).unwrap();
-    assert_eq!(client.read().unwrap(), Value(2));
+    client.put("a", "2").unwrap();
+    assert_eq!(client.get("a").unwrap().as_deref(), Some("2"));
+    assert_eq!(client.cas("a", Some("2"), "2b").unwrap(), Ok(()));
+    assert_eq!(
+        client.cas("a", Some("2"), "2c").unwrap(),
+        Err(Some("2b".into()))
+    );
 
     // The killed replica restarts from its directory (the kernel released its lock), then
     // another one is killed: the restarted replica is part of the only majority left.
@@ -163,17 +171,23 @@ fn three_processes_survive_kill_9_of_the_leader() {
     d.start(leader, incarnations[leader]);
     let other = (leader + 1) % 3;
     // Let the restarted replica catch up while the other two still form a majority.
-    client.write(Value(3)).unwrap();
+    client.put("a", "3").unwrap();
     std::thread::sleep(Duration::from_millis(500));
     d.kill(other);
-    assert_eq!(client.read().unwrap(), Value(3));
-    client.write(Value(4)).unwrap();
-    let mut fresh = Client::over_tcp(ClientId(1001), &d.clients, OP_TIMEOUT, 2).unwrap();
-    assert_eq!(fresh.read().unwrap(), Value(4));
+    assert_eq!(client.get("a").unwrap().as_deref(), Some("3"));
+    assert!(
+        client.delete("b").unwrap(),
+        "b was written before both kills"
+    );
+    client.put("a", "4").unwrap();
+    let mut fresh = Client::<Kv>::over_tcp(ClientId(1001), &d.clients, OP_TIMEOUT, 2).unwrap();
+    assert_eq!(fresh.get("a").unwrap().as_deref(), Some("4"));
+    assert_eq!(fresh.get("b").unwrap(), None);
     let log = std::fs::read_to_string(d.log(leader, incarnations[leader])).unwrap();
     assert!(log.contains("recovered=true"), "{log}");
 
-    // The command-line client: a write, then a read that prints the value on its last line.
+    // The command-line client: a put, then a get that prints the value alone on its last line;
+    // a missing key, a failed cas and an oversized key are one line on stderr and exit 1 or 2.
     let clients: Vec<String> = d.clients.iter().map(|a| a.to_string()).collect();
     let cli_output = |op: &[&str]| {
         Command::new(BIN)
@@ -193,8 +207,31 @@ fn three_processes_survive_kill_9_of_the_leader() {
         assert!(out.status.success(), "{out:?}");
         String::from_utf8(out.stdout).unwrap()
     };
-    assert_eq!(cli(&["write", "5"]).trim_end(), "ok");
-    assert_eq!(cli(&["read"]).lines().last(), Some("5"));
+    assert_eq!(cli(&["put", "k", "v 5"]).trim_end(), "ok");
+    assert_eq!(cli(&["get", "k"]).lines().last(), Some("v 5"));
+    assert_eq!(cli(&["cas", "k", "v 5", "v6"]).trim_end(), "ok");
+    assert_eq!(cli(&["get", "k"]).lines().last(), Some("v6"));
+    for (op, code, message) in [
+        (&["get", "nothing"][..], 1, "key not found: nothing"),
+        (
+            &["cas", "k", "v 5", "v7"][..],
+            1,
+            "cas failed: k holds \"v6\", not \"v 5\"",
+        ),
+        (&["delete", "nothing"][..], 1, "key not found: nothing"),
+        (
+            &["get", &"k".repeat(1025)][..],
+            2,
+            "a key of 1025 bytes (at most 1024)",
+        ),
+    ] {
+        let out = cli_output(op);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{op:?}: {out:?}");
+        assert_eq!(stderr.lines().count(), 1, "{op:?}: {stderr}");
+        assert!(stderr.contains(message), "{op:?}: {stderr}");
+    }
+    assert_eq!(cli(&["delete", "k"]).trim_end(), "deleted");
 
     // `status`: one line per replica; the killed one does not answer (exit 1), the other two
     // have applied the last write, one of them leads.

@@ -5,6 +5,7 @@
 //! (obeyed only with fault injection on).
 
 use paxos_impl::admin::{query_status, send_control, Control, RoleName, StatusReport};
+use paxos_impl::client_ids::{ClientIds, CLIENT_ID_MIN};
 use paxos_impl::storage::MemoryStorage;
 use paxos_impl::tcp::{write_frame, Wire, FRAME_BYTES_MAX};
 use paxos_impl::{Client, ReplicaServer, ServeConfig};
@@ -36,6 +37,7 @@ fn cluster_with(n: usize, fault_injection: bool) -> (Vec<ReplicaServer>, Vec<Soc
                 storage: Arc::new(MemoryStorage::new()),
                 seed: 7 + id as u64,
                 fault_injection,
+                client_ids: Arc::new(ClientIds::in_memory(id, n)),
             })
             .unwrap()
         })
@@ -81,7 +83,7 @@ fn a_client_over_tcp_survives_garbage_and_oversized_frames() {
         );
         // A message before any hello.
         let mut early = Vec::new();
-        write_frame(
+        write_frame::<paxos_model::state_machine::Register>(
             &mut early,
             &Wire::Msg(paxos_model::msg::Msg::Reply {
                 request: paxos_model::types::RequestId(1),
@@ -192,4 +194,24 @@ fn status_and_partition_orders_on_the_client_address() {
     for server in servers {
         server.stop();
     }
+}
+
+#[test]
+fn new_clients_get_ids_no_other_client_had_from_any_replica() {
+    let (_servers, addrs) = cluster(3);
+    let mut ids = std::collections::BTreeSet::new();
+    for seed in 0..6 {
+        // Seeds 0..6 start at each replica twice.
+        let mut client: Client = Client::connect(&addrs, TIMEOUT, seed).unwrap();
+        assert!(client.id().0 >= CLIENT_ID_MIN, "{:?}", client.id());
+        assert!(
+            ids.insert(client.id()),
+            "{:?} handed out twice",
+            client.id()
+        );
+        client.write(Value(seed + 1)).unwrap();
+        assert_eq!(client.read().unwrap(), Value(seed + 1));
+    }
+    let admin = paxos_impl::admin::new_client_id(addrs[1], TIMEOUT).unwrap();
+    assert!(ids.insert(admin), "{admin:?} handed out twice");
 }

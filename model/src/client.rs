@@ -11,24 +11,27 @@ use crate::config::ClientConfig;
 use crate::msg::{Msg, Timer};
 use crate::output::{Outbox, Output};
 use crate::rules::Rule;
-use crate::types::{ClientCommand, ClientId, NodeId, Op, RequestId, ServerId};
+use crate::state_machine::ClientCommand;
+use crate::state_machine::{Register, StateMachine};
+use crate::types::{ClientId, NodeId, RequestId, ServerId};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 /// A client's state.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ClientState {
+#[serde(bound = "")]
+pub struct ClientState<M: StateMachine = Register> {
     /// How many commands it submitted (the next request id).
     pub submitted: u32,
     /// The command awaiting its reply.
-    pub pending: Option<ClientCommand>,
+    pub pending: Option<ClientCommand<M>>,
     /// The server it sends to: the last one that replied, or the next one after a retry.
     pub target: ServerId,
     /// Re-sends of the pending command so far.
     pub retries: u32,
 }
 
-impl ClientState {
+impl<M: StateMachine> ClientState<M> {
     /// Whether the client has no command in flight.
     pub fn is_idle(&self) -> bool {
         self.pending.is_none()
@@ -37,12 +40,15 @@ impl ClientState {
 
 /// Whether a client waiting for `pending` takes a reply to `request`. The model's history uses
 /// the same rule, so it records exactly the replies clients take.
-pub fn takes_reply(pending: Option<&ClientCommand>, request: RequestId) -> bool {
+pub fn takes_reply<M: StateMachine>(
+    pending: Option<&ClientCommand<M>>,
+    request: RequestId,
+) -> bool {
     pending.is_some_and(|p| p.request == request)
 }
 
 /// The state a client starts in. Starting has no effects.
-pub fn start(cfg: &ClientConfig) -> ClientState {
+pub fn start<M: StateMachine>(cfg: &ClientConfig) -> ClientState<M> {
     ClientState {
         submitted: 0,
         pending: None,
@@ -53,7 +59,12 @@ pub fn start(cfg: &ClientConfig) -> ClientState {
 
 /// Submits `op` as client `me`'s next command: sends the request and arms the retry timer.
 /// Ignored (no effects, state unchanged) while a command is in flight.
-pub fn submit(cfg: &ClientConfig, me: ClientId, state: &mut Cow<ClientState>, op: Op) -> Output {
+pub fn submit<M: StateMachine>(
+    cfg: &ClientConfig,
+    me: ClientId,
+    state: &mut Cow<ClientState<M>>,
+    op: M::Op,
+) -> Output<M> {
     let mut fx = Outbox::default();
     if !state.is_idle() {
         fx.took(Rule::ClientBusyIgnored);
@@ -67,11 +78,11 @@ pub fn submit(cfg: &ClientConfig, me: ClientId, state: &mut Cow<ClientState>, op
     };
     let next = ClientState {
         submitted: state.submitted + 1,
-        pending: Some(command),
+        pending: Some(command.clone()),
         target: state.target,
         retries: 0,
     };
-    fx.send(next.target, Msg::Request(command));
+    fx.send(next.target, Msg::Request(command.clone()));
     arm_retry(cfg, &next, &mut fx);
     *state = Cow::Owned(next);
     fx.finish(None)
@@ -79,12 +90,12 @@ pub fn submit(cfg: &ClientConfig, me: ClientId, state: &mut Cow<ClientState>, op
 
 /// A message arrives: only a server's reply to the pending request counts. Taking it ends the
 /// command ([`crate::output::Effect::Complete`] carries the result).
-pub fn on_message(
+pub fn on_message<M: StateMachine>(
     cfg: &ClientConfig,
-    state: &mut Cow<ClientState>,
+    state: &mut Cow<ClientState<M>>,
     from: NodeId,
-    msg: Msg,
-) -> Output {
+    msg: Msg<M>,
+) -> Output<M> {
     let mut fx = Outbox::default();
     let Msg::Reply { request, result } = msg else {
         fx.took(Rule::ClientReplyIgnored);
@@ -113,12 +124,16 @@ pub fn on_message(
 }
 
 /// A timer fired: on `ClientRetry`, re-send the same request (same id) to the next server.
-pub fn on_timeout(cfg: &ClientConfig, state: &mut Cow<ClientState>, timer: Timer) -> Output {
+pub fn on_timeout<M: StateMachine>(
+    cfg: &ClientConfig,
+    state: &mut Cow<ClientState<M>>,
+    timer: Timer,
+) -> Output<M> {
     let mut fx = Outbox::default();
     if timer != Timer::ClientRetry {
         return fx.finish(None); // Server timers mean nothing to a client.
     }
-    let Some(pending) = state.pending else {
+    let Some(pending) = state.pending.clone() else {
         return fx.finish(None); // Nothing in flight.
     };
     if cfg.retries_max.is_some_and(|max| state.retries >= max) {
@@ -128,7 +143,7 @@ pub fn on_timeout(cfg: &ClientConfig, state: &mut Cow<ClientState>, timer: Timer
     fx.took(Rule::ClientRetry);
     let next = ClientState {
         submitted: state.submitted,
-        pending: Some(pending),
+        pending: Some(pending.clone()),
         target: ServerId((state.target.0 + 1) % cfg.servers as u32),
         retries: state.retries + 1,
     };
@@ -138,7 +153,7 @@ pub fn on_timeout(cfg: &ClientConfig, state: &mut Cow<ClientState>, timer: Timer
     fx.finish(None)
 }
 
-fn arm_retry(cfg: &ClientConfig, state: &ClientState, fx: &mut Outbox) {
+fn arm_retry<M: StateMachine>(cfg: &ClientConfig, state: &ClientState<M>, fx: &mut Outbox<M>) {
     if cfg.retries_max.is_none_or(|max| state.retries < max) {
         fx.set_timer(Timer::ClientRetry, cfg.timing.client_retry.clone());
     }

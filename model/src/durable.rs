@@ -7,35 +7,38 @@
 //! everything else a server holds is volatile. (The model checker's adapter stores it as
 //! stateright's actor `Storage`.)
 
-use crate::state_machine::AppliedState;
-use crate::types::{Ballot, Command, Slot};
+use crate::state_machine::Command;
+use crate::state_machine::{AppliedState, Register, StateMachine};
+use crate::types::{Ballot, Slot};
 use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
 
 /// An acceptor's vote for `command` in a slot, cast in `ballot`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct AcceptedEntry {
+#[serde(bound = "")]
+pub struct AcceptedEntry<M: StateMachine = Register> {
     /// The ballot of the `Accept` that carried it.
     pub ballot: Ballot,
     /// The value accepted.
-    pub command: Command,
+    pub command: Command<M>,
 }
 
 /// A server's durable state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Durable {
+#[serde(bound = "")]
+pub struct Durable<M: StateMachine = Register> {
     /// The highest ballot this acceptor promised: it rejects anything lower.
     pub promised: Ballot,
     /// Accepted entries of the slots not yet compacted into `snapshot`.
-    pub accepted: VecMap<Slot, AcceptedEntry>,
+    pub accepted: VecMap<Slot, AcceptedEntry<M>>,
     /// The state machine up to `snapshot.next_slot`: every slot below it was decided, applied,
     /// and its accepted entry dropped.
-    pub snapshot: AppliedState,
+    pub snapshot: AppliedState<M>,
 }
 
-impl Durable {
+impl<M: StateMachine> Durable<M> {
     /// Accepted entries from `first_slot` on, as sent in a `Promise`.
-    pub fn accepted_from(&self, first_slot: Slot) -> Vec<(Slot, AcceptedEntry)> {
+    pub fn accepted_from(&self, first_slot: Slot) -> Vec<(Slot, AcceptedEntry<M>)> {
         self.accepted
             .range(first_slot..)
             .map(|(slot, entry)| (*slot, entry.clone()))

@@ -3,11 +3,13 @@
 //! A Multi-Paxos whose step functions are checked exhaustively by stateright and then run for
 //! real by the threaded runtime (`paxos-impl`), unchanged.
 //!
-//! `n` servers are proposers, acceptors and learners at once; clients submit register
-//! commands. A server whose election timer fires runs Phase 1 for a higher ballot over every slot
+//! `n` servers are proposers, acceptors and learners at once; clients submit commands of a
+//! replicated state machine (any [`state_machine::StateMachine`]; the model checker checks the
+//! protocol with the [`state_machine::Register`], the runtime also serves a key-value map, and
+//! `tests/state_machine.rs` runs one written in the test). A server whose election timer fires runs Phase 1 for a higher ballot over every slot
 //! it has not applied yet; with a majority of promises it re-proposes, slot by slot, the
 //! highest-ballot value it learned (a no-op where there is none), then serves new commands with
-//! Phase 2 alone (Prepare-skip). Decided slots are applied in order to a register; client
+//! Phase 2 alone (Prepare-skip). Decided slots are applied in order to the state machine; client
 //! sessions make each command run at most once. An acceptor persists its promise and accepted
 //! entries before any reply that depends on them.
 //!

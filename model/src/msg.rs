@@ -1,8 +1,9 @@
 //! Every message and timer of the protocol (`specs/multipaxos.md`, "Messages").
 
 use crate::durable::AcceptedEntry;
-use crate::state_machine::AppliedState;
-use crate::types::{Ballot, ClientCommand, Command, OpResult, RequestId, Slot};
+use crate::state_machine::{AppliedState, Register, StateMachine};
+use crate::state_machine::{ClientCommand, Command};
+use crate::types::{Ballot, RequestId, Slot};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -12,17 +13,18 @@ use std::fmt;
 /// that every message is as small as an `Accept`: the model checker's network holds and copies
 /// messages by value, in every state.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Msg {
+#[serde(bound = "")]
+pub enum Msg<M: StateMachine = Register> {
     /// Client → server: please run this command.
-    Request(ClientCommand),
+    Request(ClientCommand<M>),
     /// Server → the leader it knows: a client's request, passed on once (never forwarded again).
-    Forward(ClientCommand),
+    Forward(ClientCommand<M>),
     /// Server → client: the command ran (now or earlier) and returned `result`.
     Reply {
         /// The request answered.
         request: RequestId,
         /// Its result.
-        result: OpResult,
+        result: M::Output,
     },
     /// Phase 1a, candidate → acceptors: promise `ballot` for every slot from `first_slot` on.
     Prepare {
@@ -39,9 +41,9 @@ pub enum Msg {
         /// Echoes the `Prepare`, so a leader can tell promises of a repeated Phase 1 apart.
         first_slot: Slot,
         /// Accepted entries at `first_slot` and above.
-        accepted: Box<[(Slot, AcceptedEntry)]>,
+        accepted: Box<[(Slot, AcceptedEntry<M>)]>,
         /// The acceptor's applied state, when it is ahead of `first_slot`.
-        applied: Option<Box<AppliedState>>,
+        applied: Option<Box<AppliedState<M>>>,
     },
     /// Phase 2a, leader → acceptors: accept `command` for `slot` in `ballot`.
     Accept {
@@ -50,7 +52,7 @@ pub enum Msg {
         /// The slot.
         slot: Slot,
         /// The value proposed.
-        command: Command,
+        command: Command<M>,
         /// The ballot's commit point (`ServerConfig::commit_point`; `#0` without it): every slot
         /// from the leader's first slot of this leadership up to here was decided in `ballot`,
         /// with the value the leader proposed for it in `ballot`.
@@ -77,7 +79,7 @@ pub enum Msg {
         /// The slot.
         slot: Slot,
         /// The decided value.
-        command: Command,
+        command: Command<M>,
     },
     /// Leader → servers: I lead `ballot` and have applied every slot below `commit`.
     Heartbeat {
@@ -109,7 +111,7 @@ pub enum Msg {
     },
     /// Server → lagging server: my applied state, to install in place of the slots you missed
     /// (state transfer).
-    StateTransfer(Box<AppliedState>),
+    StateTransfer(Box<AppliedState<M>>),
     /// Pre-vote, server whose election timer fired → servers: would you promise `ballot` (my
     /// next one)? Changes nothing at the receiver (`ServerConfig::pre_vote`).
     PreVote {
@@ -146,7 +148,7 @@ pub enum Msg {
     },
 }
 
-impl fmt::Debug for Msg {
+impl<M: StateMachine> fmt::Debug for Msg<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Msg::Request(c) => write!(f, "Request({c:?})"),

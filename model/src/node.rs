@@ -9,7 +9,8 @@ use crate::durable::Durable;
 use crate::msg::{Msg, Timer};
 use crate::output::Output;
 use crate::server::{self, ServerState};
-use crate::types::{ClientId, NodeId, Op, ServerId};
+use crate::state_machine::{Register, StateMachine};
+use crate::types::{ClientId, NodeId, ServerId};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
@@ -26,32 +27,34 @@ pub enum Node {
 /// an `Arc` already, and a box would cost an allocation on every server step.)
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum NodeState {
+#[serde(bound = "")]
+pub enum NodeState<M: StateMachine = Register> {
     /// A server's state.
-    Server(ServerState),
+    Server(ServerState<M>),
     /// A client's state.
-    Client(ClientState),
+    Client(ClientState<M>),
 }
 
 /// What can happen to a started node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Input {
+#[serde(bound = "")]
+pub enum Input<M: StateMachine = Register> {
     /// A message from node `from`.
     Deliver {
         /// The sender.
         from: NodeId,
         /// The message.
-        msg: Msg,
+        msg: Msg<M>,
     },
     /// One of the node's timers fired.
     Timeout(Timer),
     /// A client's caller (or the model checker) submits the client's next operation.
-    Submit(Op),
+    Submit(M::Op),
 }
 
-impl NodeState {
+impl<M: StateMachine> NodeState<M> {
     /// The server state, if this is a server.
-    pub fn as_server(&self) -> Option<&ServerState> {
+    pub fn as_server(&self) -> Option<&ServerState<M>> {
         match self {
             NodeState::Server(s) => Some(s),
             NodeState::Client(_) => None,
@@ -59,7 +62,7 @@ impl NodeState {
     }
 
     /// The client state, if this is a client.
-    pub fn as_client(&self) -> Option<&ClientState> {
+    pub fn as_client(&self) -> Option<&ClientState<M>> {
         match self {
             NodeState::Client(c) => Some(c),
             NodeState::Server(_) => None,
@@ -70,7 +73,11 @@ impl NodeState {
 impl Node {
     /// Starts node `me`; a server recovers from `durable` if it has one (clients have no
     /// durable state).
-    pub fn start(&self, me: NodeId, durable: Option<&Durable>) -> (NodeState, Output) {
+    pub fn start<M: StateMachine>(
+        &self,
+        me: NodeId,
+        durable: Option<&Durable<M>>,
+    ) -> (NodeState<M>, Output<M>) {
         match self {
             Node::Server(cfg) => {
                 let (state, output) = server::start(cfg, ServerId(me.0), durable);
@@ -85,7 +92,12 @@ impl Node {
     ///
     /// # Panics
     /// If `state` is not of this node's kind (a driver bug).
-    pub fn step(&self, me: NodeId, state: &mut Cow<NodeState>, input: Input) -> Output {
+    pub fn step<M: StateMachine>(
+        &self,
+        me: NodeId,
+        state: &mut Cow<NodeState<M>>,
+        input: Input<M>,
+    ) -> Output<M> {
         if let (Node::Server(cfg), Cow::Owned(NodeState::Server(owned))) = (self, &mut *state) {
             // The handlers take a `Cow` too: hand them the owned server state (an empty one
             // stands in meanwhile), so that their first change does not copy all of it.
@@ -133,7 +145,12 @@ impl Node {
 }
 
 /// Client `me`'s step on `input`.
-fn client_step(cfg: &ClientConfig, me: ClientId, c: &mut Cow<ClientState>, input: Input) -> Output {
+fn client_step<M: StateMachine>(
+    cfg: &ClientConfig,
+    me: ClientId,
+    c: &mut Cow<ClientState<M>>,
+    input: Input<M>,
+) -> Output<M> {
     match input {
         Input::Deliver { from, msg } => client::on_message(cfg, c, from, msg),
         Input::Timeout(timer) => client::on_timeout(cfg, c, timer),
@@ -142,7 +159,12 @@ fn client_step(cfg: &ClientConfig, me: ClientId, c: &mut Cow<ClientState>, input
 }
 
 /// A server's step on `input`, on a state borrowed or owned.
-fn server_step(cfg: &ServerConfig, me: ServerId, s: &mut Cow<ServerState>, input: Input) -> Output {
+fn server_step<M: StateMachine>(
+    cfg: &ServerConfig,
+    me: ServerId,
+    s: &mut Cow<ServerState<M>>,
+    input: Input<M>,
+) -> Output<M> {
     match input {
         Input::Deliver { from, msg } => server::on_message(cfg, me, s, from, msg),
         Input::Timeout(timer) => server::on_timeout(cfg, me, s, timer),

@@ -19,42 +19,43 @@
 use crate::durable::Durable;
 use crate::msg::{Msg, Timer};
 use crate::rules::{Rule, Rules};
-use crate::types::{NodeId, OpResult, RequestId};
+use crate::state_machine::{Register, StateMachine};
+use crate::types::{NodeId, RequestId};
 use std::ops::Range;
 use std::time::Duration;
 
 /// One thing a step asks its driver to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Effect {
+pub enum Effect<M: StateMachine = Register> {
     /// Save this durable state to stable storage before executing anything after it.
-    Persist(Durable),
+    Persist(Durable<M>),
     /// Set (or restart) a timer to fire after a duration drawn from the range. The model
     /// checker ignores the range: a set timer may fire at any moment.
     SetTimer(Timer, Range<Duration>),
     /// Cancel a timer (nothing happens if it is not set).
     CancelTimer(Timer),
     /// Send a message.
-    Send(NodeId, Msg),
+    Send(NodeId, Msg<M>),
     /// A client took the reply to its pending request: the operation completed with `result`.
     Complete {
         /// The request that completed.
         request: RequestId,
         /// Its result.
-        result: OpResult,
+        result: M::Output,
     },
 }
 
 /// The effects of one step, in the order a driver must execute them.
 #[must_use = "a step's effects must be executed, persist first"]
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Output {
-    effects: Vec<Effect>,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output<M: StateMachine = Register> {
+    effects: Vec<Effect<M>>,
     rules: Rules,
 }
 
-impl Output {
+impl<M: StateMachine> Output<M> {
     /// The effects, in execution order.
-    pub fn effects(&self) -> &[Effect] {
+    pub fn effects(&self) -> &[Effect<M>] {
         &self.effects
     }
 
@@ -69,7 +70,7 @@ impl Output {
     }
 
     /// The durable state to save, if the step changed it.
-    pub fn persist(&self) -> Option<&Durable> {
+    pub fn persist(&self) -> Option<&Durable<M>> {
         match self.effects.first() {
             Some(Effect::Persist(durable)) => Some(durable),
             _ => None,
@@ -77,7 +78,7 @@ impl Output {
     }
 
     /// The messages, in the order sent.
-    pub fn sends(&self) -> impl Iterator<Item = (NodeId, &Msg)> {
+    pub fn sends(&self) -> impl Iterator<Item = (NodeId, &Msg<M>)> {
         self.effects.iter().filter_map(|e| match e {
             Effect::Send(to, msg) => Some((*to, msg)),
             _ => None,
@@ -85,17 +86,26 @@ impl Output {
     }
 
     /// The result a client took in this step, if it took one.
-    pub fn completed(&self) -> Option<(RequestId, OpResult)> {
+    pub fn completed(&self) -> Option<(RequestId, M::Output)> {
         self.effects.iter().find_map(|e| match e {
-            Effect::Complete { request, result } => Some((*request, *result)),
+            Effect::Complete { request, result } => Some((*request, result.clone())),
             _ => None,
         })
     }
 }
 
-impl IntoIterator for Output {
-    type Item = Effect;
-    type IntoIter = std::vec::IntoIter<Effect>;
+impl<M: StateMachine> Default for Output<M> {
+    fn default() -> Self {
+        Output {
+            effects: Vec::new(),
+            rules: Rules::default(),
+        }
+    }
+}
+
+impl<M: StateMachine> IntoIterator for Output<M> {
+    type Item = Effect<M>;
+    type IntoIter = std::vec::IntoIter<Effect<M>>;
     fn into_iter(self) -> Self::IntoIter {
         self.effects.into_iter()
     }
@@ -103,20 +113,20 @@ impl IntoIterator for Output {
 
 /// Collects a step's effects while the handlers run; [`Outbox::finish`] puts them in the order
 /// of the module docs.
-#[derive(Debug, Default)]
-pub(crate) struct Outbox {
+#[derive(Debug)]
+pub(crate) struct Outbox<M: StateMachine = Register> {
     persist: bool,
     /// Timer changes and messages, in the order issued (`finish` moves the timer changes
     /// before the messages). One vector, not one per kind: a step is short, and the model
     /// checker runs millions of them.
-    effects: Vec<Effect>,
-    complete: Option<(RequestId, OpResult)>,
+    effects: Vec<Effect<M>>,
+    complete: Option<(RequestId, M::Output)>,
     rules: Rules,
 }
 
 /// Where an effect goes in a step's output: timers before messages (a persist is first and a
 /// completion last anyway).
-fn rank(effect: &Effect) -> u8 {
+fn rank<M: StateMachine>(effect: &Effect<M>) -> u8 {
     match effect {
         Effect::Persist(_) => 0,
         Effect::SetTimer(..) | Effect::CancelTimer(_) => 1,
@@ -125,14 +135,25 @@ fn rank(effect: &Effect) -> u8 {
     }
 }
 
-impl Outbox {
+impl<M: StateMachine> Default for Outbox<M> {
+    fn default() -> Self {
+        Outbox {
+            persist: false,
+            effects: Vec::new(),
+            complete: None,
+            rules: Rules::default(),
+        }
+    }
+}
+
+impl<M: StateMachine> Outbox<M> {
     /// Notes that the step took `rule`.
     pub(crate) fn took(&mut self, rule: Rule) {
         self.rules.insert(rule);
     }
 
     /// Queues a message.
-    pub(crate) fn send(&mut self, to: impl Into<NodeId>, msg: Msg) {
+    pub(crate) fn send(&mut self, to: impl Into<NodeId>, msg: Msg<M>) {
         self.effects.push(Effect::Send(to.into(), msg));
     }
 
@@ -157,13 +178,13 @@ impl Outbox {
     }
 
     /// A client's pending request completed.
-    pub(crate) fn complete(&mut self, request: RequestId, result: OpResult) {
+    pub(crate) fn complete(&mut self, request: RequestId, result: M::Output) {
         self.complete = Some((request, result));
     }
 
     /// The effects in execution order: `save` (when given) first, then timers, then messages,
     /// then the client's completion.
-    pub(crate) fn finish(self, save: Option<&Durable>) -> Output {
+    pub(crate) fn finish(self, save: Option<&Durable<M>>) -> Output<M> {
         let mut effects = self.effects;
         if !effects.is_sorted_by_key(rank) {
             effects.sort_by_key(rank); // Stable: each kind stays in the order issued.

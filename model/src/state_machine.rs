@@ -1,50 +1,255 @@
-//! The replicated state machine: a register, plus the client sessions that make every command
-//! run at most once (`specs/multipaxos.md`, "Applying and replying").
+//! The replicated state machine, and the client sessions that make every command run at most
+//! once (`specs/multipaxos.md`, "Applying and replying").
+//!
+//! The protocol is generic over the state machine it replicates: anything that implements
+//! [`StateMachine`] (its commands, their outputs, and its state, which is also its snapshot).
+//! The model checker checks the protocol with the [`Register`] (one value, read and written:
+//! the object stateright's linearizability tester knows); the runtime also serves a key-value
+//! map (`paxos_impl::kv`). Nothing in the protocol looks inside a command except through this
+//! trait.
 //!
 //! An [`AppliedState`] is the state machine after applying every slot below `next_slot`. Three
 //! things are one: a learner's *applied state* (`ServerState::applied`), the *stored snapshot*
 //! an acceptor persists when it compacts its log (`Durable::snapshot`), and the state carried
 //! by a `Promise` or a `StateTransfer` message to a server that is behind.
 
-use crate::types::{ClientCommand, ClientId, Command, Op, OpResult, RequestId, Slot, Value};
+use crate::types::{ClientId, Op, OpResult, RequestId, Slot, Value};
 use crate::vec_map::VecMap;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// What every part of a replicated state machine must be: cloned into messages and snapshots,
+/// compared and hashed by the model checker, serialized by the runtime.
+pub trait Data:
+    Clone
+    + Debug
+    + PartialEq
+    + Eq
+    + PartialOrd
+    + Ord
+    + Hash
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Data for T where
+    T: Clone + Debug + Eq + Ord + Hash + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+}
+
+/// A deterministic state machine that the protocol replicates. Its state is also its snapshot:
+/// it is persisted with the acceptor's state when the log is compacted, and sent whole to a
+/// server that is behind.
+///
+/// Determinism is the contract: the same commands applied in the same order to
+/// `Self::default()` must give equal states and outputs on every replica (no clock, no
+/// randomness, no iteration over a `HashMap`).
+pub trait StateMachine: Data + Default {
+    /// A command clients submit (one entry of the log, or of a batch).
+    type Op: Data;
+    /// What a command returns to its client.
+    type Output: Data;
+
+    /// Runs `op`, changing the state, and returns its output.
+    fn apply(&mut self, op: &Self::Op) -> Self::Output;
+
+    /// Whether `op` only reads: it changes nothing, so a leader may answer it from its applied
+    /// state without a slot once it has confirmed it still leads (ReadIndex,
+    /// `specs/multipaxos.md`, "Reads").
+    fn is_read_only(op: &Self::Op) -> bool;
+
+    /// The output of a read-only `op` on this state, without changing it.
+    ///
+    /// The default clones the state and applies `op` to the copy; override it for a large state.
+    fn read(&self, op: &Self::Op) -> Self::Output {
+        debug_assert!(
+            Self::is_read_only(op),
+            "read() of a command that writes: {op:?}"
+        );
+        self.clone().apply(op)
+    }
+}
+
+/// The replicated register: one value, written and read. The state machine the model checker
+/// checks (stateright's `LinearizabilityTester` is given its sequential specification).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Register {
+    /// The register's value: `Value(0)` at first.
+    pub value: Value,
+}
+
+impl StateMachine for Register {
+    type Op = Op;
+    type Output = OpResult;
+
+    fn apply(&mut self, op: &Op) -> OpResult {
+        match *op {
+            Op::Write(value) => {
+                self.value = value;
+                OpResult::WriteOk
+            }
+            Op::Read => OpResult::ReadOk(self.value),
+        }
+    }
+
+    fn is_read_only(op: &Op) -> bool {
+        matches!(op, Op::Read)
+    }
+
+    fn read(&self, op: &Op) -> OpResult {
+        debug_assert_eq!(*op, Op::Read);
+        OpResult::ReadOk(self.value)
+    }
+}
+
+/// A client's command: what the client asked for, and the ids that make it unique.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct ClientCommand<M: StateMachine = Register> {
+    /// Who asked (and who gets the reply).
+    pub client: ClientId,
+    /// Makes the command unique with `client`; retries reuse it, so a command runs at most once.
+    pub request: RequestId,
+    /// What to do.
+    pub op: M::Op,
+}
+
+impl Copy for ClientCommand<Register> {}
+
+impl<M: StateMachine> fmt::Debug for ClientCommand<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}{:?}:{:?}", self.client, self.request, self.op)
+    }
+}
+
+/// What a slot of the log holds once decided.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub enum Command<M: StateMachine = Register> {
+    /// A hole filled by a new leader (`specs/multipaxos.md`, "Takeover").
+    NoOp,
+    /// A client's command.
+    Client(ClientCommand<M>),
+    /// Two or more client commands decided together in one slot, run in this order
+    /// (`ServerConfig::batch_commands_max`, `specs/multipaxos.md`, "Batching").
+    Batch(Batch<M>),
+}
+
+impl<M: StateMachine> Command<M> {
+    /// The value a leader proposes for these new client commands: the command alone, or a batch
+    /// of two or more.
+    ///
+    /// # Panics
+    /// If `commands` is empty: a leader never proposes an empty batch.
+    pub fn of(mut commands: Vec<ClientCommand<M>>) -> Command<M> {
+        match commands.len() {
+            0 => panic!("an empty batch of client commands"),
+            1 => Command::Client(commands.pop().expect("one command")),
+            _ => Command::Batch(Batch(commands.into())),
+        }
+    }
+
+    /// The client commands this value runs, in order (none for a no-op).
+    pub fn client_commands(&self) -> &[ClientCommand<M>] {
+        match self {
+            Command::NoOp => &[],
+            Command::Client(c) => std::slice::from_ref(c),
+            Command::Batch(b) => &b.0,
+        }
+    }
+}
+
+impl<M: StateMachine> fmt::Debug for Command<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::NoOp => write!(f, "NoOp"),
+            Command::Client(c) => c.fmt(f),
+            Command::Batch(b) => f.debug_list().entries(b.0.iter()).finish(),
+        }
+    }
+}
+
+/// Two or more client commands decided in one slot (shared: a batch is copied into every
+/// `Accept`, vote and decision, and never changed).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Batch<M: StateMachine = Register>(std::sync::Arc<[ClientCommand<M>]>);
+
+impl<M: StateMachine> Batch<M> {
+    /// The commands, in the order they run.
+    pub fn commands(&self) -> &[ClientCommand<M>] {
+        &self.0
+    }
+}
+
+impl<M: StateMachine> Serialize for Batch<M> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de, M: StateMachine> Deserialize<'de> for Batch<M> {
+    /// Refuses a batch of fewer than two commands (malformed: a single command is
+    /// [`Command::Client`]).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let commands = Vec::<ClientCommand<M>>::deserialize(deserializer)?;
+        if commands.len() < 2 {
+            return Err(serde::de::Error::invalid_length(
+                commands.len(),
+                &"a batch of two or more client commands",
+            ));
+        }
+        Ok(Batch(commands.into()))
+    }
+}
 
 /// The last command a client had executed, and its result (replayed to a retrying client).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Session {
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Session<M: StateMachine = Register> {
     /// The client's latest executed request.
     pub request: RequestId,
     /// What it returned.
-    pub result: OpResult,
+    pub result: M::Output,
 }
+
+impl Copy for Session<Register> {}
 
 /// The state machine after applying slots `0..next_slot` in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct AppliedState {
+#[serde(bound = "")]
+pub struct AppliedState<M: StateMachine = Register> {
     /// The first slot not yet applied.
     pub next_slot: Slot,
-    /// The register's value.
-    pub register: Value,
+    /// The state machine's state.
+    pub machine: M,
     /// Per client, the latest executed request.
-    pub sessions: VecMap<ClientId, Session>,
+    pub sessions: VecMap<ClientId, Session<M>>,
 }
 
 /// What applying a slot did for one of its client commands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Applied {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied<R = OpResult> {
     /// The command ran now and returned this.
-    Ran(OpResult),
+    Ran(R),
     /// The command had run already (it was decided again, in another slot): its first result.
-    Duplicate(OpResult),
+    Duplicate(R),
     /// The command is older than its client's latest executed request: it does not run, and
     /// its result is no longer kept.
     Older,
 }
 
-impl Applied {
+impl<R> Applied<R> {
     /// The result to reply with, if any.
-    pub fn result(self) -> Option<OpResult> {
+    pub fn result(self) -> Option<R> {
         match self {
             Applied::Ran(result) | Applied::Duplicate(result) => Some(result),
             Applied::Older => None,
@@ -52,18 +257,18 @@ impl Applied {
     }
 }
 
-impl AppliedState {
+impl<M: StateMachine> AppliedState<M> {
     /// The result of `command` if this state machine already executed it; `None` if it did not,
     /// or if it is older than the client's latest request (whose result is no longer kept).
-    pub fn result_of(&self, command: &ClientCommand) -> Option<OpResult> {
+    pub fn result_of(&self, command: &ClientCommand<M>) -> Option<M::Output> {
         self.sessions
             .get(&command.client)
             .filter(|s| s.request == command.request)
-            .map(|s| s.result)
+            .map(|s| s.result.clone())
     }
 
     /// Whether `command` already ran here (or an even later request of the same client did).
-    pub fn has_executed(&self, command: &ClientCommand) -> bool {
+    pub fn has_executed(&self, command: &ClientCommand<M>) -> bool {
         self.sessions
             .get(&command.client)
             .is_some_and(|s| s.request >= command.request)
@@ -73,7 +278,11 @@ impl AppliedState {
     /// commands in order (none for a no-op; several for a batch), telling `each` what became of
     /// it. A client command that already ran is not run again: its cached result is returned
     /// instead.
-    pub fn apply(&mut self, command: &Command, mut each: impl FnMut(&ClientCommand, Applied)) {
+    pub fn apply(
+        &mut self,
+        command: &Command<M>,
+        mut each: impl FnMut(&ClientCommand<M>, Applied<M::Output>),
+    ) {
         self.next_slot = self.next_slot.next();
         for command in command.client_commands() {
             let applied = self.run(command);
@@ -82,25 +291,19 @@ impl AppliedState {
     }
 
     /// Runs one client command, at most once.
-    fn run(&mut self, command: &ClientCommand) -> Applied {
+    fn run(&mut self, command: &ClientCommand<M>) -> Applied<M::Output> {
         if self.has_executed(command) {
             return match self.result_of(command) {
                 Some(result) => Applied::Duplicate(result),
                 None => Applied::Older,
             };
         }
-        let result = match command.op {
-            Op::Write(value) => {
-                self.register = value;
-                OpResult::WriteOk
-            }
-            Op::Read => OpResult::ReadOk(self.register),
-        };
+        let result = self.machine.apply(&command.op);
         self.sessions.insert(
             command.client,
             Session {
                 request: command.request,
-                result,
+                result: result.clone(),
             },
         );
         Applied::Ran(result)
@@ -174,7 +377,7 @@ mod tests {
                 Applied::Ran(OpResult::WriteOk)
             ]
         );
-        assert_eq!((s.register, s.next_slot), (Value(8), Slot(2)));
+        assert_eq!((s.machine.value, s.next_slot), (Value(8), Slot(2)));
     }
 
     #[test]
@@ -184,7 +387,7 @@ mod tests {
             Command::Client(_)
         ));
         let one = serde_json::to_string(&[client_cmd(3, 0, Op::Read)]).unwrap();
-        let err = serde_json::from_str::<crate::types::Batch>(&one).unwrap_err();
+        let err = serde_json::from_str::<crate::state_machine::Batch>(&one).unwrap_err();
         assert!(err.to_string().contains("two or more"), "{err}");
     }
 
@@ -200,7 +403,7 @@ mod tests {
             apply(&mut s, &r),
             [Applied::Duplicate(OpResult::ReadOk(Value(0)))]
         );
-        assert_eq!(s.register, Value(9));
+        assert_eq!(s.machine.value, Value(9));
     }
 
     #[test]
@@ -211,6 +414,6 @@ mod tests {
             apply(&mut s, &cmd(3, 0, Op::Write(Value(1)))),
             [Applied::Older]
         );
-        assert_eq!(s.register, Value(2));
+        assert_eq!(s.machine.value, Value(2));
     }
 }

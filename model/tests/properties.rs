@@ -16,9 +16,8 @@ use paxos_model::digest::Shared;
 use paxos_model::node::NodeState;
 use paxos_model::server::{Decision, Proposal, Role, ServerState};
 use paxos_model::state_machine::{AppliedState, Session};
-use paxos_model::types::{
-    Ballot, ClientCommand, ClientId, Command, Op, OpResult, RequestId, ServerId, Slot, Value,
-};
+use paxos_model::state_machine::{ClientCommand, Command};
+use paxos_model::types::{Ballot, ClientId, Op, OpResult, RequestId, ServerId, Slot, Value};
 use stateright::semantics::ConsistencyTester;
 use stateright::Model;
 use std::collections::hash_map::DefaultHasher;
@@ -716,7 +715,9 @@ fn chosen_fails_on_two_chosen_values_or_a_learned_value_not_chosen() {
 fn applied(next_slot: u64, register: u64, sessions: &[(u32, u32, OpResult)]) -> AppliedState {
     let mut state = AppliedState {
         next_slot: Slot(next_slot),
-        register: Value(register),
+        machine: paxos_model::state_machine::Register {
+            value: Value(register),
+        },
         ..AppliedState::default()
     };
     for (client, request, result) in sessions {

@@ -21,7 +21,8 @@ use paxos_impl::record::EventKind;
 use paxos_model::checking::ghost::{register_op, register_ret};
 use paxos_model::node::NodeState;
 use paxos_model::state_machine::{AppliedState, Session};
-use paxos_model::types::{ClientCommand, ClientId, Command, Op, OpResult, RequestId, Slot, Value};
+use paxos_model::state_machine::{ClientCommand, Command};
+use paxos_model::types::{ClientId, Op, OpResult, RequestId, Slot, Value};
 use stateright::semantics::register::Register;
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use std::collections::BTreeMap;
@@ -185,7 +186,7 @@ pub fn check_observable(
             .actor(*replica));
         };
         let actual = Reference {
-            register: applied.register,
+            register: applied.machine.value,
             sessions: applied.sessions.iter().map(|(c, s)| (*c, *s)).collect(),
         };
         if actual != *expected {

@@ -9,7 +9,8 @@ use paxos_impl::record::{digest, EventKind, Input, Output, StateRecord};
 use paxos_model::msg::{Msg, Timer};
 use paxos_model::node::NodeState;
 use paxos_model::server::{Decision, Role};
-use paxos_model::types::{Ballot, ClientCommand, ClientId, Command, Op, OpResult, RequestId, Slot};
+use paxos_model::state_machine::{ClientCommand, Command};
+use paxos_model::types::{Ballot, ClientId, Op, OpResult, RequestId, Slot};
 use paxos_model::types::{ServerId, Value};
 use paxos_proptests::case::{Case, ClientStep, Fault, FaultStep};
 use paxos_proptests::observable::{check_observable, Observations};
@@ -448,11 +449,11 @@ fn a_command_executed_twice_is_reported_by_check_3() {
         .find_map(|e| match e.kind {
             EventKind::Invoke {
                 op: Op::Write(v), ..
-            } if v != state.applied.register => Some(v),
+            } if v != state.applied.machine.value => Some(v),
             _ => None,
         })
         .expect("another write");
-    state.applied.register = earlier;
+    state.applied.machine.value = earlier;
     observations.observe(seq + 1_000_000, 0, &NodeState::Server(state));
     assert_finding(
         check_observable(base(), &observations),

@@ -24,7 +24,7 @@ pub enum Command {
     Init(InitArgs),
     /// Run one replica in this process over TCP, on a data directory made by `init`.
     Serve(ServeArgs),
-    /// One operation on the register of a `serve` cluster, over TCP.
+    /// One operation on the key-value service of a `serve` cluster, over TCP.
     Client(ClientArgs),
 }
 
@@ -34,7 +34,8 @@ pub struct ClientArgs {
     /// The replicas' client addresses, in replica order, comma-separated.
     #[arg(long, value_delimiter = ',', required = true)]
     pub cluster: Vec<std::net::SocketAddr>,
-    /// This client's id: unique for the cluster's lifetime (default: random 32-bit).
+    /// This client's id, below 65,536 and unique for the cluster's lifetime (default: a new one
+    /// handed out by a replica).
     #[arg(long)]
     pub id: Option<u32>,
     /// Give up after this long (exit 1).
@@ -48,13 +49,32 @@ pub struct ClientArgs {
 /// A client operation.
 #[derive(Debug, Subcommand)]
 pub enum ClientOp {
-    /// Write a value into the register; prints `ok`.
-    Write {
+    /// Set a key's value; prints `ok`.
+    Put {
+        /// The key.
+        key: String,
         /// The value.
-        value: u64,
+        value: String,
     },
-    /// Read the register; prints its value.
-    Read,
+    /// Print a key's value alone on the last line; a missing key is an error (exit 1).
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// Remove a key; prints `deleted`, or `not found` (exit 1) if it had no value.
+    Delete {
+        /// The key.
+        key: String,
+    },
+    /// Set KEY to NEW if it holds OLD; prints `ok`, or (exit 1) the value it holds instead.
+    Cas {
+        /// The key.
+        key: String,
+        /// The value the key must hold.
+        old: String,
+        /// The value to set.
+        new: String,
+    },
     /// Each replica's status: role, ballot, commit point (highest slot known decided), applied
     /// slot; one line per replica (exit 1 if one did not answer).
     Status,

@@ -9,8 +9,9 @@
 //! Client ids are consecutive from the first one, which is random unless `--id` is given.
 
 use super::args::BenchArgs;
+use paxos_impl::kv::{Kv, KvOp};
 use paxos_impl::Client;
-use paxos_model::types::{ClientId, Op, Value};
+use paxos_model::types::ClientId;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -74,7 +75,7 @@ pub fn validate(args: &BenchArgs) -> Result<(), String> {
 /// Runs the benchmark for each number of clients; prints a table, writes `--json`.
 pub fn run(
     cluster: &[SocketAddr],
-    first_id: u32,
+    first_id: Option<u32>,
     timeout: Duration,
     args: &BenchArgs,
 ) -> Result<(), String> {
@@ -87,9 +88,7 @@ pub fn run(
     let mut next_id = first_id;
     for &clients in &args.clients {
         let row = measure(cluster, next_id, clients, timeout, window, args.read_ratio)?;
-        next_id = next_id
-            .checked_add(clients as u32)
-            .ok_or("client ids overflow: pass a smaller --id")?;
+        next_id = next_id.map(|id| id + clients as u32); // In range: checked by the caller.
         println!(
             "{:>8} {:>10.0} {:>10} {:>10} {:>10} {:>7}",
             row.clients,
@@ -140,10 +139,11 @@ struct ClientResult {
     errors: u64,
 }
 
-/// `clients` clients with ids from `first_id`, measured for `window`.
+/// `clients` clients (with ids from `first_id`, or new ids from the replicas), measured for
+/// `window`.
 fn measure(
     cluster: &[SocketAddr],
-    first_id: u32,
+    first_id: Option<u32>,
     clients: usize,
     timeout: Duration,
     window: Duration,
@@ -151,9 +151,14 @@ fn measure(
 ) -> Result<Row, String> {
     let mut handles = Vec::new();
     for i in 0..clients {
-        let id = ClientId(first_id + i as u32);
-        let client = Client::over_tcp(id, cluster, timeout, u64::from(id.0))
-            .map_err(|e| format!("client {}: {e}", id.0))?;
+        let client = match first_id {
+            Some(first) => {
+                let id = ClientId(first + i as u32);
+                Client::<Kv>::over_tcp(id, cluster, timeout, u64::from(id.0))
+            }
+            None => Client::<Kv>::connect(cluster, timeout, i as u64),
+        }
+        .map_err(|e| format!("client {i}: {e}"))?;
         handles.push(client);
     }
     let start = Arc::new(Barrier::new(clients + 1));
@@ -166,12 +171,17 @@ fn measure(
                 let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(i as u64);
                 let mut result = ClientResult::default();
                 let mut seq = 0u64;
+                // Each client on a key of its own.
+                let key = format!("bench-{i}");
                 let mut op = || {
                     seq += 1;
                     if rng.random_bool(read_ratio) {
-                        Op::Read
+                        KvOp::Get { key: key.clone() }
                     } else {
-                        Op::Write(Value(((i as u64 + 1) << 32) | seq))
+                        KvOp::Put {
+                            key: key.clone(),
+                            value: seq.to_string(),
+                        }
                     }
                 };
                 // The warm-up operation: connections and a leader.

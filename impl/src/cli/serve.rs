@@ -1,4 +1,5 @@
-//! `paxos-impl serve`: one replica in this process, over TCP, on its initialized data directory.
+//! `paxos-impl serve`: one replica of the key-value service ([`Kv`]) in this process, over TCP,
+//! on its initialized data directory.
 //!
 //! Refusals (exit 2, one line on stderr): invalid arguments, a data directory that is missing,
 //! not initialized, foreign (another cluster or id) or locked by another process, an address
@@ -6,6 +7,8 @@
 //! storage failure) ends the process with exit 1.
 
 use super::args::ServeArgs;
+use paxos_impl::client_ids::ClientIds;
+use paxos_impl::kv::Kv;
 use paxos_impl::storage::{DiskStorage, Identity};
 use paxos_impl::{ReplicaServer, ServeConfig};
 use std::net::TcpListener;
@@ -37,7 +40,10 @@ pub fn serve(args: ServeArgs) -> Result<(), ServeFailure> {
         cluster: args.cluster,
         replica: args.id,
     };
-    let storage = DiskStorage::open_replica(&args.data_dir, &identity).map_err(|e| refused(&e))?;
+    let storage =
+        DiskStorage::<Kv>::open_replica(&args.data_dir, &identity).map_err(|e| refused(&e))?;
+    let client_ids = ClientIds::open(args.data_dir.clone(), args.id, peers.len())
+        .map_err(|e| ServeFailure::Refused(format!("client ids: {e}")))?;
     let bind = |addr| {
         TcpListener::bind(addr)
             .map_err(|e| ServeFailure::Refused(format!("cannot listen on {addr}: {e}")))
@@ -58,6 +64,7 @@ pub fn serve(args: ServeArgs) -> Result<(), ServeFailure> {
         storage: Arc::new(storage),
         seed: args.seed.unwrap_or_else(rand::random),
         fault_injection: args.fault_injection,
+        client_ids: Arc::new(client_ids),
     })
     .map_err(|e| refused(&e))?;
     let failure = server.wait();

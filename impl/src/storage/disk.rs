@@ -28,7 +28,7 @@ use super::Storage;
 use crate::config::REPLICAS_MAX;
 use crate::error::StorageError;
 use paxos_model::durable::{AcceptedEntry, Durable};
-use paxos_model::state_machine::AppliedState;
+use paxos_model::state_machine::{AppliedState, Register, StateMachine};
 use paxos_model::types::{Ballot, Slot};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
@@ -47,21 +47,22 @@ pub const RECORD_LEN_MAX: u32 = 64 * 1024 * 1024;
 pub const LOG_BYTES_MAX: u64 = 32 * 1024 * 1024;
 
 /// What changed between two saved states.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Delta {
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+struct Delta<M: StateMachine> {
     /// The promise, if it changed.
     promised: Option<Ballot>,
     /// Accepted entries added or changed.
-    put: Vec<(Slot, AcceptedEntry)>,
+    put: Vec<(Slot, AcceptedEntry<M>)>,
     /// Accepted entries dropped (compacted).
     removed: Vec<Slot>,
     /// The snapshot, if it changed.
-    snapshot: Option<AppliedState>,
+    snapshot: Option<AppliedState<M>>,
 }
 
-impl Delta {
+impl<M: StateMachine> Delta<M> {
     /// From `old` to `new`.
-    fn between(old: &Durable, new: &Durable) -> Delta {
+    fn between(old: &Durable<M>, new: &Durable<M>) -> Delta<M> {
         Delta {
             promised: (old.promised != new.promised).then_some(new.promised),
             put: new
@@ -80,7 +81,7 @@ impl Delta {
         }
     }
 
-    fn apply(self, durable: &mut Durable) {
+    fn apply(self, durable: &mut Durable<M>) {
         if let Some(promised) = self.promised {
             durable.promised = promised;
         }
@@ -98,23 +99,23 @@ impl Delta {
 
 /// A replica's open log and the state its records add up to.
 #[derive(Debug)]
-struct Log {
+struct Log<M: StateMachine> {
     file: File,
-    state: Durable,
+    state: Durable<M>,
     bytes: u64,
 }
 
 /// One log file per replica in a data directory.
 #[derive(Debug)]
-pub struct DiskStorage {
+pub struct DiskStorage<M: StateMachine = Register> {
     dir: PathBuf,
-    logs: Vec<Mutex<Option<Log>>>,
+    logs: Vec<Mutex<Option<Log<M>>>>,
     syncs: AtomicU64,
     /// The directory's lock, held as long as the storage lives.
     _lock: File,
 }
 
-impl DiskStorage {
+impl<M: StateMachine> DiskStorage<M> {
     /// The storage of an in-process cluster's replicas in `dir`, created if missing. Fails if
     /// the directory cannot be created or written (checked by creating and removing a temporary
     /// file), if another process holds it, or if it is one replica's directory of a real
@@ -169,7 +170,7 @@ impl DiskStorage {
         }
     }
 
-    fn slot(&self, replica: usize) -> MutexGuard<'_, Option<Log>> {
+    fn slot(&self, replica: usize) -> MutexGuard<'_, Option<Log<M>>> {
         self.logs
             .get(replica)
             .unwrap_or_else(|| panic!("replica {replica} beyond the limit of {REPLICAS_MAX}"))
@@ -178,7 +179,7 @@ impl DiskStorage {
     }
 
     /// Reads `replica`'s log, cuts off a torn tail, and opens it for appending.
-    fn open_log(&self, replica: usize) -> Result<Option<Log>, StorageError> {
+    fn open_log(&self, replica: usize) -> Result<Option<Log<M>>, StorageError> {
         let path = self.path(replica);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -209,7 +210,7 @@ impl DiskStorage {
 
     /// Writes a fresh log holding `durable` as one record: temporary file, fsync, rename,
     /// fsync of the directory (so the file at its name always starts with a whole header).
-    fn rewrite(&self, replica: usize, durable: Durable) -> Result<Log, StorageError> {
+    fn rewrite(&self, replica: usize, durable: Durable<M>) -> Result<Log<M>, StorageError> {
         let path = self.path(replica);
         let tmp = path.with_extension("durable.tmp");
         let mut bytes = header();
@@ -231,9 +232,9 @@ impl DiskStorage {
     /// Appends what changed since the last save and syncs it (or rewrites a long log).
     fn save_in(
         &self,
-        slot: &mut Option<Log>,
+        slot: &mut Option<Log<M>>,
         replica: usize,
-        durable: Durable,
+        durable: Durable<M>,
     ) -> Result<(), StorageError> {
         if slot.is_none() {
             *slot = self.open_log(replica)?;
@@ -268,7 +269,10 @@ fn header() -> Vec<u8> {
 }
 
 /// Appends one framed record of `delta` to `out`.
-fn append_record(out: &mut Vec<u8>, delta: &Delta) -> Result<(), serde_json::Error> {
+fn append_record<M: StateMachine>(
+    out: &mut Vec<u8>,
+    delta: &Delta<M>,
+) -> Result<(), serde_json::Error> {
     let body = serde_json::to_vec(delta)?;
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
@@ -278,7 +282,7 @@ fn append_record(out: &mut Vec<u8>, delta: &Delta) -> Result<(), serde_json::Err
 
 /// The state a log adds up to, and the length of its whole records (the rest is a torn tail);
 /// `Err` says what is wrong with a damaged or foreign file.
-fn decode(bytes: &[u8]) -> Result<(Durable, usize), String> {
+fn decode<M: StateMachine>(bytes: &[u8]) -> Result<(Durable<M>, usize), String> {
     if bytes.len() < HEADER_LEN {
         return Err(format!(
             "{} bytes, shorter than the {HEADER_LEN}-byte header: not a log of ours",
@@ -327,7 +331,7 @@ fn decode(bytes: &[u8]) -> Result<(Durable, usize), String> {
                 "record at byte {at}: checksum mismatch (header {crc:#010x}, body {actual:#010x})"
             ));
         }
-        let delta: Delta = serde_json::from_slice(body)
+        let delta: Delta<M> = serde_json::from_slice(body)
             .map_err(|e| format!("record at byte {at} does not parse: {e}"))?;
         delta.apply(&mut state);
         at += end;
@@ -335,15 +339,15 @@ fn decode(bytes: &[u8]) -> Result<(Durable, usize), String> {
     Ok((state, at))
 }
 
-impl Storage for DiskStorage {
-    fn load(&self, replica: usize) -> Result<Option<Durable>, StorageError> {
+impl<M: StateMachine> Storage<M> for DiskStorage<M> {
+    fn load(&self, replica: usize) -> Result<Option<Durable<M>>, StorageError> {
         let log = self.open_log(replica)?;
         let durable = log.as_ref().map(|log| log.state.clone());
         *self.slot(replica) = log;
         Ok(durable)
     }
 
-    fn save(&self, replica: usize, durable: Durable) -> Result<(), StorageError> {
+    fn save(&self, replica: usize, durable: Durable<M>) -> Result<(), StorageError> {
         let mut slot = self.slot(replica);
         let saved = self.save_in(&mut slot, replica, durable);
         if saved.is_err() {
@@ -355,13 +359,13 @@ impl Storage for DiskStorage {
         saved
     }
 
-    fn save_torn(&self, replica: usize, durable: Durable, cut: u64) -> Result<(), StorageError> {
+    fn save_torn(&self, replica: usize, durable: Durable<M>, cut: u64) -> Result<(), StorageError> {
         let mut slot = self.slot(replica);
         if slot.is_none() {
             *slot = self.open_log(replica)?;
         }
         let path = self.path(replica);
-        let encode = |from: &Durable, out: &mut Vec<u8>| {
+        let encode = |from: &Durable<M>, out: &mut Vec<u8>| {
             append_record(out, &Delta::between(from, &durable))
                 .map_err(|source| StorageError::Encode { replica, source })
         };
@@ -407,7 +411,8 @@ fn torn(bytes: &[u8], cut: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use paxos_model::types::{ClientCommand, ClientId, Command, Op, RequestId, ServerId, Value};
+    use paxos_model::state_machine::{ClientCommand, Command};
+    use paxos_model::types::{ClientId, Op, RequestId, ServerId, Value};
 
     fn state(round: u32, slots: u64) -> Durable {
         let mut durable = Durable {
@@ -435,7 +440,7 @@ mod tests {
     #[test]
     fn saves_and_loads_the_sum_of_its_records() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = DiskStorage::open(dir.path()).unwrap();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
         assert!(storage.load(0).unwrap().is_none());
         let mut last = Durable::default();
         for (round, slots) in [(1, 1), (1, 3), (2, 3), (2, 1), (3, 0)] {
@@ -445,7 +450,7 @@ mod tests {
         assert_eq!(storage.load(0).unwrap(), Some(last.clone()));
         // A new storage on the same directory (a restarted process) reads the same.
         drop(storage); // Releases the directory's lock.
-        let again = DiskStorage::open(dir.path()).unwrap();
+        let again = DiskStorage::<Register>::open(dir.path()).unwrap();
         assert_eq!(again.load(0).unwrap(), Some(last.clone()));
         let next = state(4, 2);
         again.save(0, next.clone()).unwrap();
@@ -455,7 +460,7 @@ mod tests {
     #[test]
     fn a_torn_tail_is_cut_off_and_the_log_goes_on() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = DiskStorage::open(dir.path()).unwrap();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
         storage.save(0, state(1, 1)).unwrap();
         storage.save(0, state(2, 2)).unwrap();
         let path = storage.path(0);
@@ -464,13 +469,13 @@ mod tests {
         let cut = whole.len() - 5;
         fs::write(&path, &whole[..cut]).unwrap();
         drop(storage);
-        let storage = DiskStorage::open(dir.path()).unwrap();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
         assert_eq!(storage.load(0).unwrap(), Some(state(1, 1)));
         let mut zeroed = fs::read(&path).unwrap();
         zeroed.extend_from_slice(&[0u8; 40]);
         fs::write(&path, &zeroed).unwrap();
         drop(storage);
-        let storage = DiskStorage::open(dir.path()).unwrap();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
         assert_eq!(storage.load(0).unwrap(), Some(state(1, 1)));
         // The last record whole in length, its end never written.
         storage.save(0, state(2, 2)).unwrap();
@@ -479,11 +484,11 @@ mod tests {
         bytes[n - 3..].fill(0);
         fs::write(&path, &bytes).unwrap();
         drop(storage);
-        let storage = DiskStorage::open(dir.path()).unwrap();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
         assert_eq!(storage.load(0).unwrap(), Some(state(1, 1)));
         storage.save(0, state(3, 1)).unwrap();
         drop(storage);
-        let storage = DiskStorage::open(dir.path()).unwrap();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
         assert_eq!(storage.load(0).unwrap(), Some(state(3, 1)));
     }
 
@@ -492,7 +497,7 @@ mod tests {
         // The file grew by a whole record, but only the first bytes of its length field reached
         // the disk: the length reads short, the checksum and body are zeros.
         let dir = tempfile::tempdir().unwrap();
-        let storage = DiskStorage::open(dir.path()).unwrap();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
         storage.save(0, state(1, 1)).unwrap();
         let path = storage.path(0);
         let first = fs::read(&path).unwrap();
@@ -504,7 +509,7 @@ mod tests {
             let mut bytes = whole.clone();
             bytes[first.len() + written..].fill(0);
             fs::write(&path, &bytes).unwrap();
-            let storage = DiskStorage::open(dir.path()).unwrap();
+            let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
             assert_eq!(
                 storage.load(0).unwrap(),
                 Some(state(1, 1)),
@@ -517,7 +522,7 @@ mod tests {
     #[test]
     fn a_save_cut_short_anywhere_leaves_the_previous_state() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = DiskStorage::open(dir.path()).unwrap();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
         storage.save(0, state(1, 1)).unwrap();
         let path = storage.path(0);
         let before = fs::read(&path).unwrap();
@@ -530,7 +535,7 @@ mod tests {
         let cuts = (0..=RECORD_HEADER_LEN as u64 + 1).chain([r / 2, r - 2, r - 1]);
         for cut in cuts.flat_map(|c| [c, c + r]) {
             fs::write(&path, &before).unwrap();
-            let storage = DiskStorage::open(dir.path()).unwrap();
+            let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
             storage.save_torn(0, state(2, 3), cut).unwrap();
             let len = fs::read(&path).unwrap().len();
             let expected = before.len()
@@ -548,12 +553,12 @@ mod tests {
             );
             storage.save(0, state(3, 2)).unwrap();
             drop(storage);
-            let storage = DiskStorage::open(dir.path()).unwrap();
+            let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
             assert_eq!(storage.load(0).unwrap(), Some(state(3, 2)), "cut {cut}");
         }
         // A rewrite cut short leaves the old log in place (and a partial temporary file, which
         // the next rewrite replaces).
-        let storage = DiskStorage::open(dir.path()).unwrap();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
         for cut in [0, 7, 40, 1_000_003] {
             storage.save(0, state(4, 1)).unwrap();
             storage.slot(0).as_mut().unwrap().bytes = LOG_BYTES_MAX + 1;
@@ -563,7 +568,7 @@ mod tests {
         storage.slot(0).as_mut().unwrap().bytes = LOG_BYTES_MAX + 1;
         storage.save(0, state(6, 1)).unwrap();
         drop(storage);
-        let storage = DiskStorage::open(dir.path()).unwrap();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
         assert_eq!(storage.load(0).unwrap(), Some(state(6, 1)));
         // Never saved: a first save cut short leaves nothing to load.
         storage.save_torn(1, state(1, 1), 5).unwrap();
@@ -573,7 +578,7 @@ mod tests {
     #[test]
     fn a_failed_save_forgets_the_open_log() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = DiskStorage::open(dir.path()).unwrap();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
         storage.save(0, state(1, 1)).unwrap();
         // The file replaced by a directory: the append fails, and the open log is dropped.
         let path = storage.path(0);
@@ -590,7 +595,7 @@ mod tests {
     #[test]
     fn damage_and_foreign_files_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = DiskStorage::open(dir.path()).unwrap();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
         storage.save(0, state(1, 1)).unwrap();
         storage.save(0, state(2, 2)).unwrap();
         let path = storage.path(0);
@@ -616,12 +621,12 @@ mod tests {
             b"PAXOSDUR\x01\0\0\0 a state of the old format",
         ] {
             fs::write(&path, foreign).unwrap();
-            let storage = DiskStorage::open(dir.path()).unwrap();
+            let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
             let err = storage.load(0).unwrap_err();
             assert!(matches!(&err, StorageError::Corrupt { .. }), "{err}");
             drop(storage);
             // A save on top of a damaged log refuses too: never a silent fresh start.
-            let fresh = DiskStorage::open(dir.path()).unwrap();
+            let fresh = DiskStorage::<Register>::open(dir.path()).unwrap();
             assert!(fresh.save(0, state(9, 1)).is_err());
         }
     }
@@ -629,11 +634,11 @@ mod tests {
     #[test]
     fn a_locked_or_replica_directory_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = DiskStorage::open(dir.path()).unwrap();
-        let e = DiskStorage::open(dir.path()).unwrap_err();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
+        let e = DiskStorage::<Register>::open(dir.path()).unwrap_err();
         assert!(matches!(e, DataDirError::Locked { .. }), "{e}");
         drop(storage);
-        DiskStorage::open(dir.path()).unwrap();
+        DiskStorage::<Register>::open(dir.path()).unwrap();
 
         // A `serve` replica's directory: only `open_replica` with its identity opens it.
         let identity = Identity {
@@ -642,23 +647,24 @@ mod tests {
         };
         let replica_dir = dir.path().join("r2");
         data_dir::init(&replica_dir, &identity).unwrap();
-        let e = DiskStorage::open(&replica_dir).unwrap_err();
+        let e = DiskStorage::<Register>::open(&replica_dir).unwrap_err();
         assert!(matches!(e, DataDirError::NotInProcess { .. }), "{e}");
-        let storage = DiskStorage::open_replica(&replica_dir, &identity).unwrap();
+        let storage = DiskStorage::<Register>::open_replica(&replica_dir, &identity).unwrap();
         storage.save(2, state(1, 1)).unwrap();
-        let e = DiskStorage::open_replica(&replica_dir, &identity).unwrap_err();
+        let e = DiskStorage::<Register>::open_replica(&replica_dir, &identity).unwrap_err();
         assert!(matches!(e, DataDirError::Locked { .. }), "{e}");
         drop(storage);
-        let storage = DiskStorage::open_replica(&replica_dir, &identity).unwrap();
+        let storage = DiskStorage::<Register>::open_replica(&replica_dir, &identity).unwrap();
         assert_eq!(storage.load(2).unwrap(), Some(state(1, 1)));
-        let e = DiskStorage::open_replica(&dir.path().join("none"), &identity).unwrap_err();
+        let e =
+            DiskStorage::<Register>::open_replica(&dir.path().join("none"), &identity).unwrap_err();
         assert!(matches!(e, DataDirError::Missing { .. }), "{e}");
     }
 
     #[test]
     fn a_long_log_is_rewritten_as_one_record() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = DiskStorage::open(dir.path()).unwrap();
+        let storage = DiskStorage::<Register>::open(dir.path()).unwrap();
         storage.save(0, state(1, 1)).unwrap();
         storage.slot(0).as_mut().unwrap().bytes = LOG_BYTES_MAX + 1;
         storage.save(0, state(2, 3)).unwrap();

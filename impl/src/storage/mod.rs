@@ -18,20 +18,21 @@ pub use memory::MemoryStorage;
 
 use crate::error::StorageError;
 use paxos_model::durable::Durable;
+use paxos_model::state_machine::{Register, StateMachine};
 
 /// Durable state of every replica of one cluster, by replica index.
-pub trait Storage: Send + Sync {
+pub trait Storage<M: StateMachine = Register>: Send + Sync {
     /// The replica's last saved state; `None` if it never saved.
-    fn load(&self, replica: usize) -> Result<Option<Durable>, StorageError>;
+    fn load(&self, replica: usize) -> Result<Option<Durable<M>>, StorageError>;
     /// Replaces the replica's saved state (moved in: a backend may keep it). Durable when it
     /// returns.
-    fn save(&self, replica: usize, durable: Durable) -> Result<(), StorageError>;
+    fn save(&self, replica: usize, durable: Durable<M>) -> Result<(), StorageError>;
     /// A save cut short by a crash, for the crash point `MidSave` (`crate::crash_point`):
     /// leaves what a crash in the middle of [`Storage::save`] can leave, never the new state
     /// whole, so that the next [`Storage::load`] must find the state of the previous save.
     /// `cut` (any number: a seeded draw) picks where the write stops and how. A backend whose
     /// save is atomic leaves the previous state untouched.
-    fn save_torn(&self, replica: usize, durable: Durable, cut: u64) -> Result<(), StorageError>;
+    fn save_torn(&self, replica: usize, durable: Durable<M>, cut: u64) -> Result<(), StorageError>;
     /// A short name for reports (`disk`, `memory`).
     fn name(&self) -> &'static str;
     /// fsync calls (`fsync`, `fdatasync`) made so far, for reports (0 for memory).

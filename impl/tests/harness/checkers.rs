@@ -15,7 +15,7 @@
 //! invocation, and linearizing it last is the same as never: nothing observes it), and a read
 //! without an answer is left out (it changes nothing).
 
-use super::history::{by_key, Key, Outcome, Record};
+use super::history::{by_key, Outcome, Record};
 use paxos_model::types::{Op, OpResult, Value};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
@@ -207,13 +207,4 @@ pub fn wgl_linearizable(records: &[Record]) -> bool {
         "todc's register starts at the default, as the model's"
     );
     WGLChecker::<RegisterSpecification<u64>>::is_linearizable(TodcHistory::from_actions(actions))
-}
-
-/// The one register's records, for tests that doctor them.
-pub fn register_only(records: &[Record]) -> Vec<Record> {
-    records
-        .iter()
-        .filter(|r| r.key == Key::REGISTER)
-        .copied()
-        .collect()
 }

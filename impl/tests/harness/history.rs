@@ -1,7 +1,8 @@
 //! A history of client operations: each with its invocation and completion times (monotonic
-//! time since the history began) and its outcome, keyed by the object it is on. Today the
-//! service is one register, so there is one key ([`Key::REGISTER`]); a key-value service will
-//! record each operation under its key and the checkers run once per key.
+//! time since the history began) and its outcome, keyed by the object it is on: a key of the
+//! key-value service that `serve` replicates. Each key is a register (a `put` writes it, a
+//! `get` reads it, a missing key reads as the initial value), so each operation is recorded in
+//! register form under its key, and the checkers run once per key.
 
 use paxos_model::types::{Op, OpResult, Value};
 use std::collections::BTreeMap;
@@ -13,8 +14,13 @@ use std::time::{Duration, Instant};
 pub struct Key(pub u64);
 
 impl Key {
-    /// The replicated register, the only object today.
+    /// The key of the small histories written by hand in tests.
     pub const REGISTER: Key = Key(0);
+
+    /// The key's name in the key-value service.
+    pub fn name(self) -> String {
+        format!("key-{}", self.0)
+    }
 }
 
 /// How an operation ended.

@@ -12,7 +12,8 @@
 use crate::client;
 use crate::digest::Shared;
 use crate::msg::Msg;
-use crate::types::{Ballot, ClientCommand, ClientId, Command, Op, OpResult, ServerId, Slot, Value};
+use crate::state_machine::{ClientCommand, Command};
+use crate::types::{Ballot, ClientId, Op, OpResult, ServerId, Slot, Value};
 use stateright::actor::Envelope;
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};

@@ -11,7 +11,8 @@
 
 use super::config::CheckConfig;
 use super::system::{clients, servers, PaxosModel, State};
-use crate::types::{ClientId, Command, Op, OpResult, RequestId, Slot, Value};
+use crate::state_machine::Command;
+use crate::types::{ClientId, Op, OpResult, RequestId, Slot, Value};
 use stateright::Model;
 use stateright::{Expectation, Property};
 
@@ -192,7 +193,7 @@ fn agreement(_: &PaxosModel, state: &State) -> bool {
 
 /// Every value ever decided is a no-op, or client commands their clients submitted.
 fn validity(model: &PaxosModel, state: &State) -> bool {
-    let submitted = |command: &crate::types::ClientCommand| {
+    let submitted = |command: &crate::state_machine::ClientCommand| {
         let actor = command.client.0 as usize;
         let Some(client) = state.actor_states.get(actor).and_then(|s| s.as_client()) else {
             return false; // Not a client of this system.
@@ -334,7 +335,7 @@ fn exactly_once(model: &PaxosModel, state: &State) -> bool {
             .iter()
             .map(|(c, session)| (*c, (session.request, session.result)))
             .collect();
-        s.applied.register == register && applied == sessions
+        s.applied.machine.value == register && applied == sessions
     })
 }
 

@@ -10,9 +10,11 @@ use crate::config::HeartbeatMode;
 use crate::durable::AcceptedEntry;
 use crate::msg::{Msg, Timer};
 use crate::rules::Rule;
-use crate::types::{Ballot, Command, ServerId, Slot};
+use crate::state_machine::Command;
+use crate::state_machine::StateMachine;
+use crate::types::{Ballot, ServerId, Slot};
 
-impl ServerStep<'_, '_> {
+impl<M: StateMachine> ServerStep<'_, '_, M> {
     /// Whether this acceptor may promise or accept `ballot`, given its promise.
     pub(crate) fn admits(&self, ballot: Ballot) -> bool {
         let promised = self.s().durable.promised;
@@ -96,7 +98,7 @@ impl ServerStep<'_, '_> {
         from: ServerId,
         ballot: Ballot,
         slot: Slot,
-        command: Command,
+        command: Command<M>,
         decided_below: Slot,
     ) {
         let below_promise = !self.admits(ballot);

@@ -29,9 +29,10 @@ use crate::bug::Bug;
 use crate::config::HeartbeatMode;
 use crate::msg::{Msg, Timer};
 use crate::rules::Rule;
+use crate::state_machine::StateMachine;
 use crate::types::{Ballot, ServerId};
 
-impl ServerStep<'_, '_> {
+impl<M: StateMachine> ServerStep<'_, '_, M> {
     /// The election timer fired: at a leader with check-quorum, check it; at any other server
     /// with pre-vote, ask for pre-votes; otherwise campaign.
     pub(crate) fn on_election_timer(&mut self) {

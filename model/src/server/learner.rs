@@ -5,12 +5,14 @@ use super::{Decision, Role, ServerStep};
 use crate::bug::Bug;
 use crate::msg::Msg;
 use crate::rules::Rule;
+use crate::state_machine::Command;
+use crate::state_machine::StateMachine;
 use crate::state_machine::{Applied, AppliedState};
-use crate::types::{Ballot, Command, ServerId, Slot};
+use crate::types::{Ballot, ServerId, Slot};
 
-impl ServerStep<'_, '_> {
+impl<M: StateMachine> ServerStep<'_, '_, M> {
     /// A leader announces a decision.
-    pub(crate) fn on_decide(&mut self, ballot: Ballot, slot: Slot, command: Command) {
+    pub(crate) fn on_decide(&mut self, ballot: Ballot, slot: Slot, command: Command<M>) {
         self.learn(slot, Decision { ballot, command });
     }
 
@@ -49,7 +51,7 @@ impl ServerStep<'_, '_> {
     }
 
     /// Records that `slot` is decided, then applies every slot that is now ready.
-    pub(crate) fn learn(&mut self, slot: Slot, decision: Decision) {
+    pub(crate) fn learn(&mut self, slot: Slot, decision: Decision<M>) {
         let s = self.s();
         if slot < s.applied.next_slot || s.learned.contains_key(&slot) {
             self.fx.took(Rule::DecisionKnownIgnored);
@@ -99,7 +101,7 @@ impl ServerStep<'_, '_> {
                         return;
                     };
                     if one_result {
-                        held.push(*command);
+                        held.push(command.clone());
                         return;
                     }
                     let reply = Msg::Reply {
@@ -116,7 +118,7 @@ impl ServerStep<'_, '_> {
                 for command in held {
                     let reply = Msg::Reply {
                         request: command.request,
-                        result: last,
+                        result: last.clone(),
                     };
                     self.reply(command.client, reply);
                 }
@@ -159,7 +161,7 @@ impl ServerStep<'_, '_> {
 
     /// Replaces the applied state by a more advanced one (every slot below its `next_slot` is
     /// decided, so it holds only decided outcomes).
-    pub(crate) fn install_snapshot(&mut self, snapshot: AppliedState) {
+    pub(crate) fn install_snapshot(&mut self, snapshot: AppliedState<M>) {
         if snapshot.next_slot <= self.s().applied.next_slot {
             self.fx.took(Rule::AppliedStateStaleIgnored);
             return;
@@ -188,7 +190,7 @@ impl ServerStep<'_, '_> {
     }
 
     /// Another server's applied state arrives.
-    pub(crate) fn on_state_transfer(&mut self, snapshot: AppliedState) {
+    pub(crate) fn on_state_transfer(&mut self, snapshot: AppliedState<M>) {
         self.install_snapshot(snapshot);
     }
 }

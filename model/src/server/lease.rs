@@ -32,7 +32,8 @@ use super::{add_vote, Role, ServerStep};
 use crate::bug::Bug;
 use crate::msg::{Msg, Timer};
 use crate::rules::Rule;
-use crate::types::{Ballot, ClientCommand, ServerId};
+use crate::state_machine::{ClientCommand, StateMachine};
+use crate::types::{Ballot, ServerId};
 use serde::{Deserialize, Serialize};
 
 /// A leader's lease.
@@ -76,7 +77,7 @@ impl LeaseGrant {
     }
 }
 
-impl ServerStep<'_, '_> {
+impl<M: StateMachine> ServerStep<'_, '_, M> {
     /// Asks every acceptor for a lease, if lease reads are on: a new round, this server's own
     /// grant counted, the `Lease` timer started before the requests leave. The caller leads.
     pub(crate) fn request_lease(&mut self) {
@@ -325,7 +326,7 @@ impl ServerStep<'_, '_> {
     /// applied; otherwise it falls back to a ReadIndex read (returns false), and an expired
     /// lease is asked for again. The caller checked that this server leads and that the read is
     /// not in progress.
-    pub(crate) fn read_under_lease(&mut self, command: ClientCommand) -> bool {
+    pub(crate) fn read_under_lease(&mut self, command: &ClientCommand<M>) -> bool {
         if !self.cfg.lease_reads {
             return false;
         }
@@ -337,7 +338,7 @@ impl ServerStep<'_, '_> {
                 self.fx.took(Rule::LeaseReadConfirmed);
                 if let Role::Leader(l) = &mut self.s_mut().role {
                     let read_index = l.next_slot;
-                    l.reads.confirmed.push((command, read_index));
+                    l.reads.confirmed.push((command.clone(), read_index));
                 }
                 self.answer_reads();
                 true

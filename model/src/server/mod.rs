@@ -23,10 +23,9 @@ use crate::durable::{AcceptedEntry, Durable};
 use crate::msg::{Msg, Timer};
 use crate::output::{Outbox, Output};
 use crate::rules::Rule;
-use crate::state_machine::AppliedState;
-use crate::types::{
-    majority, Ballot, ClientCommand, ClientId, Command, NodeId, RequestId, ServerId, Slot, Value,
-};
+use crate::state_machine::{AppliedState, Register, StateMachine};
+use crate::state_machine::{ClientCommand, Command};
+use crate::types::{majority, Ballot, ClientId, NodeId, RequestId, ServerId, Slot};
 use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -35,7 +34,11 @@ pub use lease::{Lease, LeaseGrant, LeaseStatus};
 
 /// Starts (or, with its durable state, recovers) server `me`: the state it starts in, and the
 /// effects of starting (its election timer).
-pub fn start(cfg: &ServerConfig, me: ServerId, durable: Option<&Durable>) -> (ServerState, Output) {
+pub fn start<M: StateMachine>(
+    cfg: &ServerConfig,
+    me: ServerId,
+    durable: Option<&Durable<M>>,
+) -> (ServerState<M>, Output<M>) {
     let mut state = Cow::Owned(ServerState::recover(durable));
     let mut step = ServerStep::new(cfg, me, &mut state);
     step.refresh_election_timer();
@@ -46,25 +49,25 @@ pub fn start(cfg: &ServerConfig, me: ServerId, durable: Option<&Durable>) -> (Se
 
 /// Server `me` receives `msg` from node `from`. The state is cloned only if the step changes
 /// it: a step that leaves `state` borrowed and returns no effects changed nothing.
-pub fn on_message(
+pub fn on_message<M: StateMachine>(
     cfg: &ServerConfig,
     me: ServerId,
-    state: &mut Cow<ServerState>,
+    state: &mut Cow<ServerState<M>>,
     from: NodeId,
-    msg: Msg,
-) -> Output {
+    msg: Msg<M>,
+) -> Output<M> {
     let mut step = ServerStep::new(cfg, me, state);
     step.on_msg(from, msg);
     step.finish()
 }
 
 /// One of server `me`'s timers fired.
-pub fn on_timeout(
+pub fn on_timeout<M: StateMachine>(
     cfg: &ServerConfig,
     me: ServerId,
-    state: &mut Cow<ServerState>,
+    state: &mut Cow<ServerState<M>>,
     timer: Timer,
-) -> Output {
+) -> Output<M> {
     let mut step = ServerStep::new(cfg, me, state);
     step.on_timeout(timer);
     step.finish()
@@ -72,21 +75,22 @@ pub fn on_timeout(
 
 /// A server's whole state. Only `durable` survives a crash.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ServerState {
+#[serde(bound = "")]
+pub struct ServerState<M: StateMachine = Register> {
     /// The acceptor's promise and votes, and the compacted snapshot: persisted.
-    pub durable: Durable,
+    pub durable: Durable<M>,
     /// Follower, candidate or leader.
-    pub role: Role,
+    pub role: Role<M>,
     /// The learner's state machine: every slot below `applied.next_slot` applied.
-    pub applied: AppliedState,
+    pub applied: AppliedState<M>,
     /// The slots this server learned were decided since it (re)started, with the ballot whose
     /// majority decided it: all of them in the model (`ServerConfig::keep_log`), those since the
     /// previous compaction in a real cluster. Kept for observers (the model's ghost record, the
     /// runtime's agreement check); the protocol only reads slots at and above
     /// `applied.next_slot`.
-    pub learned: VecMap<Slot, Decision>,
+    pub learned: VecMap<Slot, Decision<M>>,
     /// Client commands waiting for this server to be able to propose them (bounded).
-    pub pending: Vec<ClientCommand>,
+    pub pending: Vec<ClientCommand<M>>,
     /// The last `Prepare` this acceptor answered: a duplicate of it is ignored (candidates never
     /// re-send a `Prepare`; they campaign again with a higher ballot).
     pub answered_prepare: Option<(Ballot, Slot)>,
@@ -114,11 +118,12 @@ pub struct PreVote {
 
 /// A decided slot.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Decision {
+#[serde(bound = "")]
+pub struct Decision<M: StateMachine = Register> {
     /// The ballot whose majority decided it.
     pub ballot: Ballot,
     /// The decided value.
-    pub command: Command,
+    pub command: Command<M>,
 }
 
 /// What a server is doing about leadership.
@@ -127,18 +132,20 @@ pub struct Decision {
 // frequent copy), to save 200 bytes in the others.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Role {
+#[serde(bound = "")]
+pub enum Role<M: StateMachine = Register> {
     /// Not leading; passes client requests on to the leader it knows.
     Follower,
     /// Running Phase 1 for its ballot.
-    Candidate(Tally),
+    Candidate(Tally<M>),
     /// Won Phase 1: proposes with Phase 2 alone.
-    Leader(Leadership),
+    Leader(Leadership<M>),
 }
 
 /// The promises gathered by a Phase 1.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Tally {
+#[serde(bound = "")]
+pub struct Tally<M: StateMachine = Register> {
     /// The ballot being prepared.
     pub ballot: Ballot,
     /// Phase 1 covers every slot from here on.
@@ -146,9 +153,9 @@ pub struct Tally {
     /// The acceptors that promised (sorted; one vote each).
     pub voters: Vec<ServerId>,
     /// Per slot, the accepted entry with the highest ballot among the promises.
-    pub accepted: VecMap<Slot, AcceptedEntry>,
+    pub accepted: VecMap<Slot, AcceptedEntry<M>>,
     /// The most advanced applied state among the promises, if ahead of `first_slot`.
-    pub applied: Option<AppliedState>,
+    pub applied: Option<AppliedState<M>>,
     /// Lease reads: the lease a campaign asks for with its `Prepare` (each promise grants it),
     /// `Requested` while its `Lease` timer, started by the campaign, runs.
     pub lease: LeaseStatus,
@@ -156,13 +163,14 @@ pub struct Tally {
 
 /// A leader's Phase 2 state.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Leadership {
+#[serde(bound = "")]
+pub struct Leadership<M: StateMachine = Register> {
     /// The ballot this server leads.
     pub ballot: Ballot,
     /// The next slot to propose into.
     pub next_slot: Slot,
     /// Proposals not decided yet.
-    pub proposals: VecMap<Slot, Proposal>,
+    pub proposals: VecMap<Slot, Proposal<M>>,
     /// New client commands proposed and decided since the last Phase 1 completed. Two or more
     /// means Prepare-skip happened.
     pub fresh_decided: u32,
@@ -170,9 +178,9 @@ pub struct Leadership {
     /// Prepare-skip; without it, spent by each new command.
     pub prepared: bool,
     /// A repeated Phase 1 in progress (only without Prepare-skip).
-    pub reprepare: Option<Tally>,
+    pub reprepare: Option<Tally<M>>,
     /// ReadIndex reads in progress (`ServerConfig::read_index`).
-    pub reads: Reads,
+    pub reads: Reads<M>,
     /// Check-quorum: the other servers heard from (a `HeartbeatAck` or a counted `Accepted` of
     /// this ballot) since the election timer last fired at this leader (sorted).
     pub heard: Vec<ServerId>,
@@ -190,28 +198,42 @@ pub struct Leadership {
 /// A leader's ReadIndex reads. One confirmation round is in flight at a time; reads that
 /// arrive meanwhile wait for the next. A read's read index is the leader's next slot when it
 /// arrived: every value chosen before the read began is in a slot below it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Reads {
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Reads<M: StateMachine = Register> {
     /// The latest confirmation round of this leadership (0: none yet).
     pub round: u32,
     /// The reads of that round while it is unconfirmed, with their read indexes.
-    pub confirming: Vec<(ClientCommand, Slot)>,
+    pub confirming: Vec<(ClientCommand<M>, Slot)>,
     /// The acceptors that confirmed that round (sorted; one vote each).
     pub acks: Vec<ServerId>,
     /// Reads that arrived while the round was in flight: they go in the next round.
-    pub queued: Vec<(ClientCommand, Slot)>,
+    pub queued: Vec<(ClientCommand<M>, Slot)>,
     /// Confirmed reads waiting for the applied state to reach their read index.
-    pub confirmed: Vec<(ClientCommand, Slot)>,
-    /// Per client, its latest read answered here and the value returned: a repeat of that
+    pub confirmed: Vec<(ClientCommand<M>, Slot)>,
+    /// Per client, its latest read answered here and what it returned: a repeat of that
     /// request (a retry, a duplicate) gets the same answer, which is still linearizable (the
     /// read took effect between its invocation and the first answer), and an older one is
     /// dropped. Reads leave no trace in the sessions, which only the log changes.
-    pub answered: VecMap<ClientId, (RequestId, Value)>,
+    pub answered: VecMap<ClientId, (RequestId, M::Output)>,
 }
 
-impl Reads {
+impl<M: StateMachine> Default for Reads<M> {
+    fn default() -> Self {
+        Reads {
+            round: 0,
+            confirming: Vec::new(),
+            acks: Vec::new(),
+            queued: Vec::new(),
+            confirmed: Vec::new(),
+            answered: VecMap::new(),
+        }
+    }
+}
+
+impl<M: StateMachine> Reads<M> {
     /// Whether `command` is a read in progress here.
-    pub fn contains(&self, command: &ClientCommand) -> bool {
+    pub fn contains(&self, command: &ClientCommand<M>) -> bool {
         [&self.confirming, &self.queued, &self.confirmed]
             .iter()
             .any(|reads| reads.iter().any(|(c, _)| c == command))
@@ -225,18 +247,19 @@ impl Reads {
 
 /// A value proposed in a slot and the acceptors that accepted it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Proposal {
+#[serde(bound = "")]
+pub struct Proposal<M: StateMachine = Register> {
     /// The value.
-    pub command: Command,
+    pub command: Command<M>,
     /// Acceptors that accepted it (sorted; one vote each).
     pub voters: Vec<ServerId>,
     /// A new client command (not a value recovered by Phase 1, nor a no-op).
     pub fresh: bool,
 }
 
-impl ServerState {
+impl<M: StateMachine> ServerState<M> {
     /// The state a server starts in, from its durable state if it has one (recovery).
-    pub fn recover(durable: Option<&Durable>) -> ServerState {
+    pub fn recover(durable: Option<&Durable<M>>) -> ServerState<M> {
         let durable = durable.cloned().unwrap_or_default();
         ServerState {
             applied: durable.snapshot.clone(),
@@ -261,7 +284,7 @@ impl ServerState {
     }
 
     /// The leadership, if this server leads.
-    pub fn leadership(&self) -> Option<&Leadership> {
+    pub fn leadership(&self) -> Option<&Leadership<M>> {
         match &self.role {
             Role::Leader(l) => Some(l),
             _ => None,
@@ -293,18 +316,18 @@ pub(crate) fn add_vote(cfg: &ServerConfig, voters: &mut Vec<ServerId>, voter: Se
 }
 
 /// One step of a server: its configuration, a lazily cloned state and the outputs so far.
-pub(crate) struct ServerStep<'a, 'c> {
+pub(crate) struct ServerStep<'a, 'c, M: StateMachine = Register> {
     pub(crate) cfg: &'a ServerConfig,
     pub(crate) me: ServerId,
-    state: &'a mut Cow<'c, ServerState>,
-    pub(crate) fx: Outbox,
+    state: &'a mut Cow<'c, ServerState<M>>,
+    pub(crate) fx: Outbox<M>,
 }
 
-impl<'a, 'c> ServerStep<'a, 'c> {
+impl<'a, 'c, M: StateMachine> ServerStep<'a, 'c, M> {
     pub(crate) fn new(
         cfg: &'a ServerConfig,
         me: ServerId,
-        state: &'a mut Cow<'c, ServerState>,
+        state: &'a mut Cow<'c, ServerState<M>>,
     ) -> Self {
         ServerStep {
             cfg,
@@ -315,12 +338,12 @@ impl<'a, 'c> ServerStep<'a, 'c> {
     }
 
     /// The state, read-only (does not clone).
-    pub(crate) fn s(&self) -> &ServerState {
+    pub(crate) fn s(&self) -> &ServerState<M> {
         self.state
     }
 
     /// The state, mutable (clones it the first time in a step that borrowed it).
-    pub(crate) fn s_mut(&mut self) -> &mut ServerState {
+    pub(crate) fn s_mut(&mut self) -> &mut ServerState<M> {
         self.state.to_mut()
     }
 
@@ -344,14 +367,14 @@ impl<'a, 'c> ServerStep<'a, 'c> {
     }
 
     /// Sends `msg` to every other server.
-    pub(crate) fn broadcast(&mut self, msg: Msg) {
+    pub(crate) fn broadcast(&mut self, msg: Msg<M>) {
         for peer in self.peers() {
             self.fx.send(peer, msg.clone());
         }
     }
 
     /// Replies to a client.
-    pub(crate) fn reply(&mut self, client: ClientId, msg: Msg) {
+    pub(crate) fn reply(&mut self, client: ClientId, msg: Msg<M>) {
         self.fx.send(client, msg);
     }
 
@@ -385,7 +408,7 @@ impl<'a, 'c> ServerStep<'a, 'c> {
 
     /// Handles a message. Server-to-server messages from anyone but a server are malformed
     /// and ignored; replies are for clients.
-    pub(crate) fn on_msg(&mut self, src: NodeId, msg: Msg) {
+    pub(crate) fn on_msg(&mut self, src: NodeId, msg: Msg<M>) {
         let Some(from) = src.as_server(self.cfg.servers) else {
             match msg {
                 Msg::Request(command) => self.on_request(command, false),
@@ -453,7 +476,7 @@ impl<'a, 'c> ServerStep<'a, 'c> {
 
     /// This step's effects, in the order a driver executes them: the durable state first
     /// (when the step changed it), then timers, then messages ([`crate::output`]).
-    pub(crate) fn finish(self) -> Output {
+    pub(crate) fn finish(self) -> Output<M> {
         let mut save = self.fx.persist_requested().then_some(&self.state.durable);
         if self.cfg.has(Bug::VolatileAcceptor) {
             // BUG(volatile-acceptor): never saves. Correct: the promise and the accepted entries

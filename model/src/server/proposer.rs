@@ -14,16 +14,18 @@ use crate::msg::{Msg, Timer};
 use crate::output::Outbox;
 use crate::rules::Rule;
 use crate::state_machine::AppliedState;
-use crate::types::{Ballot, ClientCommand, Command, Op, OpResult, ServerId, Slot};
+use crate::state_machine::StateMachine;
+use crate::state_machine::{ClientCommand, Command};
+use crate::types::{Ballot, ServerId, Slot};
 use crate::vec_map::VecMap;
 
-impl Tally {
+impl<M: StateMachine> Tally<M> {
     /// A Phase 1 for `ballot` over the slots from `first_slot`, with the candidate's own promise.
     fn new(
         me: ServerId,
         ballot: Ballot,
         first_slot: Slot,
-        own: Vec<(Slot, AcceptedEntry)>,
+        own: Vec<(Slot, AcceptedEntry<M>)>,
     ) -> Self {
         Tally {
             ballot,
@@ -38,10 +40,10 @@ impl Tally {
     /// Adds one promise's accepted entries and snapshot.
     fn merge(
         &mut self,
-        accepted: Vec<(Slot, AcceptedEntry)>,
-        applied: Option<AppliedState>,
+        accepted: Vec<(Slot, AcceptedEntry<M>)>,
+        applied: Option<AppliedState<M>>,
         adopt_any: bool,
-        fx: &mut Outbox,
+        fx: &mut Outbox<M>,
     ) {
         for (slot, entry) in accepted {
             match self.accepted.get_mut(&slot) {
@@ -75,7 +77,7 @@ impl Tally {
     }
 }
 
-impl ServerStep<'_, '_> {
+impl<M: StateMachine> ServerStep<'_, '_, M> {
     /// The election timer fired: campaign with a higher ballot.
     pub(crate) fn on_election_timeout(&mut self) {
         if self.s().is_leader() {
@@ -108,8 +110,8 @@ impl ServerStep<'_, '_> {
         from: ServerId,
         ballot: Ballot,
         first_slot: Slot,
-        accepted: Vec<(Slot, AcceptedEntry)>,
-        applied: Option<AppliedState>,
+        accepted: Vec<(Slot, AcceptedEntry<M>)>,
+        applied: Option<AppliedState<M>>,
     ) {
         let counts_twice = self.cfg.has(Bug::CountMessages);
         let tally = match &self.s().role {
@@ -207,7 +209,7 @@ impl ServerStep<'_, '_> {
 
     /// Takeover: re-proposes, for every slot from `from` to the highest one any promise reported,
     /// the accepted value with the highest ballot, or a no-op where nobody accepted anything.
-    fn propose_recovered(&mut self, accepted: &VecMap<Slot, AcceptedEntry>, from: Slot) {
+    fn propose_recovered(&mut self, accepted: &VecMap<Slot, AcceptedEntry<M>>, from: Slot) {
         if self.cfg.has(Bug::IgnorePromisedValues) {
             // BUG(ignore-promised-values): proposes only its own commands from `from` on.
             // Correct: a value reported in a promise may already be decided; the new leader must
@@ -296,12 +298,12 @@ impl ServerStep<'_, '_> {
 
     /// Takes the next batch off the queue: up to `batch_commands_max` commands, in arrival
     /// order, dropping those that ran or are on their way already.
-    fn take_batch(&mut self) -> Vec<ClientCommand> {
+    fn take_batch(&mut self) -> Vec<ClientCommand<M>> {
         let s = self.s();
         let mut batch = Vec::with_capacity(self.cfg.batch_commands_max.min(s.pending.len()));
         let mut taken = 0;
         while batch.len() < self.cfg.batch_commands_max && taken < s.pending.len() {
-            let command = s.pending[taken];
+            let command = s.pending[taken].clone();
             taken += 1;
             // The commands taken so far leave the queue (all at once, below: one move of the
             // rest instead of one per command).
@@ -317,7 +319,7 @@ impl ServerStep<'_, '_> {
     }
 
     /// Proposes new client commands, together, in the next free slot.
-    fn propose_fresh(&mut self, batch: Vec<ClientCommand>) {
+    fn propose_fresh(&mut self, batch: Vec<ClientCommand<M>>) {
         let prepare_skip = self.cfg.prepare_skip;
         let Role::Leader(l) = &mut self.s_mut().role else {
             unreachable!("proposing without leading");
@@ -337,14 +339,16 @@ impl ServerStep<'_, '_> {
             self.fx.took(Rule::ProposeBatch);
         }
         if self.cfg.has(Bug::ReplyBeforeDecide) {
-            for command in batch.iter().filter(|c| matches!(c.op, Op::Write(_))) {
+            // What each write would return if it ran on the applied state now.
+            let mut machine = self.s().applied.machine.clone();
+            for command in batch.iter().filter(|c| !M::is_read_only(&c.op)) {
                 // BUG(reply-before-decide): acknowledges the write as soon as it is proposed.
                 // Correct: reply only after the command is decided and applied; a proposal can
                 // still lose to another leader's value for the slot, and then the write the
                 // client was told about never happens.
                 let reply = Msg::Reply {
                     request: command.request,
-                    result: OpResult::WriteOk,
+                    result: machine.apply(&command.op),
                 };
                 self.reply(command.client, reply);
             }
@@ -354,7 +358,7 @@ impl ServerStep<'_, '_> {
 
     /// Phase 2a: the leader's own acceptor accepts (persisted before the `Accept` leaves), then
     /// every other acceptor is asked to.
-    fn propose(&mut self, slot: Slot, command: Command, fresh: bool) {
+    fn propose(&mut self, slot: Slot, command: Command<M>, fresh: bool) {
         let me = self.me;
         let s = self.s_mut();
         let Role::Leader(l) = &mut s.role else {

@@ -17,26 +17,28 @@ use super::{add_vote, ServerStep};
 use crate::bug::Bug;
 use crate::msg::Msg;
 use crate::rules::Rule;
-use crate::types::{Ballot, ClientCommand, OpResult, ServerId};
+use crate::state_machine::ClientCommand;
+use crate::state_machine::StateMachine;
+use crate::types::{Ballot, ServerId};
 
-impl ServerStep<'_, '_> {
+impl<M: StateMachine> ServerStep<'_, '_, M> {
     /// A read at the leader: joins the next confirmation round (now, if none is in flight).
     /// The caller checked that this server leads and that the read is not in progress.
-    pub(crate) fn read_at_leader(&mut self, command: ClientCommand) {
+    pub(crate) fn read_at_leader(&mut self, command: ClientCommand<M>) {
         let Some(l) = self.s().leadership() else {
             unreachable!("read_at_leader at a server that does not lead");
         };
         match l.reads.answered.get(&command.client) {
-            Some(&(request, value)) if request == command.request => {
-                self.fx.took(Rule::ReadAnsweredAgain);
+            Some((request, result)) if *request == command.request => {
                 let reply = Msg::Reply {
-                    request,
-                    result: OpResult::ReadOk(value),
+                    request: *request,
+                    result: result.clone(),
                 };
+                self.fx.took(Rule::ReadAnsweredAgain);
                 self.reply(command.client, reply);
                 return;
             }
-            Some(&(request, _)) if request > command.request => {
+            Some((request, _)) if *request > command.request => {
                 self.fx.took(Rule::ReadOlderDropped);
                 return;
             }
@@ -57,7 +59,7 @@ impl ServerStep<'_, '_> {
 
     /// Starts confirmation round `round + 1` for `reads`, counting this server's own acceptor
     /// (which promised the leader's ballot).
-    fn start_read_round(&mut self, reads: Vec<(ClientCommand, crate::types::Slot)>) {
+    fn start_read_round(&mut self, reads: Vec<(ClientCommand<M>, crate::types::Slot)>) {
         let me = self.me;
         let l = self.leadership_mut();
         let ballot = l.ballot;
@@ -163,13 +165,21 @@ impl ServerStep<'_, '_> {
         {
             return;
         }
-        let register = self.s().applied.register;
         let l = self.leadership_mut();
         let (ready, waiting) = std::mem::take(&mut l.reads.confirmed)
             .into_iter()
             .partition::<Vec<_>, _>(|(_, at)| *at <= applied || skip_wait);
         l.reads.confirmed = waiting;
-        for (command, _) in &ready {
+        let machine = &self.s().applied.machine;
+        let ready: Vec<_> = ready
+            .into_iter()
+            .map(|(command, _)| {
+                let result = machine.read(&command.op);
+                (command, result)
+            })
+            .collect();
+        let l = self.leadership_mut();
+        for (command, result) in &ready {
             let newer = l
                 .reads
                 .answered
@@ -178,21 +188,21 @@ impl ServerStep<'_, '_> {
             if newer {
                 l.reads
                     .answered
-                    .insert(command.client, (command.request, register));
+                    .insert(command.client, (command.request, result.clone()));
             }
         }
-        for (command, _) in ready {
+        for (command, result) in ready {
             self.fx.took(Rule::ReadAnswered);
             let reply = Msg::Reply {
                 request: command.request,
-                result: OpResult::ReadOk(register),
+                result,
             };
             self.reply(command.client, reply);
         }
     }
 
     /// The leadership, mutable. Only called while leading.
-    fn leadership_mut(&mut self) -> &mut super::Leadership {
+    fn leadership_mut(&mut self) -> &mut super::Leadership<M> {
         match &mut self.s_mut().role {
             super::Role::Leader(l) => l,
             _ => unreachable!("leadership_mut at a server that does not lead"),

@@ -6,11 +6,12 @@ use super::{Role, ServerStep};
 use crate::bug::Bug;
 use crate::msg::Msg;
 use crate::rules::Rule;
-use crate::types::{ClientCommand, Command, Op, OpResult};
+use crate::state_machine::StateMachine;
+use crate::state_machine::{ClientCommand, Command};
 
-impl ServerStep<'_, '_> {
+impl<M: StateMachine> ServerStep<'_, '_, M> {
     /// A client's request, sent by the client itself or forwarded once by another server.
-    pub(crate) fn on_request(&mut self, command: ClientCommand, forwarded: bool) {
+    pub(crate) fn on_request(&mut self, command: ClientCommand<M>, forwarded: bool) {
         let s = self.s();
         if s.applied.has_executed(&command) {
             if let Some(result) = s.applied.result_of(&command) {
@@ -27,22 +28,23 @@ impl ServerStep<'_, '_> {
         }
         match &s.role {
             Role::Leader(_) => {
-                if command.op == Op::Read && self.cfg.has(Bug::LeaderLocalRead) {
+                let read_only = M::is_read_only(&command.op);
+                if read_only && self.cfg.has(Bug::LeaderLocalRead) {
                     // BUG(leader-local-read): answers from the local state machine. Correct:
                     // reads go through the log like writes. A leader cannot know locally that it
                     // is still the leader (that would need a lease); a deposed one returns a
                     // value a newer leader has already overwritten.
                     let reply = Msg::Reply {
                         request: command.request,
-                        result: OpResult::ReadOk(s.applied.register),
+                        result: s.applied.machine.read(&command.op),
                     };
                     self.reply(command.client, reply);
                     return;
                 }
-                if command.op == Op::Read && self.cfg.read_index {
+                if read_only && self.cfg.read_index {
                     if self.in_progress(&command) {
                         self.fx.took(Rule::RequestInProgressIgnored);
-                    } else if !self.read_under_lease(command) {
+                    } else if !self.read_under_lease(&command) {
                         self.read_at_leader(command);
                     }
                     return;
@@ -70,7 +72,7 @@ impl ServerStep<'_, '_> {
     }
 
     /// Queues a command until this server can propose it (bounded; duplicates ignored).
-    fn enqueue(&mut self, command: ClientCommand) {
+    fn enqueue(&mut self, command: ClientCommand<M>) {
         let s = self.s();
         if self.in_progress(&command) {
             self.fx.took(Rule::RequestInProgressIgnored);
@@ -85,18 +87,18 @@ impl ServerStep<'_, '_> {
 
     /// Whether `command` is already on its way: queued, proposed in this ballot, or decided in a
     /// slot not applied yet. A duplicate request for it must not be proposed again.
-    pub(crate) fn in_progress(&self, command: &ClientCommand) -> bool {
+    pub(crate) fn in_progress(&self, command: &ClientCommand<M>) -> bool {
         self.in_progress_queued_from(command, 0)
     }
 
     /// [`Self::in_progress`], as if the queue's first `queued_from` commands had left it.
     pub(crate) fn in_progress_queued_from(
         &self,
-        command: &ClientCommand,
+        command: &ClientCommand<M>,
         queued_from: usize,
     ) -> bool {
         let s = self.s();
-        let carries = |value: &Command| value.client_commands().contains(command);
+        let carries = |value: &Command<M>| value.client_commands().contains(command);
         s.pending[queued_from..].contains(command)
             || s.leadership().is_some_and(|l| {
                 l.proposals.values().any(|p| carries(&p.command)) || l.reads.contains(command)

@@ -692,14 +692,16 @@ fn server_state(name: &str, s: &ServerState, timers: &str, out: &mut Vec<String>
             }
             let r = &l.reads;
             if r.round > 0 || !r.is_empty() {
-                let reads =
-                    |reads: &[(paxos_model::types::ClientCommand, paxos_model::types::Slot)]| {
-                        let reads: Vec<_> = reads
-                            .iter()
-                            .map(|(c, at)| format!("{c:?} at {at:?}"))
-                            .collect();
-                        format!("[{}]", reads.join(", "))
-                    };
+                let reads = |reads: &[(
+                    paxos_model::state_machine::ClientCommand,
+                    paxos_model::types::Slot,
+                )]| {
+                    let reads: Vec<_> = reads
+                        .iter()
+                        .map(|(c, at)| format!("{c:?} at {at:?}"))
+                        .collect();
+                    format!("[{}]", reads.join(", "))
+                };
                 text += &format!(
                     " reads: round={} confirming={} acks={:?} queued={} confirmed={}",
                     r.round,

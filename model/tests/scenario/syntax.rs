@@ -18,9 +18,8 @@
 use paxos_model::durable::{AcceptedEntry, Durable};
 use paxos_model::msg::{Msg, Timer};
 use paxos_model::state_machine::{AppliedState, Session};
-use paxos_model::types::{
-    Ballot, ClientCommand, ClientId, Command, Op, OpResult, RequestId, ServerId, Slot, Value,
-};
+use paxos_model::state_machine::{ClientCommand, Command};
+use paxos_model::types::{Ballot, ClientId, Op, OpResult, RequestId, ServerId, Slot, Value};
 
 // ---------------------------------------------------------------------------------------------
 // Printing.
@@ -141,7 +140,7 @@ pub fn applied_state(a: &AppliedState) -> String {
     format!(
         "({:?}, {:?}, {{{}}})",
         a.next_slot,
-        a.register,
+        a.machine.value,
         sessions.join(", ")
     )
 }
@@ -419,7 +418,7 @@ impl Cursor<'_> {
         self.lit(")")?;
         Ok(AppliedState {
             next_slot,
-            register,
+            machine: paxos_model::state_machine::Register { value: register },
             sessions: sessions.into_iter().collect(),
         })
     }
