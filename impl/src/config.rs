@@ -89,8 +89,14 @@ pub struct ClusterConfig {
     pub commit_point: bool,
     /// The parallel leader write (the model's `ServerConfig::parallel_leader_write`): the
     /// leader's `Accept`s leave before its own vote is on disk, and the vote is written right
-    /// after (the `LeaderWrite` timer, due at once) and counted once durable. Off by default.
+    /// after (the `LeaderWrite` timer, due once the batch's I/O is done) and counted once
+    /// durable. On by default (measured: p50 at one client on disk 0.36 → 0.26 ms).
     pub parallel_leader_write: bool,
+    /// Lease reads (the model's `ServerConfig::lease_reads`): a leader holding a lease from a
+    /// majority answers reads with no confirmation round; ReadIndex reads otherwise (so it
+    /// turns `read_index` on). Safe only while no clock drifts more than
+    /// `paxos_model::config::CLOCK_DRIFT_PERCENT_MAX` (`Timing::lease_is_safe`). Off by default.
+    pub lease_reads: bool,
     /// A deliberately broken protocol variant, for tests (only with the `bugs` feature).
     #[cfg(feature = "bugs")]
     pub bug: Option<Bug>,
@@ -125,7 +131,8 @@ impl ClusterConfig {
             pre_vote: false,
             check_quorum: false,
             commit_point: true,
-            parallel_leader_write: false,
+            parallel_leader_write: true,
+            lease_reads: false,
             #[cfg(feature = "bugs")]
             bug: None,
             #[cfg(feature = "bugs")]
@@ -156,6 +163,12 @@ impl ClusterConfig {
                 return Err(ConfigError::Limit { what, value, max });
             }
         }
+        if self.lease_reads && !self.timing.lease_is_safe() {
+            return Err(ConfigError::LeaseTiming {
+                lease: self.timing.lease,
+                grant: self.timing.lease_grant,
+            });
+        }
         self.faults.validate()
     }
 
@@ -174,7 +187,8 @@ impl ClusterConfig {
     pub fn server_config(&self) -> ServerConfig {
         let mut cfg = ServerConfig::cluster(self.replicas);
         cfg.prepare_skip = self.prepare_skip;
-        cfg.read_index = self.read_index;
+        cfg.read_index = self.read_index || self.lease_reads;
+        cfg.lease_reads = self.lease_reads;
         cfg.batch_commands_max = self.batch_commands_max;
         cfg.window_slots_max = self.window_slots_max;
         cfg.pre_vote = self.pre_vote;

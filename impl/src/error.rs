@@ -32,6 +32,17 @@ pub enum ConfigError {
         /// The largest allowed.
         max: usize,
     },
+    /// Lease reads with a lease that may outlast a grant it counts when clocks drift.
+    #[error(
+        "lease reads need a lease ({lease:?}) that ends before every grant ({grant:?}) with {}% clock drift",
+        paxos_model::config::CLOCK_DRIFT_PERCENT_MAX
+    )]
+    LeaseTiming {
+        /// The leader's lease.
+        lease: Duration,
+        /// An acceptor's grant.
+        grant: Duration,
+    },
     /// A probability outside `0..=1` (or not a number).
     #[error("{what} must be a probability between 0 and 1 (got {value})")]
     Probability {

@@ -113,6 +113,7 @@ impl<M: StateMachine> Replica<M> {
         if let Err(e) = self.perform(io, &mut armed) {
             return e;
         }
+        host.timers.after_io();
         let mut batch = Vec::with_capacity(BATCH_MAX);
         loop {
             match self.control.try_recv() {
@@ -154,6 +155,12 @@ impl<M: StateMachine> Replica<M> {
             }
             let mut io = Io::default();
             for Envelope { src, dst, msg } in batch.drain(..) {
+                // Every timer due fires before the next message: a leader's lease ends when its
+                // `Lease` timer is due, not when a long batch or save lets the thread notice
+                // (`specs/runtime.md`, "Group commit"; `specs/multipaxos.md`, "Lease reads").
+                while let Some(timer) = host.timers.pop_due(Instant::now()) {
+                    self.step(&mut host, Input::Timeout { timer }, &mut io);
+                }
                 self.step(&mut host, Input::Deliver { src, dst, msg }, &mut io);
             }
             while let Some(timer) = host.timers.pop_due(Instant::now()) {
@@ -162,6 +169,8 @@ impl<M: StateMachine> Replica<M> {
             if let Err(e) = self.perform(io, &mut armed) {
                 return e;
             }
+            // The zero-duration timers this batch set (the leader's own write) are due now.
+            host.timers.after_io();
         }
     }
 

@@ -5,6 +5,12 @@
 //! fires is removed unless the handler sets it again. An actor has a handful of timers (a server
 //! two, a client one), so they are kept in a small vector and searched linearly: no map, no
 //! allocation after the first timer.
+//!
+//! A timer set for **zero duration** (a range `0..0`: the model's `LeaderWrite`) means "as soon
+//! as the I/O this step asked for is done": it is not due within the batch that set it, and
+//! becomes due once the replica performed that batch's save and sends
+//! ([`Timers::after_io`]). Any other timer is due at its deadline, also in the middle of a
+//! batch (a lease must end on time).
 
 use paxos_model::msg::Timer;
 use rand::{Rng, SeedableRng};
@@ -15,8 +21,8 @@ use std::time::{Duration, Instant};
 /// The deadlines of an actor's set timers.
 #[derive(Debug)]
 pub(crate) struct Timers {
-    /// `(timer, deadline)`, each timer at most once, in no order.
-    deadlines: Vec<(Timer, Instant)>,
+    /// `(timer, deadline, waits for the batch's I/O)`, each timer at most once, in no order.
+    deadlines: Vec<(Timer, Instant, bool)>,
     rng: ChaCha8Rng,
 }
 
@@ -31,39 +37,52 @@ impl Timers {
 
     /// Sets (or restarts) `timer`; returns the duration drawn.
     pub(crate) fn set(&mut self, timer: Timer, range: Range<Duration>) -> Duration {
+        let after_io = range.end == Duration::ZERO;
         let duration = if range.start < range.end {
             self.rng.random_range(range)
         } else {
             range.start
         };
         let deadline = Instant::now() + duration;
-        match self.deadlines.iter_mut().find(|(t, _)| *t == timer) {
-            Some((_, at)) => *at = deadline,
-            None => self.deadlines.push((timer, deadline)),
+        match self.deadlines.iter_mut().find(|(t, _, _)| *t == timer) {
+            Some((_, at, waits)) => (*at, *waits) = (deadline, after_io),
+            None => self.deadlines.push((timer, deadline, after_io)),
         }
         duration
     }
 
     /// Cancels `timer` if it is set.
     pub(crate) fn cancel(&mut self, timer: Timer) {
-        if let Some(i) = self.deadlines.iter().position(|(t, _)| *t == timer) {
+        if let Some(i) = self.deadlines.iter().position(|(t, _, _)| *t == timer) {
             self.deadlines.swap_remove(i);
         }
     }
 
-    /// The earliest deadline.
+    /// The earliest deadline (of a timer not waiting for the batch's I/O).
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines.iter().map(|(_, at)| *at).min()
+        self.deadlines
+            .iter()
+            .filter(|(_, _, waits)| !waits)
+            .map(|(_, at, _)| *at)
+            .min()
+    }
+
+    /// The batch's I/O is done: the zero-duration timers it set are due now.
+    pub(crate) fn after_io(&mut self) {
+        for (_, _, waits) in &mut self.deadlines {
+            *waits = false;
+        }
     }
 
     /// Removes and returns the timer with the earliest deadline (of two due at the same instant,
-    /// the lower timer), if it is due at `now`.
+    /// the lower timer), if it is due at `now` (and not waiting for the batch's I/O).
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Timer> {
-        let (i, &(timer, deadline)) = self
+        let (i, &(timer, deadline, _)) = self
             .deadlines
             .iter()
             .enumerate()
-            .min_by_key(|(_, (timer, at))| (*at, *timer))?;
+            .filter(|(_, (_, _, waits))| !waits)
+            .min_by_key(|(_, (timer, at, _))| (*at, *timer))?;
         (deadline <= now).then(|| {
             self.deadlines.swap_remove(i);
             timer

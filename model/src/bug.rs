@@ -53,11 +53,14 @@ pub enum Bug {
     CommitAnyBallot,
     /// Parallel leader write: the leader counts its own vote before the vote is durable.
     LeaderCountsUnsavedVote,
+    /// An acceptor holding a lease grant promises a newer ballot (a `Prepare`, its own
+    /// campaign) although its grant has not expired.
+    LeaseReadAfterNewerPromise,
 }
 
 impl Bug {
     /// Every bug, in the order `paxos-model bugs` lists them.
-    pub const ALL: [Bug; 22] = [
+    pub const ALL: [Bug; 23] = [
         Bug::IgnorePromisedValues,
         Bug::AdoptAnyValue,
         Bug::AcceptBelowPromise,
@@ -80,6 +83,7 @@ impl Bug {
         Bug::PreVoteIgnoresLeader,
         Bug::CommitAnyBallot,
         Bug::LeaderCountsUnsavedVote,
+        Bug::LeaseReadAfterNewerPromise,
     ];
 
     /// The name used on the command line.
@@ -107,6 +111,7 @@ impl Bug {
             Bug::PreVoteIgnoresLeader => "pre-vote-ignores-leader",
             Bug::CommitAnyBallot => "commit-any-ballot",
             Bug::LeaderCountsUnsavedVote => "leader-counts-unsaved-vote",
+            Bug::LeaseReadAfterNewerPromise => "lease-read-after-newer-promise",
         }
     }
 }
@@ -179,6 +184,9 @@ impl Bug {
             Bug::LeaderCountsUnsavedVote => {
                 "With the parallel leader write, the leader counts its own vote for a slot when it sends the Accept, before the vote is durable."
             }
+            Bug::LeaseReadAfterNewerPromise => {
+                "An acceptor that granted a leader a lease promises a newer ballot (a Prepare, or its own campaign) before its grant expired, so the old leader answers lease reads while a newer one decides writes."
+            }
         }
     }
 
@@ -242,6 +250,9 @@ impl Bug {
             }
             Bug::LeaderCountsUnsavedVote => {
                 "A vote counts toward a quorum only once it is durable: a leader that sends its Accept before writing its own vote counts that vote after the write."
+            }
+            Bug::LeaseReadAfterNewerPromise => {
+                "An acceptor holding a lease grant promises no other ballot until the grant expired, which the clock assumption puts after the end of every lease counting it."
             }
         }
     }

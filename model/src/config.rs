@@ -10,7 +10,9 @@ use crate::bug::Bug;
 use std::ops::Range;
 use std::time::Duration;
 
-/// Real-time durations. The model ignores them (any set timer may fire at any moment).
+/// Real-time durations. The model ignores them (any set timer may fire at any moment), except
+/// for the one ordering lease reads rest on, which the checked model imposes on its timers
+/// (`specs/multipaxos.md`, "Lease reads").
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Timing {
     /// A follower campaigns after hearing nothing from a leader for a duration drawn from this.
@@ -19,15 +21,58 @@ pub struct Timing {
     pub heartbeat_interval: Duration,
     /// A client re-sends its request after a duration drawn from this.
     pub client_retry: Range<Duration>,
+    /// Lease reads: how long a leader's lease lasts, on its own clock, from the moment it asks
+    /// for it (before its `LeaseRequest` leaves).
+    pub lease: Duration,
+    /// Lease reads: how long an acceptor keeps a grant, on its own clock, from the moment it
+    /// grants (after the `LeaseRequest` arrived). Must outlast `lease` whatever the drift of the
+    /// two clocks ([`Timing::lease_is_safe`]).
+    pub lease_grant: Duration,
 }
+
+/// The leader's lease, in milliseconds of its own clock ([`Timing::lease`]).
+pub const LEASE_MS: u64 = 80;
+/// An acceptor's grant, in milliseconds of its own clock ([`Timing::lease_grant`]).
+pub const LEASE_GRANT_MS: u64 = 100;
+/// The clock-drift bound lease reads assume: no clock runs more than this many percent faster
+/// or slower than real time. A lease of `LEASE_MS` on a slow leader clock lasts at most
+/// `LEASE_MS · (1 + ρ)` real milliseconds; a grant of `LEASE_GRANT_MS` on a fast acceptor
+/// clock at least `LEASE_GRANT_MS / (1 + ρ)`: 88 < 90.9 with ρ = 10 %.
+pub const CLOCK_DRIFT_PERCENT_MAX: u64 = 10;
+/// The shortest election timeout, in milliseconds: at least a grant, so that a follower whose
+/// leader fell silent has usually let its grant expire by the time its election timer fires
+/// (a follower that still holds one defers its campaign: liveness, not safety).
+pub const ELECTION_TIMEOUT_MS_MIN: u64 = 150;
+/// The longest election timeout, in milliseconds.
+pub const ELECTION_TIMEOUT_MS_MAX: u64 = 300;
+
+const _: () = assert!(
+    LEASE_MS * (100 + CLOCK_DRIFT_PERCENT_MAX) * (100 + CLOCK_DRIFT_PERCENT_MAX)
+        < LEASE_GRANT_MS * 100 * 100,
+    "a lease must end before every grant it counts, whatever the clocks' drift"
+);
+const _: () = assert!(LEASE_GRANT_MS <= ELECTION_TIMEOUT_MS_MIN);
 
 impl Default for Timing {
     fn default() -> Self {
         Timing {
-            election_timeout: Duration::from_millis(150)..Duration::from_millis(300),
+            election_timeout: Duration::from_millis(ELECTION_TIMEOUT_MS_MIN)
+                ..Duration::from_millis(ELECTION_TIMEOUT_MS_MAX),
             heartbeat_interval: Duration::from_millis(40),
             client_retry: Duration::from_millis(200)..Duration::from_millis(400),
+            lease: Duration::from_millis(LEASE_MS),
+            lease_grant: Duration::from_millis(LEASE_GRANT_MS),
         }
+    }
+}
+
+impl Timing {
+    /// Whether a lease ends, in real time, before every grant it counts when no clock drifts
+    /// more than [`CLOCK_DRIFT_PERCENT_MAX`]: `lease · (1 + ρ) < lease_grant / (1 + ρ)`. The
+    /// runtime refuses lease reads with a timing that breaks it.
+    pub fn lease_is_safe(&self) -> bool {
+        let drift = 100 + u128::from(CLOCK_DRIFT_PERCENT_MAX);
+        self.lease.as_micros() * drift * drift < self.lease_grant.as_micros() * 100 * 100
     }
 }
 
@@ -111,6 +156,14 @@ pub struct ServerConfig {
     /// writes in parallel"). Followers still persist before they answer. Off in
     /// [`ServerConfig::cluster`] and by default in the checker (`--parallel-leader-write`).
     pub parallel_leader_write: bool,
+    /// Lease reads (needs `read_index`, its fallback): a leader asks a majority for a lease
+    /// (`LeaseRequest`) when it takes office and whenever a read finds it expired; an acceptor
+    /// that grants one promises no other ballot until its grant expires, which the clock
+    /// assumption puts after the leader's lease ends. While it holds a lease, a leader answers a
+    /// read without a confirmation round, once it applied the slots below the read's read index;
+    /// without one, the read is a ReadIndex read (`specs/multipaxos.md`, "Lease reads"). Off in
+    /// [`ServerConfig::cluster`], in the runtime and in the checker (`--lease-reads`).
+    pub lease_reads: bool,
 }
 
 impl ServerConfig {
@@ -135,6 +188,7 @@ impl ServerConfig {
             check_quorum: false,
             commit_point: false,
             parallel_leader_write: false,
+            lease_reads: false,
         }
     }
 

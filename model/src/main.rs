@@ -103,6 +103,10 @@ struct ModelArgs {
     /// ReadIndex reads at the leader (no slot, no disk write) instead of reads through the log.
     #[arg(long)]
     read_index: bool,
+    /// Lease reads: a leader holding a lease from a majority answers reads without a
+    /// confirmation round (ReadIndex reads otherwise; implies --read-index).
+    #[arg(long)]
+    lease_reads: bool,
     /// Batching: a slot decides up to N client commands (1 to 4; 1: no batching).
     #[arg(long, value_name = "N", default_value_t = 1)]
     batch: usize,
@@ -159,7 +163,8 @@ impl ModelArgs {
             literal_loss: self.literal_loss,
             crashes: self.crashes,
             prepare_skip: !self.no_prepare_skip,
-            read_index: self.read_index,
+            read_index: self.read_index || self.lease_reads,
+            lease_reads: self.lease_reads,
             batch: self.batch,
             window: self.window,
             pre_vote: self.pre_vote,
@@ -341,7 +346,9 @@ fn describe(cfg: &CheckConfig) -> String {
             "Phase 1 per command"
         },
     );
-    s += if cfg.read_index {
+    s += if cfg.lease_reads {
+        ", lease reads"
+    } else if cfg.read_index {
         ", ReadIndex reads"
     } else {
         ", reads through the log"

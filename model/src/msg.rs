@@ -130,6 +130,22 @@ pub enum Msg<M: StateMachine = Register> {
         /// The leader's ballot.
         ballot: Ballot,
     },
+    /// Leader → acceptors: grant me a lease for `ballot` (lease reads,
+    /// `ServerConfig::lease_reads`): promise no other ballot until your grant expires.
+    LeaseRequest {
+        /// The leader's ballot.
+        ballot: Ballot,
+        /// The leader's lease round in this ballot.
+        round: u32,
+    },
+    /// Acceptor → leader: granted (and promised `ballot`); I promise no other ballot until my
+    /// `LeaseGrant` timer fires, which is after your lease of this `round` expired.
+    LeaseGranted {
+        /// The ballot granted.
+        ballot: Ballot,
+        /// The round answered.
+        round: u32,
+    },
 }
 
 impl<M: StateMachine> fmt::Debug for Msg<M> {
@@ -190,6 +206,8 @@ impl<M: StateMachine> fmt::Debug for Msg<M> {
             Msg::PreVote { ballot } => write!(f, "PreVote({ballot:?})"),
             Msg::PreVoteGranted { ballot } => write!(f, "PreVoteGranted({ballot:?})"),
             Msg::HeartbeatAck { ballot } => write!(f, "HeartbeatAck({ballot:?})"),
+            Msg::LeaseRequest { ballot, round } => write!(f, "LeaseRequest({ballot:?}, #{round})"),
+            Msg::LeaseGranted { ballot, round } => write!(f, "LeaseGranted({ballot:?}, #{round})"),
         }
     }
 }
@@ -210,4 +228,11 @@ pub enum Timer {
     /// after the I/O of the batch that proposed (the model: at any later moment, or never
     /// before a crash).
     LeaderWrite,
+    /// Leader (lease reads): the lease of its latest lease round expires. Set when the round
+    /// starts, before its `LeaseRequest` leaves, for `Timing::lease`.
+    Lease,
+    /// Acceptor (lease reads): its lease grant expires, and it may promise another ballot again.
+    /// Set when it grants, for `Timing::lease_grant`: longer than any lease that can count the
+    /// grant, whatever the clocks' drift (`specs/multipaxos.md`, "Lease reads").
+    LeaseGrant,
 }

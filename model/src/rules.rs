@@ -251,6 +251,49 @@ rules! {
     /// The election timer fires at a leader that did not hear from a majority since the last
     /// check: it steps down.
     CheckQuorumStepDown = "check-quorum-step-down",
+
+    // Lease reads (server/lease.rs), with `ServerConfig::lease_reads`.
+    /// An acceptor that promises a campaign's ballot grants it a lease with the promise: it
+    /// promises no other ballot until its `LeaseGrant` timer fires.
+    PromiseGrantsLease = "promise-grants-lease",
+    /// A leader starts a lease round (a read found its lease expired): its `Lease` timer
+    /// first, its own grant, then a `LeaseRequest` to every other server.
+    LeaseRequested = "lease-requested",
+    /// An acceptor that promised a higher ballot answers a lease request with a `Nack`.
+    LeaseRequestRejected = "lease-request-rejected",
+    /// An acceptor that admits the leader's ballot grants it a lease (promising the ballot):
+    /// it promises no other ballot until its `LeaseGrant` timer fires.
+    LeaseGranted = "lease-granted",
+    /// A lease grant is counted towards the requested round.
+    LeaseGrantCounted = "lease-grant-counted",
+    /// A grant of another ballot or round, of a round decided already, or a repeated one, is
+    /// ignored.
+    LeaseGrantIgnored = "lease-grant-ignored",
+    /// A majority granted a lease round: the leader holds the lease until its `Lease` timer
+    /// fires.
+    LeaseHeld = "lease-held",
+    /// The `Lease` timer fires: the leader's lease (held or still requested), or the one its
+    /// campaign asked for, is over.
+    LeaseExpired = "lease-expired",
+    /// A read arriving while the leader holds its lease is confirmed by the lease, with no
+    /// round; it is answered once its read index is applied.
+    LeaseReadConfirmed = "lease-read-confirmed",
+    /// A read arriving while the leader holds no lease falls back to a ReadIndex read (and an
+    /// expired lease is asked for again).
+    LeaseReadFallsBack = "lease-read-falls-back",
+    /// An acceptor holding a lease grant refuses (silently) a `Prepare` of another ballot.
+    PrepareRefusedLeaseHeld = "prepare-refused-lease-held",
+    /// The election timer fires at a server whose acceptor holds a lease grant: it puts off its
+    /// campaign (or pre-vote) and restarts the timer.
+    CampaignDeferredLeaseHeld = "campaign-deferred-lease-held",
+    /// An acceptor promises a ballot above the one it granted a lease to (an `Accept`, a
+    /// heartbeat or a lease request of a newer leader): the grant is superseded.
+    LeaseGrantSuperseded = "lease-grant-superseded",
+    /// The `LeaseGrant` timer fires: the acceptor may promise other ballots again.
+    LeaseGrantExpired = "lease-grant-expired",
+    /// A server restarts having promised another server's ballot: it holds a grant for that
+    /// ballot, every round of it, for a grant's duration (it forgot what it granted).
+    LeaseGrantHeldAfterRestart = "lease-grant-held-after-restart",
 }
 
 /// A set of rules: the ones one step took.

@@ -160,3 +160,34 @@ fn window_stuck_is_caught() {
 fn commit_any_ballot_is_caught() {
     assert_caught(Bug::CommitAnyBallot);
 }
+
+#[test]
+fn lease_read_after_newer_promise_is_caught() {
+    assert_caught(Bug::LeaseReadAfterNewerPromise);
+}
+
+/// The counterexample of `lease-read-after-newer-promise` (`specs/bugs.md`): a leader holds a
+/// lease; a server holding its grant campaigns anyway and wins with the third server, whose
+/// write completes; the first leader, still holding its lease, answers a read with the value
+/// before that write. 14 steps with BFS (two threads may find a path a step or two longer).
+#[test]
+fn lease_read_after_newer_promise_answers_a_stale_read() {
+    let known = paxos_model::checking::bugs::known(Bug::LeaseReadAfterNewerPromise);
+    let outcome = run(known.config.clone(), CheckerKind::Bfs);
+    let property = outcome.property("linearizable").expect("linearizable");
+    assert_eq!(property.status, Status::Violated);
+    let steps = property.counterexample.as_ref().expect("a counterexample");
+    assert!((14..=16).contains(&steps.len()), "{steps:#?}");
+    let write_ok = steps
+        .iter()
+        .position(|s| s.contains("Reply(r0, WriteOk)"))
+        .unwrap_or_else(|| panic!("no write completes: {steps:#?}"));
+    let last = steps.last().expect("steps");
+    assert!(last.contains("Reply(r0, ReadOk(v0))"), "{steps:#?}");
+    assert!(write_ok < steps.len() - 1);
+    // Two campaigns: the leader that answers the read, and the newer one.
+    let campaigns = steps.iter().filter(|s| s.contains("Election")).count();
+    assert_eq!(campaigns, 2, "{steps:#?}");
+    // Without the bug, the same configuration passes.
+    assert!(run(known.correct_config(), CheckerKind::Dfs).passed());
+}

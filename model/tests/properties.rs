@@ -45,6 +45,9 @@ const COVERED: &[&str] = &[
     "decided-after-recovery",
 ];
 
+/// The property of lease reads, listed only with them and a read in some client's script.
+const LEASE: &[&str] = &["lease-read-answered"];
+
 /// The properties of the election switches, listed only with them: `--pre-vote` lists the
 /// first four, `--check-quorum` the last.
 const SWITCHES: &[&str] = &[
@@ -253,7 +256,15 @@ fn every_listed_property_is_covered_here() {
     for cfg in suite().into_iter().map(|e| e.config).chain([batching()]) {
         listed.extend(PaxosModel::new(cfg).properties().iter().map(|p| p.name));
     }
-    assert_eq!(listed, COVERED.iter().chain(SWITCHES).copied().collect());
+    assert_eq!(
+        listed,
+        COVERED
+            .iter()
+            .chain(SWITCHES)
+            .chain(LEASE)
+            .copied()
+            .collect()
+    );
 }
 
 /// The names of the properties `cfg` lists, in order.
@@ -1293,4 +1304,53 @@ fn pre_vote_respects_leader_fails_on_a_grant_after_a_leader_was_heard() {
     let mut granted = heard.clone();
     ghost(&mut granted).granted_while_leader_heard = true;
     assert!(!holds(&model, "pre-vote-respects-leader", &granted));
+}
+
+/// `lease-read-answered` (lease reads): listed only with lease reads and a read to answer;
+/// found at the end of its shortest path (the campaign's promise grants the lease, the write is
+/// decided and taken, then the read is answered at its arrival: 10 steps, not 9); false once
+/// the leader ran a ReadIndex round, and on a leader that answered nothing.
+#[test]
+fn lease_read_answered_needs_a_read_answered_with_no_round() {
+    let lease = CheckConfig {
+        read_index: true,
+        lease_reads: true,
+        ..one_write()
+    };
+    assert!(!listed(lease.clone()).contains(&"lease-read-answered"));
+    assert!(!listed(CheckConfig {
+        ops_per_client: 2,
+        ..one_write()
+    })
+    .contains(&"lease-read-answered"));
+    let reading = CheckConfig {
+        ops_per_client: 2,
+        ..lease
+    };
+    assert!(listed(reading.clone()).contains(&"lease-read-answered"));
+    let condition = PaxosModel::new(reading.clone())
+        .properties()
+        .into_iter()
+        .find(|p| p.name == "lease-read-answered")
+        .expect("listed")
+        .condition;
+    let (found, _) = search(reading.clone(), 10, condition);
+    let (depth, mut state) = found.expect("found within 10 steps");
+    assert_eq!(depth, 10);
+    assert_eq!(
+        search(reading.clone(), 9, condition).0.map(|(d, _)| d),
+        None
+    );
+    let model = PaxosModel::new(reading);
+    assert!(condition(&model, &state));
+    assert!(server(&mut state, 0).is_leader());
+    if let Role::Leader(l) = &mut server(&mut state, 0).role {
+        l.reads.round = 1;
+    }
+    assert!(!condition(&model, &state));
+    if let Role::Leader(l) = &mut server(&mut state, 0).role {
+        l.reads.round = 0;
+        l.reads.answered = Default::default();
+    }
+    assert!(!condition(&model, &state));
 }

@@ -192,3 +192,20 @@ fn heartbeats_decisions_retries_and_compaction_on_two_servers() {
         &with(&["new-leader-decides", "prepare-skip"]),
     );
 }
+
+/// Lease reads on two servers with two elections (`specs/multipaxos.md`, "Lease reads"): the
+/// grants' early expiry is one of the reductions behind this count.
+#[test]
+fn lease_reads_on_two_servers() {
+    pin(
+        CheckConfig {
+            servers: 2,
+            elections: 2,
+            read_index: true,
+            lease_reads: true,
+            ..CheckConfig::default()
+        },
+        8_646,
+        &with(&["new-leader-decides", "lease-read-answered"]),
+    );
+}

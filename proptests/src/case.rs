@@ -111,6 +111,8 @@ pub struct Case {
     pub window: usize,
     /// `ClusterConfig::read_index`: ReadIndex reads at the leader (else reads through the log).
     pub read_index: bool,
+    /// `ClusterConfig::lease_reads`: lease reads at the leader (with `read_index`).
+    pub lease_reads: bool,
     /// `ClusterConfig::pre_vote` and `ClusterConfig::check_quorum`, both on.
     pub election_switches: bool,
     /// `ClusterConfig::parallel_leader_write`.
@@ -136,8 +138,9 @@ impl Case {
             batch: ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
             window: ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
             read_index: true,
+            lease_reads: false,
             election_switches: false,
-            parallel_leader_write: false,
+            parallel_leader_write: true,
             runtime_bug: None,
         }
     }

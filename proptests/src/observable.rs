@@ -227,8 +227,9 @@ pub fn check_observable(
                 let key = (ClientId(*client as u32), *request);
                 let executed = results.get(&key);
                 // A ReadIndex read takes no slot: its value is judged by linearizability alone.
-                let read_index_read =
-                    recording.config.read_index && *op == Op::Read && executed.is_none();
+                let read_index_read = (recording.config.read_index || recording.config.lease_reads)
+                    && *op == Op::Read
+                    && executed.is_none();
                 if !read_index_read
                     && executed.map(|(_, op, result)| (op, result)) != Some((op, result))
                 {

@@ -99,6 +99,7 @@ pub fn model_of(recording: &Recording) -> PaxosModel {
         crashes: crashes.max(servers),
         prepare_skip: cfg.prepare_skip,
         read_index: cfg.read_index,
+        lease_reads: cfg.lease_reads,
         pre_vote: cfg.pre_vote,
         check_quorum: cfg.check_quorum,
         campaigners: servers,

@@ -29,6 +29,20 @@ pub struct TimingUs {
     pub heartbeat_interval_us: u64,
     /// `Timing::client_retry`, as `[start, end)`.
     pub client_retry_us: [u64; 2],
+    /// `Timing::lease` (absent in recordings made before lease reads: the default).
+    #[serde(default = "lease_us")]
+    pub lease_us: u64,
+    /// `Timing::lease_grant` (absent in recordings made before lease reads: the default).
+    #[serde(default = "lease_grant_us")]
+    pub lease_grant_us: u64,
+}
+
+fn lease_us() -> u64 {
+    us(Timing::default().lease)
+}
+
+fn lease_grant_us() -> u64 {
+    us(Timing::default().lease_grant)
 }
 
 fn us(d: Duration) -> u64 {
@@ -41,6 +55,8 @@ impl From<&Timing> for TimingUs {
             election_timeout_us: [us(t.election_timeout.start), us(t.election_timeout.end)],
             heartbeat_interval_us: us(t.heartbeat_interval),
             client_retry_us: [us(t.client_retry.start), us(t.client_retry.end)],
+            lease_us: us(t.lease),
+            lease_grant_us: us(t.lease_grant),
         }
     }
 }
@@ -52,6 +68,8 @@ impl From<&TimingUs> for Timing {
             election_timeout: d(t.election_timeout_us[0])..d(t.election_timeout_us[1]),
             heartbeat_interval: d(t.heartbeat_interval_us),
             client_retry: d(t.client_retry_us[0])..d(t.client_retry_us[1]),
+            lease: d(t.lease_us),
+            lease_grant: d(t.lease_grant_us),
         }
     }
 }
@@ -95,6 +113,9 @@ pub struct RunConfig {
     /// `ClusterConfig::parallel_leader_write` (absent in recordings made before it: off).
     #[serde(default)]
     pub parallel_leader_write: bool,
+    /// `ClusterConfig::lease_reads` (absent in recordings made before it: off).
+    #[serde(default)]
+    pub lease_reads: bool,
     /// `ClusterConfig::bug`.
     pub bug: Option<Bug>,
     /// `ClusterConfig::timing`.
@@ -115,6 +136,7 @@ impl RunConfig {
             check_quorum: cfg.check_quorum,
             commit_point: cfg.commit_point,
             parallel_leader_write: cfg.parallel_leader_write,
+            lease_reads: cfg.lease_reads,
             bug: cfg.bug,
             timing: TimingUs::from(&cfg.timing),
         }
@@ -132,6 +154,7 @@ impl RunConfig {
         cfg.check_quorum = self.check_quorum;
         cfg.commit_point = self.commit_point;
         cfg.parallel_leader_write = self.parallel_leader_write;
+        cfg.lease_reads = self.lease_reads;
         cfg.bug = self.bug;
         cfg.timing = Timing::from(&self.timing);
         cfg.storage = StorageChoice::Memory;

@@ -46,6 +46,10 @@ pub fn case_timing() -> Timing {
         election_timeout: Duration::from_millis(80)..Duration::from_millis(160),
         heartbeat_interval: Duration::from_millis(20),
         client_retry: Duration::from_millis(100)..Duration::from_millis(200),
+        // Half the defaults, like the election timeout: still a lease that ends before every
+        // grant it counts with 10 % clock drift (`Timing::lease_is_safe`: 48.4 < 50 ms).
+        lease: Duration::from_millis(40),
+        lease_grant: Duration::from_millis(50),
     }
 }
 
@@ -113,6 +117,7 @@ pub fn cluster_config(case: &Case, recorder: Recorder, dir: Option<&Path>) -> Cl
     cfg.batch_commands_max = case.batch;
     cfg.window_slots_max = case.window;
     cfg.read_index = case.read_index;
+    cfg.lease_reads = case.lease_reads;
     cfg.pre_vote = case.election_switches;
     cfg.check_quorum = case.election_switches;
     cfg.parallel_leader_write = case.parallel_leader_write;

@@ -70,21 +70,24 @@ fn replicas() -> impl Strategy<Value = usize> {
 }
 
 /// The leader's batch and window limits and how reads are served, `(batch, window,
-/// read_index)`: the runtime's defaults first (what shrinking goes back to), then small windows
-/// that make requests wait and batch up, one command per slot with no practical window (as
-/// before batching), and reads through the log.
-pub fn limits() -> impl Strategy<Value = (usize, usize, bool)> {
+/// read_index, lease_reads)`: the runtime's defaults first (what shrinking goes back to), then
+/// small windows that make requests wait and batch up, one command per slot with no practical
+/// window (as before batching), reads through the log, and lease reads (with ReadIndex reads
+/// as their fallback).
+pub fn limits() -> impl Strategy<Value = (usize, usize, bool, bool)> {
     let (batch, window) = (
         ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
         ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
     );
     prop_oneof![
-        3 => Just((batch, window, true)),
-        1 => Just((2, 1, true)),
-        1 => Just((batch, 1, true)),
-        1 => Just((1, 1024, true)),
-        1 => Just((batch, window, false)),
-        1 => Just((2, 1, false)),
+        3 => Just((batch, window, true, false)),
+        1 => Just((2, 1, true, false)),
+        1 => Just((batch, 1, true, false)),
+        1 => Just((1, 1024, true, false)),
+        1 => Just((batch, window, false, false)),
+        1 => Just((2, 1, false, false)),
+        2 => Just((batch, window, true, true)),
+        1 => Just((2, 1, true, true)),
     ]
 }
 
@@ -93,10 +96,11 @@ pub fn election_switches() -> impl Strategy<Value = bool> {
     prop::bool::weighted(0.25)
 }
 
-/// The parallel leader write (off by default in the runtime): on in one crash or disk case in
-/// four, where a crash can fall between a leader's `Accept` and its own write.
+/// The parallel leader write (the runtime's default): on in three crash or disk cases in four
+/// (a crash can fall between a leader's `Accept` and its own write), off in the others; on in
+/// every other case.
 pub fn parallel_leader_write() -> impl Strategy<Value = bool> {
-    prop::bool::weighted(0.25)
+    prop::bool::weighted(0.75)
 }
 
 fn rate() -> impl Strategy<Value = f64> {
@@ -125,7 +129,7 @@ pub fn network_case() -> impl Strategy<Value = Case> {
                 delay_us_max,
                 clients,
                 faults,
-                (batch, window, read_index),
+                (batch, window, read_index, lease_reads),
                 election_switches,
             )| Case {
                 loss,
@@ -136,6 +140,7 @@ pub fn network_case() -> impl Strategy<Value = Case> {
                 batch,
                 window,
                 read_index,
+                lease_reads,
                 election_switches,
                 ..Case::quiet(replicas, seed)
             },
@@ -170,7 +175,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
                 clients,
                 faults,
                 majority_down,
-                (batch, window, read_index),
+                (batch, window, read_index, lease_reads),
                 (election_switches, parallel_leader_write),
             )| {
                 Case {
@@ -184,6 +189,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
                     batch,
                     window,
                     read_index,
+                    lease_reads,
                     election_switches,
                     parallel_leader_write,
                     ..Case::quiet(replicas, seed)
@@ -228,7 +234,7 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
                 delay_us_max,
                 clients,
                 faults,
-                (batch, window, read_index),
+                (batch, window, read_index, lease_reads),
                 (election_switches, parallel_leader_write),
             )| {
                 Case {
@@ -241,6 +247,7 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
                     batch,
                     window,
                     read_index,
+                    lease_reads,
                     election_switches,
                     parallel_leader_write,
                     ..Case::quiet(replicas, seed)

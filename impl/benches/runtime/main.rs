@@ -4,7 +4,8 @@
 //! first runs the **bound** ([`bound`]: the runtime's threads and channels passing the
 //! runtime's messages, batched with the runtime's limits, with no protocol work) and the
 //! **per-command bound** (the same with one slot per command: 8 messages per command), then the
-//! **runtime** with Prepare-skip on and off, all writes and all reads. Every point is measured the same way ([`stats::Clock`]): from
+//! **runtime** with Prepare-skip on and off, all writes and all reads (ReadIndex reads; with
+//! Prepare-skip, lease reads too). Every point is measured the same way ([`stats::Clock`]): from
 //! the first completed command, after a warm-up, for a fixed duration. Each runtime point is
 //! compared with the bound measured just before it, on the same machine under the same load.
 //!
@@ -15,7 +16,8 @@
 //! Environment: `BENCH_SECS` (measured seconds per point, default 1), `BENCH_WARMUP_MS`
 //! (default 250), `BENCH_CLIENTS` (default `1,32,256`), `BENCH_STORAGE` (default
 //! `memory,disk`), `BENCH_KINDS` (the per-command bound and the runtime points, default
-//! `bound-per-command,skip-writes,skip-reads,no-skip-writes,no-skip-reads`), `BENCH_ONLY` (`bound` or `runtime`,
+//! `bound-per-command,skip-writes,skip-reads,skip-lease-reads,no-skip-writes,no-skip-reads`),
+//! `BENCH_ONLY` (`bound` or `runtime`,
 //! for profiling one side), `BENCH_SAVE`; for counting instructions under valgrind,
 //! `BENCH_OPS=N` (each point also ends after N completed commands) and `BENCH_TIMER_SCALE=X`
 //! (the runtime's timers X times longer, so that a slowed-down cluster does not retry or
@@ -68,7 +70,7 @@ fn env_list(name: &str, default: &str) -> Vec<String> {
 struct Row {
     storage: String,
     clients: usize,
-    /// `bound` (batched), `bound per-command`, or `runtime`.
+    /// `bound` (batched), `bound per-command`, `runtime`, or `runtime-lease` (lease reads).
     what: &'static str,
     prepare_skip: bool,
     reads: bool,
@@ -86,6 +88,7 @@ impl Row {
                 if self.prepare_skip { "skip" } else { "no-skip" },
                 if self.reads { "reads" } else { "writes" }
             ),
+            "runtime-lease" => "runtime skip lease-reads".into(),
             bound => bound.into(),
         }
     }
@@ -177,7 +180,7 @@ fn main() {
     let only = std::env::var("BENCH_ONLY").ok();
     let kinds = env_list(
         "BENCH_KINDS",
-        "bound-per-command,skip-writes,skip-reads,no-skip-writes,no-skip-reads",
+        "bound-per-command,skip-writes,skip-reads,skip-lease-reads,no-skip-writes,no-skip-reads",
     );
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var("CARGO_TARGET_DIR")
@@ -250,27 +253,40 @@ fn main() {
                     if only.as_deref() == Some("bound") || !kinds.contains(&kind) {
                         continue;
                     }
-                    let point = Point {
-                        sessions: n,
-                        prepare_skip,
-                        reads,
-                        timer_scale,
-                    };
-                    let dir = disk.then(|| fresh_dir(&data, &format!("runtime-{n}")));
-                    let clock = Clock::new(warmup, duration, ops_max);
-                    let sample = runtime::run(point, dir.as_deref(), 1 + n as u64, &clock);
-                    let row = Row {
-                        storage: storage.clone(),
-                        clients: n,
-                        what: "runtime",
-                        prepare_skip,
-                        reads,
-                        sample,
-                        bound_ops,
-                        bound_p50,
-                    };
-                    print_row(&row);
-                    rows.push(row);
+                    // With Prepare-skip, reads are measured twice: ReadIndex, then lease reads.
+                    let lease =
+                        prepare_skip && reads && kinds.iter().any(|k| k == "skip-lease-reads");
+                    for lease_reads in [false, true] {
+                        if lease_reads && !lease {
+                            continue;
+                        }
+                        let point = Point {
+                            sessions: n,
+                            prepare_skip,
+                            reads,
+                            lease_reads,
+                            timer_scale,
+                        };
+                        let dir = disk.then(|| fresh_dir(&data, &format!("runtime-{n}")));
+                        let clock = Clock::new(warmup, duration, ops_max);
+                        let sample = runtime::run(point, dir.as_deref(), 1 + n as u64, &clock);
+                        let row = Row {
+                            storage: storage.clone(),
+                            clients: n,
+                            what: if lease_reads {
+                                "runtime-lease"
+                            } else {
+                                "runtime"
+                            },
+                            prepare_skip,
+                            reads,
+                            sample,
+                            bound_ops,
+                            bound_p50,
+                        };
+                        print_row(&row);
+                        rows.push(row);
+                    }
                 }
             }
         }
@@ -356,7 +372,17 @@ fn targets(rows: &[Row]) {
     ) {
         let x = rd.sample.ops_per_s / wr.sample.ops_per_s;
         println!(
-            "  memory, 32 clients: reads {x:.2}x writes (>= 3: {})",
+            "  memory, 32 clients: ReadIndex reads {x:.2}x writes (>= 3: {})",
+            verdict(x >= 3.0)
+        );
+    }
+    if let (Some(wr), Some(rd)) = (
+        w("memory", 32),
+        find(rows, "memory", 32, "runtime-lease", true, true),
+    ) {
+        let x = rd.sample.ops_per_s / wr.sample.ops_per_s;
+        println!(
+            "  memory, 32 clients: lease reads {x:.2}x writes (>= 3: {})",
             verdict(x >= 3.0)
         );
     }
@@ -389,6 +415,7 @@ fn draw_charts(out: &Path, rows: &[Row], storages: &[String]) -> Vec<PathBuf> {
             ("bound per-command", true, false),
             ("runtime", true, false),
             ("runtime", true, true),
+            ("runtime-lease", true, true),
             ("runtime", false, false),
         ] {
             let points: Vec<(f64, f64)> = rows
@@ -432,6 +459,7 @@ fn draw_charts(out: &Path, rows: &[Row], storages: &[String]) -> Vec<PathBuf> {
         let series: Vec<Series> = rows
             .iter()
             .filter(|r| &r.storage == storage)
+            .filter(|r| r.what != "runtime-lease")
             .filter(|r| r.what != "runtime" || (r.prepare_skip && !r.reads))
             .map(|r| Series {
                 label: format!("{}, {} clients", r.label(), r.clients),

@@ -21,6 +21,8 @@ pub struct Point {
     pub sessions: usize,
     pub prepare_skip: bool,
     pub reads: bool,
+    /// Lease reads (`ClusterConfig::lease_reads`) instead of ReadIndex reads.
+    pub lease_reads: bool,
     /// Every timer this many times longer (for runs under valgrind).
     pub timer_scale: u32,
 }
@@ -30,12 +32,16 @@ pub fn run(point: Point, dir: Option<&Path>, seed: u64, clock: &Clock) -> Sample
     let mut cfg = ClusterConfig::new(3);
     cfg.seed = seed;
     cfg.prepare_skip = point.prepare_skip;
+    cfg.lease_reads = point.lease_reads;
     cfg.client_timeout = OP_TIMEOUT;
     let timing = &mut cfg.timing;
     let x = point.timer_scale.max(1);
     timing.election_timeout = timing.election_timeout.start * x..timing.election_timeout.end * x;
     timing.heartbeat_interval *= x;
     timing.client_retry = timing.client_retry.start * x..timing.client_retry.end * x;
+    // Both lease durations scale together: a lease still ends before every grant it counts.
+    timing.lease *= x;
+    timing.lease_grant *= x;
     cfg.observe = false; // The bench measures from its clients; nothing reads the observer.
     cfg.storage = match dir {
         Some(dir) => StorageChoice::Disk(dir.to_path_buf()),

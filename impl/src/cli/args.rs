@@ -200,6 +200,11 @@ pub struct RunArgs {
     /// leader (the default: no slot, no disk write).
     #[arg(long)]
     pub reads_through_log: bool,
+    /// Lease reads: a leader holding a lease from a majority answers reads without a
+    /// confirmation round (ReadIndex reads while it holds none). Assumes no clock drifts more
+    /// than 10 % (a lease of 80 ms ends before every grant of 100 ms it counts).
+    #[arg(long, conflicts_with = "reads_through_log")]
+    pub lease_reads: bool,
     /// Batching: the leader decides up to N client commands together in one slot (1: none).
     #[arg(long, value_name = "N", default_value_t = paxos_model::config::ServerConfig::BATCH_COMMANDS_MAX_DEFAULT)]
     pub batch: usize,
@@ -215,10 +220,10 @@ pub struct RunArgs {
     /// Announce every decision with a `Decide` instead of the commit point on `Accept`s.
     #[arg(long)]
     pub no_commit_point: bool,
-    /// The leader sends its `Accept`s before its own vote is on disk, and counts that vote once
-    /// written.
+    /// The leader writes its own vote before its `Accept`s leave (the default: it sends them
+    /// first, writes in parallel with the followers, and counts its vote once written).
     #[arg(long)]
-    pub parallel_leader_write: bool,
+    pub no_parallel_leader_write: bool,
     /// Write client invocations and responses as JSON lines to this file.
     #[arg(long)]
     pub history: Option<PathBuf>,

@@ -97,12 +97,13 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
     };
     cfg.prepare_skip = !args.no_prepare_skip;
     cfg.read_index = !args.reads_through_log;
+    cfg.lease_reads = args.lease_reads;
     cfg.batch_commands_max = args.batch;
     cfg.window_slots_max = args.window;
     cfg.pre_vote = args.pre_vote;
     cfg.check_quorum = args.check_quorum;
     cfg.commit_point = !args.no_commit_point;
-    cfg.parallel_leader_write = args.parallel_leader_write;
+    cfg.parallel_leader_write = !args.no_parallel_leader_write;
     cfg.client_timeout = args.op_timeout;
     cfg.validate()?;
     let temp_dir;

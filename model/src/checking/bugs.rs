@@ -68,6 +68,8 @@ impl KnownBug {
 /// - `batch-one-result` and `window-stuck` need batches and a window: the `batching` entry.
 /// - `commit-any-ballot` needs the commit point, a deposed leader holding a lone vote of its
 ///   ballot, and a later `Accept` of the new leader (a client retry): the `commit-point` entry.
+/// - `lease-read-after-newer-promise` needs lease reads: the `lease-reads` entry, where a
+///   deposed leader answers a read from its lease after a newer leader decided a write.
 /// - `volatile-acceptor` needs a crash: only a recovered acceptor can forget its promise.
 /// - `count-messages` needs duplicated messages and four servers: with three, the leader's own
 ///   vote plus any one other is already a true majority.
@@ -109,6 +111,7 @@ pub fn catching(bug: Bug) -> (&'static str, &'static str) {
         Bug::WindowStuck => ("batching", "progress"),
         Bug::CommitAnyBallot => ("commit-point", "chosen"),
         Bug::LeaderCountsUnsavedVote => ("parallel-leader-write", "chosen"),
+        Bug::LeaseReadAfterNewerPromise => ("lease-reads", "linearizable"),
         Bug::SkipHoleFill => ("default", "progress"),
         Bug::ApplyOutOfOrder => ("default", "exactly-once"),
         Bug::VolatileAcceptor => ("crash", "chosen"),

@@ -125,6 +125,9 @@ pub struct CheckConfig {
     /// Parallel leader write: the leader sends its `Accept`s before its own vote is durable
     /// and counts the vote once written (`ServerConfig::parallel_leader_write`).
     pub parallel_leader_write: bool,
+    /// Lease reads at the leader (`ServerConfig::lease_reads`), with ReadIndex reads as their
+    /// fallback: the servers get `read_index` too.
+    pub lease_reads: bool,
     /// Reduction: only servers `0..campaigners` have election timers.
     pub campaigners: usize,
     /// Reduction off: leaders announce decisions to every server (`Decide`).
@@ -162,6 +165,7 @@ impl Default for CheckConfig {
             check_quorum: false,
             commit_point: false,
             parallel_leader_write: false,
+            lease_reads: false,
             campaigners: 2,
             announce_decisions: false,
             heartbeats: false,
@@ -279,6 +283,9 @@ impl CheckConfig {
         if cfg.parallel_leader_write {
             push("parallel-leader-write", None);
         }
+        if cfg.lease_reads {
+            push("lease-reads", None);
+        }
         if cfg.campaigners != cfg.servers.min(2) {
             push("campaigners", Some(cfg.campaigners.to_string()));
         }
@@ -342,7 +349,7 @@ impl CheckConfig {
     pub fn log_commands(&self) -> usize {
         (0..self.clients)
             .flat_map(|c| self.script(c))
-            .filter(|op| !self.read_index || *op != Op::Read)
+            .filter(|op| !(self.read_index || self.lease_reads) || *op != Op::Read)
             .count()
     }
 
@@ -355,7 +362,8 @@ impl CheckConfig {
     pub fn server(&self, i: usize) -> ServerConfig {
         let mut cfg = ServerConfig::cluster(self.servers);
         cfg.prepare_skip = self.prepare_skip;
-        cfg.read_index = self.read_index;
+        cfg.read_index = self.read_index || self.lease_reads;
+        cfg.lease_reads = self.lease_reads;
         cfg.pre_vote = self.pre_vote;
         cfg.check_quorum = self.check_quorum;
         cfg.bug = self.bug;

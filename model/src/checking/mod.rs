@@ -2,6 +2,7 @@
 //! properties, and the runner behind `paxos-model check`.
 
 pub mod bugs;
+pub mod clock;
 pub mod config;
 pub mod ghost;
 pub mod model;

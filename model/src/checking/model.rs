@@ -2,6 +2,7 @@
 //! wrapped `ActorModel`'s; after each step it updates the ghost record and it drops the actions
 //! that leave the fault bounds (see [`super::system`]).
 
+use super::clock;
 use super::config::NetworkKind;
 use super::properties;
 use super::reduction;
@@ -38,8 +39,15 @@ impl Model for PaxosModel {
         actions.retain(|action| match action {
             ActorModelAction::Crash(id) => crash_budget_left && self.is_server(usize::from(*id)),
             ActorModelAction::Timeout(_, Timer::Election) => election_budget_left,
+            // The clock assumption of lease reads (`checking::clock`).
+            ActorModelAction::Timeout(id, Timer::LeaseGrant) => {
+                clock::grant_may_expire(self, state, usize::from(*id))
+            }
             _ => true,
         });
+        if self.forget_dead {
+            clock::expire_grants_first(actions);
+        }
     }
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
@@ -228,7 +236,8 @@ impl PaxosModel {
 /// their election timer last fired (taken before the action is consumed).
 #[derive(Clone, Copy)]
 enum LeaderContact {
-    /// A leader's `Heartbeat`, `Accept` or `ReadConfirm` of this ballot is delivered.
+    /// A leader's `Heartbeat`, `Accept`, `ReadConfirm` or `LeaseRequest` of this ballot is
+    /// delivered.
     Message(crate::types::Ballot),
     /// The election timer fires.
     ElectionTimeout,
@@ -244,7 +253,8 @@ impl LeaderContact {
                 msg:
                     Msg::Heartbeat { ballot, .. }
                     | Msg::Accept { ballot, .. }
-                    | Msg::ReadConfirm { ballot, .. },
+                    | Msg::ReadConfirm { ballot, .. }
+                    | Msg::LeaseRequest { ballot, .. },
                 ..
             } => LeaderContact::Message(*ballot),
             ActorModelAction::Timeout(_, Timer::Election) => LeaderContact::ElectionTimeout,

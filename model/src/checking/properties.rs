@@ -92,7 +92,25 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
             leader_stepped_down,
         ));
     }
+    // Lease reads (`specs/multipaxos.md`, "Lease reads"): `linearizable` judged a read that
+    // a lease confirmed (left out when no client reads).
+    let reads = (0..cfg.clients).any(|c| cfg.script(c).contains(&Op::Read));
+    if cfg.lease_reads && reads {
+        properties.push(Property::sometimes(
+            "lease-read-answered",
+            lease_read_answered,
+        ));
+    }
     properties
+}
+
+/// With lease reads: a leader (a crashed one's last state included) answered a read although
+/// it never ran a ReadIndex round in its leadership: its lease confirmed the read.
+fn lease_read_answered(model: &PaxosModel, state: &State) -> bool {
+    servers(model, state).any(|s| {
+        s.leadership()
+            .is_some_and(|l| l.reads.round == 0 && !l.reads.answered.is_empty())
+    })
 }
 
 /// With pre-vote: every ballot any server promised (a crashed one's last promise included)

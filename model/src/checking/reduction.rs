@@ -21,6 +21,8 @@
 //! - `Prepare(b)`, `Heartbeat(b)` and `ReadConfirm(b)` to X, when X promised above b and b's
 //!   owner no longer owns it: X answers with a `Nack(b)`, which is dead on arrival. The state after the delivery
 //!   is the state before it, up to dead messages.
+//! - `LeaseRequest(b)` to X as `ReadConfirm(b)`; `LeaseGranted(b, r)` to X as `ReadAck(b, r)`,
+//!   a round no longer requested counting as confirmed (`lease-grant-ignored`).
 //! - `PreVote(b)` to X, when X promised above b: refused forever (`pre-vote-refused-stale`).
 //! - `PreVoteGranted(b)` to X, when X promised b or more: X's pre-votes are for the ballot just
 //!   above its promise, so it never runs one for b again (`pre-vote-grant-ignored`).
@@ -103,6 +105,17 @@ fn is_dead(src: Option<&NodeState>, dst: Option<&NodeState>, msg: &Msg) -> bool 
                 // X's pre-votes are for ballots above its promise: never this one again.
                 Msg::PreVoteGranted { ballot } => promised >= *ballot,
                 Msg::HeartbeatAck { ballot } => x.own_ballot() != Some(*ballot),
+                // As `ReadConfirm` and `ReadAck`: lease rounds only grow within a ballot, and a
+                // round granted or expired is never requested again.
+                Msg::LeaseRequest { ballot, .. } => promised > *ballot && !owns(src, *ballot),
+                Msg::LeaseGranted { ballot, round } => {
+                    x.own_ballot() != Some(*ballot)
+                        || x.leadership().is_some_and(|l| {
+                            l.lease.round > *round
+                                || (l.lease.round == *round
+                                    && l.lease.status != crate::server::LeaseStatus::Requested)
+                        })
+                }
                 Msg::Request(_) | Msg::Forward(_) | Msg::Reply { .. } | Msg::CatchUp { .. } => {
                     false
                 }

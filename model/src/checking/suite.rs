@@ -253,6 +253,46 @@ pub fn suite() -> Vec<SuiteEntry> {
                   skipped for a slot the followers decided first, lost in a crash before the \
                   write (and then not counted), dropped by a deposed leader",
         },
+        SuiteEntry {
+            name: "lease-reads",
+            config: CheckConfig {
+                read_index: true,
+                lease_reads: true,
+                elections: 2,
+                ..d.clone()
+            },
+            why: "lease reads: a leader holding a majority's grants answers a read with no \
+                  round; a grant refuses other ballots (and defers its server's campaign) until \
+                  it expires, after the lease; reads without the lease fall back to ReadIndex",
+        },
+        SuiteEntry {
+            name: "lease-restart",
+            config: CheckConfig {
+                read_index: true,
+                lease_reads: true,
+                servers: 2,
+                elections: 2,
+                crashes: 1,
+                forget_dead_messages: false,
+                ..d.clone()
+            },
+            why: "lease reads across a crash: a restarted acceptor holds a grant for the ballot \
+                  it promised; late lease grants kept and ignored",
+        },
+        SuiteEntry {
+            name: "lease-superseded",
+            config: CheckConfig {
+                read_index: true,
+                lease_reads: true,
+                clients: 1,
+                elections: 2,
+                campaigners: 3,
+                forget_dead_messages: false,
+                ..d.clone()
+            },
+            why: "lease grants held to their timers (no early expiry): a newer leader that won \
+                  without an acceptor's grant supersedes it with its Accept",
+        },
     ]
 }
 

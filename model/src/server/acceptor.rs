@@ -39,6 +39,8 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
         let s = self.s_mut();
         s.durable.promised = ballot;
         s.pre_vote = None; // A pre-vote is for the ballot just above the promise.
+        self.drop_lease_grant_below(ballot);
+        let s = self.s_mut();
         if ballot.leader != me && s.own_ballot().is_some_and(|own| own < ballot) {
             self.fx.took(Rule::StepDownOnHigherBallot);
             let s = self.s_mut();
@@ -49,6 +51,7 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
                 // A dead timer would only fire into nothing (and split model states).
                 self.fx.cancel_timer(Timer::Heartbeat);
             }
+            self.lease_lost(); // A candidate's or a leader's.
         }
         self.persist();
     }
@@ -65,10 +68,14 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
             self.fx.send(from, Msg::Nack { ballot, promised });
             return;
         }
+        if self.lease_grant_refuses(ballot) {
+            return; // Promises no other ballot while it holds a lease grant.
+        }
         self.fx.took(Rule::PrepareAnswered);
         self.raise_promise(ballot);
         self.refresh_election_timer();
         self.s_mut().answered_prepare = Some((ballot, first_slot));
+        self.grant_lease_with_promise(ballot);
         if self.s().applied.next_slot > first_slot {
             self.fx.took(Rule::PromiseCarriesAppliedState);
         }

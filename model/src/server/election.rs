@@ -36,6 +36,9 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
     /// The election timer fired: at a leader with check-quorum, check it; at any other server
     /// with pre-vote, ask for pre-votes; otherwise campaign.
     pub(crate) fn on_election_timer(&mut self) {
+        if self.lease_grant_defers_campaign() {
+            return; // Promises no other ballot, its own included, while it holds a grant.
+        }
         if self.s().is_leader() && self.cfg.check_quorum {
             self.check_quorum();
         } else if self.cfg.pre_vote && !self.s().is_leader() {
@@ -208,6 +211,7 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
         if self.cfg.heartbeat != HeartbeatMode::Off {
             self.fx.cancel_timer(Timer::Heartbeat);
         }
+        self.lease_lost();
         self.refresh_election_timer(); // A follower's now: it may campaign again.
     }
 }

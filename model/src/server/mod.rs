@@ -12,6 +12,7 @@
 mod acceptor;
 mod election;
 mod learner;
+mod lease;
 mod proposer;
 mod reads;
 mod requests;
@@ -29,6 +30,8 @@ use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
+pub use lease::{Lease, LeaseGrant, LeaseStatus};
+
 /// Starts (or, with its durable state, recovers) server `me`: the state it starts in, and the
 /// effects of starting (its election timer).
 pub fn start<M: StateMachine>(
@@ -39,6 +42,7 @@ pub fn start<M: StateMachine>(
     let mut state = Cow::Owned(ServerState::recover(durable));
     let mut step = ServerStep::new(cfg, me, &mut state);
     step.refresh_election_timer();
+    step.hold_lease_grant_after_restart(durable.is_some());
     let output = step.finish();
     (state.into_owned(), output)
 }
@@ -97,6 +101,9 @@ pub struct ServerState<M: StateMachine = Register> {
     /// `ReadConfirm`) since its election timer last fired, so it refuses pre-votes. Always
     /// false without pre-vote.
     pub leader_heard: bool,
+    /// Lease reads: the lease this acceptor granted and still holds (until its `LeaseGrant`
+    /// timer fires): it promises no other ballot meanwhile. Always none without lease reads.
+    pub lease_grant: Option<LeaseGrant>,
 }
 
 /// A pre-vote in progress: the ballot this server would campaign with, and the servers that
@@ -149,6 +156,9 @@ pub struct Tally<M: StateMachine = Register> {
     pub accepted: VecMap<Slot, AcceptedEntry<M>>,
     /// The most advanced applied state among the promises, if ahead of `first_slot`.
     pub applied: Option<AppliedState<M>>,
+    /// Lease reads: the lease a campaign asks for with its `Prepare` (each promise grants it),
+    /// `Requested` while its `Lease` timer, started by the campaign, runs.
+    pub lease: LeaseStatus,
 }
 
 /// A leader's Phase 2 state.
@@ -187,6 +197,8 @@ pub struct Leadership<M: StateMachine = Register> {
     /// Parallel leader write: slots whose own vote the last `LeaderWrite` wrote (durable now,
     /// sorted); its next firing counts them.
     pub written: Vec<Slot>,
+    /// Lease reads: this leadership's lease (`ServerConfig::lease_reads`).
+    pub lease: Lease,
 }
 
 /// A leader's ReadIndex reads. One confirmation round is in flight at a time; reads that
@@ -264,6 +276,7 @@ impl<M: StateMachine> ServerState<M> {
             answered_prepare: None,
             pre_vote: None,
             leader_heard: false,
+            lease_grant: None,
         }
     }
 
@@ -450,6 +463,8 @@ impl<'a, 'c, M: StateMachine> ServerStep<'a, 'c, M> {
             Msg::PreVote { ballot } => self.on_pre_vote(from, ballot),
             Msg::PreVoteGranted { ballot } => self.on_pre_vote_granted(from, ballot),
             Msg::HeartbeatAck { ballot } => self.on_heartbeat_ack(from, ballot),
+            Msg::LeaseRequest { ballot, round } => self.on_lease_request(from, ballot, round),
+            Msg::LeaseGranted { ballot, round } => self.on_lease_granted(from, ballot, round),
             Msg::Reply { .. } => {}
         }
     }
@@ -461,6 +476,8 @@ impl<'a, 'c, M: StateMachine> ServerStep<'a, 'c, M> {
             Timer::Heartbeat => self.on_heartbeat_timeout(),
             Timer::LeaderWrite => self.on_leader_write(),
             Timer::ClientRetry => {}
+            Timer::Lease => self.on_lease_timeout(),
+            Timer::LeaseGrant => self.on_lease_grant_timeout(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! (`prepare_skip: false`), it runs Phase 1 again before each new command, one command at a
 //! time, as classic per-instance Paxos does: four message delays.
 
-use super::{add_vote, Leadership, Proposal, Role, ServerStep, Tally};
+use super::{add_vote, Leadership, LeaseStatus, Proposal, Role, ServerStep, Tally};
 use crate::bug::Bug;
 use crate::config::HeartbeatMode;
 use crate::durable::AcceptedEntry;
@@ -33,6 +33,7 @@ impl<M: StateMachine> Tally<M> {
             voters: vec![me],
             accepted: own.into_iter().collect(),
             applied: None,
+            lease: LeaseStatus::Expired,
         }
     }
 
@@ -90,6 +91,7 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
         let first_slot = self.s().applied.next_slot;
         let own = self.s().durable.accepted_from(first_slot);
         self.s_mut().role = Role::Candidate(Tally::new(self.me, ballot, first_slot, own));
+        self.campaign_for_lease(); // Lease reads: the promises grant a lease.
         if self.cfg.has(Bug::SkipPhase1) {
             // BUG(skip-phase1): leads at once, as if Phase 1 had been won with nothing to
             // recover. Correct: Prepare-skip is only safe for a ballot that won Phase 1; a new
@@ -195,6 +197,7 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
             decided_ahead: Vec::new(),
             unsaved: Vec::new(),
             written: Vec::new(),
+            lease: Self::lease_won(tally.lease),
         });
         self.s_mut().pre_vote = None; // Leaders do not campaign.
         self.refresh_election_timer(); // Cancels it (with check-quorum: restarts it).

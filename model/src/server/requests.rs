@@ -44,7 +44,7 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
                 if read_only && self.cfg.read_index {
                     if self.in_progress(&command) {
                         self.fx.took(Rule::RequestInProgressIgnored);
-                    } else {
+                    } else if !self.read_under_lease(&command) {
                         self.read_at_leader(command);
                     }
                     return;

@@ -220,8 +220,8 @@ impl Cluster {
         let Some((n, options)) = args.split_first() else {
             return usage(
                 "`servers N [compact-every=K] [pending-max=K] [batch=K] [window=K] \
-                 [no-prepare-skip] [read-index] [pre-vote] [check-quorum] [commit-point] \
-                 [parallel-leader-write]`",
+                 [no-prepare-skip] [read-index] [lease-reads] [pre-vote] [check-quorum] \
+                 [commit-point] [parallel-leader-write]`",
             );
         };
         let n: usize = number(n)?;
@@ -239,13 +239,17 @@ impl Cluster {
                 None if *option == "parallel-leader-write" => cfg.parallel_leader_write = true,
                 None if *option == "no-prepare-skip" => cfg.prepare_skip = false,
                 None if *option == "read-index" => cfg.read_index = true,
+                None if *option == "lease-reads" => {
+                    cfg.read_index = true;
+                    cfg.lease_reads = true;
+                }
                 None if *option == "pre-vote" => cfg.pre_vote = true,
                 None if *option == "check-quorum" => cfg.check_quorum = true,
                 _ => {
                     return usage(format!(
                         "unknown option `{option}` (compact-every=K, pending-max=K, batch=K, \
-                         window=K, no-prepare-skip, read-index, pre-vote, check-quorum, commit-point, \
-                         parallel-leader-write; model-only bounds such as announce or max-round are \
+                         window=K, no-prepare-skip, read-index, lease-reads, pre-vote, check-quorum, \
+                         commit-point, parallel-leader-write; model-only bounds such as announce or max-round are \
                          pub(crate) and cannot be set by a scenario)"
                     ))
                 }
@@ -712,6 +716,12 @@ fn server_state(name: &str, s: &ServerState, timers: &str, out: &mut Vec<String>
             if !l.heard.is_empty() {
                 text += &format!(" heard={:?}", l.heard);
             }
+            if l.lease.round > 0 {
+                text += &format!(
+                    " lease: round={} status={:?} acks={:?}",
+                    l.lease.round, l.lease.status, l.lease.acks
+                );
+            }
             text
         }
         #[allow(unreachable_patterns)]
@@ -737,6 +747,10 @@ fn server_state(name: &str, s: &ServerState, timers: &str, out: &mut Vec<String>
         "  pending=[{}] answered-prepare={answered} {timers}",
         pending.join(", ")
     ));
+    if let Some(g) = s.lease_grant {
+        let round = g.round.map_or("any".to_string(), |r| format!("#{r}"));
+        out.push(format!("  lease-grant={:?} round {round}", g.ballot));
+    }
     if s.pre_vote.is_some() || s.leader_heard {
         let pre_vote = match &s.pre_vote {
             Some(p) => format!("{:?} voters={:?}", p.ballot, p.voters),

@@ -84,6 +84,8 @@ pub fn msg(m: &Msg) -> String {
         Msg::PreVote { ballot } => format!("PreVote({ballot:?})"),
         Msg::PreVoteGranted { ballot } => format!("PreVoteGranted({ballot:?})"),
         Msg::HeartbeatAck { ballot } => format!("HeartbeatAck({ballot:?})"),
+        Msg::LeaseRequest { ballot, round } => format!("LeaseRequest({ballot:?}, #{round})"),
+        Msg::LeaseGranted { ballot, round } => format!("LeaseGranted({ballot:?}, #{round})"),
         // A message added to the protocol later still prints (and `send` will say it cannot
         // read it back) until this file learns its syntax.
         #[allow(unreachable_patterns)]
@@ -110,6 +112,8 @@ pub const KINDS: &[&str] = &[
     "PreVote",
     "PreVoteGranted",
     "HeartbeatAck",
+    "LeaseRequest",
+    "LeaseGranted",
 ];
 
 /// A message's kind: its name without the fields (`Prepare`), as `deliver 0->1 Prepare` takes.
@@ -165,6 +169,8 @@ pub fn timer(t: Timer) -> String {
         Timer::Heartbeat => "heartbeat".into(),
         Timer::ClientRetry => "retry".into(),
         Timer::LeaderWrite => "leader-write".into(),
+        Timer::Lease => "lease".into(),
+        Timer::LeaseGrant => "lease-grant".into(),
         #[allow(unreachable_patterns)]
         other => format!("{other:?}").to_lowercase(),
     }
@@ -177,10 +183,16 @@ pub fn parse_timer(name: &str) -> Result<Timer, String> {
         Timer::Heartbeat,
         Timer::ClientRetry,
         Timer::LeaderWrite,
+        Timer::Lease,
+        Timer::LeaseGrant,
     ]
     .into_iter()
     .find(|t| timer(*t) == name)
-    .ok_or_else(|| format!("unknown timer `{name}` (election, heartbeat, retry, leader-write)"))
+    .ok_or_else(|| {
+        format!(
+            "unknown timer `{name}` (election, heartbeat, retry, leader-write, lease, lease-grant)"
+        )
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -500,15 +512,16 @@ impl Cursor<'_> {
                     decided_below,
                 }
             }
-            "ReadConfirm" | "ReadAck" => {
+            "ReadConfirm" | "ReadAck" | "LeaseRequest" | "LeaseGranted" => {
                 let ballot = self.ballot()?;
                 self.lit(",")?;
                 self.lit("#")?;
                 let round = self.num()?;
-                if kind == "ReadConfirm" {
-                    Msg::ReadConfirm { ballot, round }
-                } else {
-                    Msg::ReadAck { ballot, round }
+                match kind.as_str() {
+                    "ReadConfirm" => Msg::ReadConfirm { ballot, round },
+                    "ReadAck" => Msg::ReadAck { ballot, round },
+                    "LeaseRequest" => Msg::LeaseRequest { ballot, round },
+                    _ => Msg::LeaseGranted { ballot, round },
                 }
             }
             "CatchUp" => Msg::CatchUp {
