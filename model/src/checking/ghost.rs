@@ -179,6 +179,32 @@ impl Ghost {
         (grants | 1u16 << ballot.leader.0).count_ones() >= majority
     }
 
+    /// Whether [`Ghost::record_votes`] of these votes of `server` would leave the ghost as it
+    /// is: each is recorded already, or its value is chosen already. (Most steps change no
+    /// vote: asking first spares copying the ghost, which a state shares with its parent.)
+    pub fn knows_votes<'a>(
+        &self,
+        server: ServerId,
+        mut accepted: impl Iterator<Item = (&'a Slot, &'a crate::durable::AcceptedEntry)>,
+    ) -> bool {
+        let bit = 1u16 << server.0;
+        accepted.all(|(slot, entry)| {
+            let chosen = || {
+                self.settled
+                    .get(slot)
+                    .is_some_and(|chosen| chosen.contains(&entry.command))
+            };
+            let voted = || {
+                self.votes.get(slot).is_some_and(|votes| {
+                    votes.iter().any(|((ballot, command), voters)| {
+                        *ballot == entry.ballot && *command == entry.command && voters & bit != 0
+                    })
+                })
+            };
+            chosen() || voted()
+        })
+    }
+
     /// Records the votes `server`'s acceptor holds now (each vote is recorded once; a vote
     /// that compaction or a crash removes later stays recorded).
     pub fn record_votes<'a>(

@@ -214,6 +214,10 @@ impl Outcome {
 /// Checks `cfg` with `options`.
 pub fn check(cfg: CheckConfig, options: RunOptions) -> Outcome {
     let model = PaxosModel::new(cfg.clone());
+    let model = match options.checker {
+        CheckerKind::Bfs => model,
+        CheckerKind::Dfs | CheckerKind::Simulation => model.without_interning(),
+    };
     let mut builder = model
         .checker()
         .threads(options.threads)
