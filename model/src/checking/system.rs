@@ -21,6 +21,7 @@ use stateright::actor::{
     ActorModel, ActorModelAction, ActorModelState, Envelope, LossyNetwork, Network,
 };
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// A state of the checked system. The ghost record is [`Shared`]: most steps leave it alone,
@@ -34,6 +35,10 @@ pub type SharedGhost = Shared<Ghost>;
 pub type Ghosts = Interner<Ghost>;
 /// An action of the checked system.
 pub type Action = ActorModelAction<Msg, Timer, Op>;
+
+/// Sometimes-properties a checker run can stop evaluating once found (at least as many as
+/// there are).
+pub(super) const EXAMPLE_FLAGS: usize = 16;
 
 /// The Multi-Paxos system under check.
 pub struct PaxosModel {
@@ -52,6 +57,9 @@ pub struct PaxosModel {
     /// depth-first search holds a path's worth of states, and then interning is pure cost: a
     /// lock, a lookup and a comparison per new node state ([`PaxosModel::without_interning`]).
     pub(super) interning: bool,
+    /// In a checker run, which sometimes-properties have an example already
+    /// ([`PaxosModel::first_examples_only`], a flag per `properties::Sometimes`).
+    pub(super) found: Option<[AtomicBool; EXAMPLE_FLAGS]>,
 }
 
 impl PaxosModel {
@@ -116,7 +124,16 @@ impl PaxosModel {
             coverage,
             quiet,
             interning: true,
+            found: None,
         }
+    }
+
+    /// The same model, whose sometimes-properties each stop being evaluated once they held in
+    /// one state (for a checker run: one example is all a sometimes-property needs; the
+    /// example reported is then the first found, not the last). Verdicts are the same.
+    pub fn first_examples_only(mut self) -> PaxosModel {
+        self.found = Some(std::array::from_fn(|_| AtomicBool::new(false)));
+        self
     }
 
     /// The same model, interning nothing (for the depth-first and simulation checkers, which
