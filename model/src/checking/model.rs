@@ -124,7 +124,7 @@ impl Model for PaxosModel {
             // envelopes), so it only multiplies states: forget it.
             *last_delivered = None;
         }
-        release_emptied_tables(&mut next, actor);
+        release_emptied_tables(last, &mut next, actor);
         // After every change this step made to the ghost (its digest is computed here once).
         self.intern_ghost(&mut next);
         Some(next)
@@ -238,14 +238,18 @@ impl PaxosModel {
 /// taken, or a server whose timer was cancelled, would cost an allocation and a free in every
 /// state after. (An empty table with no capacity is equal and hashes alike: nothing else
 /// changes.)
-fn release_emptied_tables(state: &mut State, actor: usize) {
-    if let Some(timers) = state.timers_set.get_mut(actor) {
-        if timers.iter().next().is_none() {
+fn release_emptied_tables(last: &State, next: &mut State, actor: usize) {
+    let had_timers = last
+        .timers_set
+        .get(actor)
+        .is_some_and(|timers| timers.iter().next().is_some());
+    if let Some(timers) = next.timers_set.get_mut(actor) {
+        if had_timers && timers.iter().next().is_none() {
             *timers = Timers::new();
         }
     }
-    if let Some(choices) = state.random_choices.get_mut(actor) {
-        if choices.map.is_empty() {
+    if let Some(choices) = next.random_choices.get_mut(actor) {
+        if choices.map.is_empty() && choices.map.capacity() > 0 {
             *choices = RandomChoices::default();
         }
     }

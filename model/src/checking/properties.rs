@@ -315,14 +315,20 @@ fn decided_after_recovery(model: &PaxosModel, state: &State) -> bool {
 
 /// Over every vote any acceptor ever cast: at most one value per slot was accepted by a
 /// majority in some ballot (chosen), and every value a server learned was chosen.
+///
+/// It reads the ghost alone, so its verdict is kept with the ghost (`Shared::memo`): a state
+/// whose step left the ghost as it was (most steps) shares its parent's ghost and verdict.
 fn chosen(model: &PaxosModel, state: &State) -> bool {
-    let chosen = state.history.chosen(model.cfg.servers);
-    chosen.values().all(|values| values.len() <= 1)
-        && state.history.decided.iter().all(|(slot, learned)| {
-            chosen
-                .get(slot)
-                .is_some_and(|values| learned.is_subset(values))
-        })
+    let servers = model.cfg.servers;
+    state.history.memo(|ghost| {
+        let chosen = ghost.chosen(servers);
+        chosen.values().all(|values| values.len() <= 1)
+            && ghost.decided.iter().all(|(slot, learned)| {
+                chosen
+                    .get(slot)
+                    .is_some_and(|values| learned.is_subset(values))
+            })
+    })
 }
 
 /// Some value was chosen by a majority's votes (so `chosen` compared something).
