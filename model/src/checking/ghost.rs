@@ -21,7 +21,14 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The linearizability tester over the replicated register.
 pub type Tester = LinearizabilityTester<ClientId, Register<Value>>;
 
+/// One slot's votes: per (ballot, value), the acceptors that voted for it (a bit per server).
+pub type Votes = BTreeMap<(Ballot, Command), u16>;
+
 /// Auxiliary state carried in stateright's `ActorModelState::history`.
+///
+/// Its larger parts are [`Shared`] (hashed once, copied only when changed): a step that
+/// changes one part (a client's reply changes `in_flight` and the tester, a vote `votes`)
+/// copies and hashes that part alone, and the new ghost shares the others with the old one.
 #[derive(Clone, Debug, PartialEq, Hash)]
 pub struct Ghost {
     /// Client invocations and returns (shared: votes and decisions change far more often, and
@@ -30,7 +37,7 @@ pub struct Ghost {
     /// Per client, the command it awaits a reply for.
     pub in_flight: BTreeMap<ClientId, ClientCommand>,
     /// Per slot, every value any server ever decided for it (more than one: agreement broken).
-    pub decided: BTreeMap<Slot, BTreeSet<Command>>,
+    pub decided: Shared<BTreeMap<Slot, BTreeSet<Command>>>,
     /// The ballot of the first decision, and whether another ballot decided something since.
     pub first_deciding_ballot: Option<Ballot>,
     /// A second ballot decided something: a new leader decided after an earlier one.
@@ -43,10 +50,10 @@ pub struct Ghost {
     pub elections: u32,
     /// Every vote any acceptor ever cast, crashed or compacted ones included: per slot, per
     /// (ballot, value), the acceptors that voted for it (a bit per server).
-    pub votes: BTreeMap<Slot, BTreeMap<(Ballot, Command), u16>>,
+    pub votes: Shared<BTreeMap<Slot, Votes>>,
     /// Values chosen (a majority voted for them in one ballot) whose votes were folded away
     /// by the vote reduction (`checking::reduction::settle_votes`).
-    pub settled: BTreeMap<Slot, BTreeSet<Command>>,
+    pub settled: Shared<BTreeMap<Slot, BTreeSet<Command>>>,
     /// Servers that recovered at least once.
     pub recovered: BTreeSet<ServerId>,
     /// Pre-vote: per ballot, the servers whose grant of its pre-vote reached the ballot's
@@ -65,13 +72,13 @@ impl Default for Ghost {
         Ghost {
             tester: Shared::new(LinearizabilityTester::new(Register(Value::default()))),
             in_flight: BTreeMap::new(),
-            decided: BTreeMap::new(),
+            decided: Shared::default(),
             first_deciding_ballot: None,
             later_ballot_decided: false,
             crashes: 0,
             elections: 0,
-            votes: BTreeMap::new(),
-            settled: BTreeMap::new(),
+            votes: Shared::default(),
+            settled: Shared::default(),
             recovered: BTreeSet::new(),
             pre_vote_grants: BTreeMap::new(),
             leader_heard: 0,
@@ -234,8 +241,8 @@ impl Ghost {
     /// Per slot, the values a majority of `servers` acceptors voted for in one ballot.
     pub fn chosen(&self, servers: usize) -> BTreeMap<Slot, BTreeSet<Command>> {
         let majority = crate::types::majority(servers) as u32;
-        let mut chosen = self.settled.clone();
-        for (slot, votes) in &self.votes {
+        let mut chosen: BTreeMap<Slot, BTreeSet<Command>> = (*self.settled).clone();
+        for (slot, votes) in self.votes.iter() {
             let values = chosen.entry(*slot).or_default();
             values.extend(
                 votes
