@@ -302,6 +302,18 @@ pub struct Rules(u128);
 
 const _: () = assert!(Rule::ALL.len() <= 128, "Rules is a 128-bit set");
 
+// A rule's bit is its discriminant, which is its place in `Rule::ALL` (`Rules::iter`).
+const _: () = {
+    let mut i = 0;
+    while i < Rule::ALL.len() {
+        assert!(
+            Rule::ALL[i] as usize == i,
+            "Rule::ALL is in declaration order"
+        );
+        i += 1;
+    }
+};
+
 impl Rules {
     /// Adds `rule`.
     pub fn insert(&mut self, rule: Rule) {
@@ -313,9 +325,18 @@ impl Rules {
         self.0 & (1 << rule as u8) != 0
     }
 
-    /// The rules in the set, in declaration order.
+    /// The rules in the set, in declaration order: one step per rule in the set, not per rule
+    /// there is (the model checker counts every step's rules).
     pub fn iter(self) -> impl Iterator<Item = Rule> {
-        Rule::ALL.iter().copied().filter(move |r| self.contains(*r))
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let index = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Some(Rule::ALL[index])
+        })
     }
 
     /// Whether the set is empty.

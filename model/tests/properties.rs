@@ -246,7 +246,7 @@ fn decided(entries: &[(u64, Command)]) -> BTreeMap<Slot, BTreeSet<Command>> {
 fn with_decided(entries: &[(u64, Command)]) -> (PaxosModel, State) {
     let model = PaxosModel::new(all_listed());
     let mut state = model.init_states().remove(0);
-    ghost(&mut state).decided = decided(entries);
+    *ghost(&mut state).decided = decided(entries);
     (model, state)
 }
 
@@ -707,7 +707,7 @@ fn chosen_fails_on_two_chosen_values_or_a_learned_value_not_chosen() {
                 .or_default()
                 .insert((ballot, command), voters);
         }
-        g.settled = decided(&settled);
+        *g.settled = decided(&settled);
         assert_eq!(holds(&model, "chosen", &state), ok, "{why}");
     }
 }

@@ -22,7 +22,14 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The linearizability tester over the replicated register.
 pub type Tester = LinearizabilityTester<ClientId, Register<Value>>;
 
+/// One slot's votes: per (ballot, value), the acceptors that voted for it (a bit per server).
+pub type Votes = BTreeMap<(Ballot, Command), u16>;
+
 /// Auxiliary state carried in stateright's `ActorModelState::history`.
+///
+/// Its larger parts are [`Shared`] (hashed once, copied only when changed): a step that
+/// changes one part (a client's reply changes `in_flight` and the tester, a vote `votes`)
+/// copies and hashes that part alone, and the new ghost shares the others with the old one.
 #[derive(Clone, Debug, PartialEq, Hash)]
 pub struct Ghost {
     /// Client invocations and returns (shared: votes and decisions change far more often, and
@@ -31,7 +38,7 @@ pub struct Ghost {
     /// Per client, the command it awaits a reply for.
     pub in_flight: BTreeMap<ClientId, ClientCommand>,
     /// Per slot, every value any server ever decided for it (more than one: agreement broken).
-    pub decided: BTreeMap<Slot, BTreeSet<Command>>,
+    pub decided: Shared<BTreeMap<Slot, BTreeSet<Command>>>,
     /// The ballot of the first decision, and whether another ballot decided something since.
     pub first_deciding_ballot: Option<Ballot>,
     /// A second ballot decided something: a new leader decided after an earlier one.
@@ -44,10 +51,10 @@ pub struct Ghost {
     pub elections: u32,
     /// Every vote any acceptor ever cast, crashed or compacted ones included: per slot, per
     /// (ballot, value), the acceptors that voted for it (a bit per server).
-    pub votes: BTreeMap<Slot, BTreeMap<(Ballot, Command), u16>>,
+    pub votes: Shared<BTreeMap<Slot, Votes>>,
     /// Values chosen (a majority voted for them in one ballot) whose votes were folded away
     /// by the vote reduction (`checking::reduction::settle_votes`).
-    pub settled: BTreeMap<Slot, BTreeSet<Command>>,
+    pub settled: Shared<BTreeMap<Slot, BTreeSet<Command>>>,
     /// Servers that recovered at least once.
     pub recovered: BTreeSet<ServerId>,
     /// Pre-vote: per ballot, the servers whose grant of its pre-vote reached the ballot's
@@ -66,13 +73,13 @@ impl Default for Ghost {
         Ghost {
             tester: Shared::new(LinearizabilityTester::new(Register(Value::default()))),
             in_flight: BTreeMap::new(),
-            decided: BTreeMap::new(),
+            decided: Shared::default(),
             first_deciding_ballot: None,
             later_ballot_decided: false,
             crashes: 0,
             elections: 0,
-            votes: BTreeMap::new(),
-            settled: BTreeMap::new(),
+            votes: Shared::default(),
+            settled: Shared::default(),
             recovered: BTreeSet::new(),
             pre_vote_grants: BTreeMap::new(),
             leader_heard: 0,
@@ -180,6 +187,32 @@ impl Ghost {
         (grants | 1u16 << ballot.leader.0).count_ones() >= majority
     }
 
+    /// Whether [`Ghost::record_votes`] of these votes of `server` would leave the ghost as it
+    /// is: each is recorded already, or its value is chosen already. (Most steps change no
+    /// vote: asking first spares copying the ghost, which a state shares with its parent.)
+    pub fn knows_votes<'a>(
+        &self,
+        server: ServerId,
+        mut accepted: impl Iterator<Item = (&'a Slot, &'a crate::durable::AcceptedEntry)>,
+    ) -> bool {
+        let bit = 1u16 << server.0;
+        accepted.all(|(slot, entry)| {
+            let chosen = || {
+                self.settled
+                    .get(slot)
+                    .is_some_and(|chosen| chosen.contains(&entry.command))
+            };
+            let voted = || {
+                self.votes.get(slot).is_some_and(|votes| {
+                    votes.iter().any(|((ballot, command), voters)| {
+                        *ballot == entry.ballot && *command == entry.command && voters & bit != 0
+                    })
+                })
+            };
+            chosen() || voted()
+        })
+    }
+
     /// Records the votes `server`'s acceptor holds now (each vote is recorded once; a vote
     /// that compaction or a crash removes later stays recorded).
     pub fn record_votes<'a>(
@@ -209,8 +242,8 @@ impl Ghost {
     /// Per slot, the values a majority of `servers` acceptors voted for in one ballot.
     pub fn chosen(&self, servers: usize) -> BTreeMap<Slot, BTreeSet<Command>> {
         let majority = crate::types::majority(servers) as u32;
-        let mut chosen = self.settled.clone();
-        for (slot, votes) in &self.votes {
+        let mut chosen: BTreeMap<Slot, BTreeSet<Command>> = (*self.settled).clone();
+        for (slot, votes) in self.votes.iter() {
             let values = chosen.entry(*slot).or_default();
             values.extend(
                 votes

@@ -13,7 +13,9 @@ use crate::msg::Msg;
 use crate::msg::Timer;
 use crate::server::{Role, ServerState};
 use crate::types::ServerId;
-use stateright::actor::{is_no_op, is_no_op_with_timer, Actor, ActorModelAction, Network, Out};
+use stateright::actor::{
+    is_no_op, is_no_op_with_timer, Actor, ActorModelAction, Network, Out, RandomChoices, Timers,
+};
 use stateright::{Model, Path, Property};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -28,6 +30,7 @@ impl Model for PaxosModel {
             for actor in 0..self.cfg.servers {
                 self.observe(state, actor);
             }
+            self.intern_ghost(state);
         }
         states
     }
@@ -107,12 +110,14 @@ impl Model for PaxosModel {
             if self.cfg.pre_vote {
                 track_leader_heard(last, heard, &mut next, actor);
             }
-            self.observe(&mut next, actor); // Interns the ghost.
+            self.observe(&mut next, actor);
             if !Arc::ptr_eq(&last.actor_states[actor], &next.actor_states[actor]) {
                 let server = Arc::clone(&next.actor_states[actor]);
                 if let Some(s) = server.as_server() {
                     let me = ServerId(actor as u32);
-                    next.history.record_votes(me, s.durable.accepted.iter());
+                    if !next.history.knows_votes(me, s.durable.accepted.iter()) {
+                        next.history.record_votes(me, s.durable.accepted.iter());
+                    }
                 }
             }
             self.count_situations(last, step, &next, actor);
@@ -127,6 +132,9 @@ impl Model for PaxosModel {
             // envelopes), so it only multiplies states: forget it.
             *last_delivered = None;
         }
+        release_emptied_tables(last, &mut next, actor);
+        // After every change this step made to the ghost (its digest is computed here once).
+        self.intern_ghost(&mut next);
         Some(next)
     }
 
@@ -228,6 +236,29 @@ impl PaxosModel {
                 coverage.situation(Situation::RecoveredVoteReported);
             }
             _ => {}
+        }
+    }
+}
+
+/// Gives back the memory of `actor`'s timer set and random choices if the step emptied them.
+/// A hash table keeps its capacity when emptied, and a copy of it allocates as much: stateright
+/// copies every actor's tables for every successor it generates, so a client whose choice was
+/// taken, or a server whose timer was cancelled, would cost an allocation and a free in every
+/// state after. (An empty table with no capacity is equal and hashes alike: nothing else
+/// changes.)
+fn release_emptied_tables(last: &State, next: &mut State, actor: usize) {
+    let had_timers = last
+        .timers_set
+        .get(actor)
+        .is_some_and(|timers| timers.iter().next().is_some());
+    if let Some(timers) = next.timers_set.get_mut(actor) {
+        if had_timers && timers.iter().next().is_none() {
+            *timers = Timers::new();
+        }
+    }
+    if let Some(choices) = next.random_choices.get_mut(actor) {
+        if choices.map.is_empty() && choices.map.capacity() > 0 {
+            *choices = RandomChoices::default();
         }
     }
 }

@@ -13,8 +13,10 @@ use super::config::CheckConfig;
 use super::system::{clients, servers, PaxosModel, State};
 use crate::state_machine::Command;
 use crate::types::{ClientId, Op, OpResult, RequestId, Slot, Value};
+use stateright::actor::{ActorModelAction, Network};
 use stateright::Model;
 use stateright::{Expectation, Property};
+use std::sync::atomic::Ordering;
 
 /// The properties that apply to `cfg`.
 pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
@@ -23,8 +25,8 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
         Property::always("validity", validity),
         Property::always("linearizable", linearizable),
         Property::always("exactly-once", exactly_once),
-        Property::sometimes("decided", decided),
-        Property::sometimes("all-clients-done", all_clients_done),
+        sometimes::<{ Sometimes::Decided as usize }>(),
+        sometimes::<{ Sometimes::AllClientsDone as usize }>(),
     ];
     // With one server a vote is cast, decided, applied and compacted in one step: the ghost,
     // which reads the acceptor after each step, never sees it. `agreement` and `exactly-once`
@@ -35,10 +37,10 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
             .iter()
             .position(|p| p.name == "all-clients-done")
             .expect("listed above");
-        properties.insert(at, Property::sometimes("value-chosen", value_chosen));
+        properties.insert(at, sometimes::<{ Sometimes::ValueChosen as usize }>());
         properties.insert(
             at + 1,
-            Property::sometimes("applied-at-two-servers", applied_at_two_servers),
+            sometimes::<{ Sometimes::AppliedAtTwoServers as usize }>(),
         );
     }
     // Liveness is judged in terminal states, of a network that loses nothing: with explored
@@ -48,32 +50,26 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
     if !cfg.drops_explored() && cfg.network != super::config::NetworkKind::UnorderedDuplicating {
         let at = properties.iter().filter(|p| is_safety(p)).count();
         properties.insert(at, Property::always("progress", progress));
-        properties.push(Property::sometimes("quiescent-leader", quiescent_leader));
+        properties.push(sometimes::<{ Sometimes::QuiescentLeader as usize }>());
     }
     // A second ballot can decide after a first one only with a second election, won by another
     // campaigner or by the same server after a crash (a leader does not campaign while it
     // leads, and only another campaigner can depose it).
     if cfg.elections >= 2 && (cfg.campaigners >= 2 || cfg.crashes > 0) {
-        properties.push(Property::sometimes(
-            "new-leader-decides",
-            new_leader_decides,
-        ));
+        properties.push(sometimes::<{ Sometimes::NewLeaderDecides as usize }>());
     }
     // Prepare-skip needs it switched on, and two commands to propose (a ReadIndex read takes
     // no slot).
     if cfg.prepare_skip && cfg.log_commands() >= 2 {
-        properties.push(Property::sometimes("prepare-skip", prepare_skip));
+        properties.push(sometimes::<{ Sometimes::PrepareSkip as usize }>());
     }
     // A batch needs batching switched on and two clients: one client has one command in
     // flight at a time.
     if cfg.batch >= 2 && cfg.clients >= 2 {
-        properties.push(Property::sometimes("batch-decided", batch_decided));
+        properties.push(sometimes::<{ Sometimes::BatchDecided as usize }>());
     }
     if cfg.crashes > 0 {
-        properties.push(Property::sometimes(
-            "decided-after-recovery",
-            decided_after_recovery,
-        ));
+        properties.push(sometimes::<{ Sometimes::DecidedAfterRecovery as usize }>());
     }
     // Pre-vote and check-quorum (`specs/multipaxos.md`, "Pre-vote and check-quorum").
     if cfg.pre_vote {
@@ -83,23 +79,17 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
             at + 1,
             Property::always("pre-vote-respects-leader", pre_vote_respects_leader),
         );
-        properties.push(Property::sometimes("pre-vote-won", pre_vote_won));
-        properties.push(Property::sometimes("pre-vote-refused", pre_vote_refused));
+        properties.push(sometimes::<{ Sometimes::PreVoteWon as usize }>());
+        properties.push(sometimes::<{ Sometimes::PreVoteRefused as usize }>());
     }
     if cfg.check_quorum {
-        properties.push(Property::sometimes(
-            "leader-stepped-down",
-            leader_stepped_down,
-        ));
+        properties.push(sometimes::<{ Sometimes::LeaderSteppedDown as usize }>());
     }
     // Lease reads (`specs/multipaxos.md`, "Lease reads"): `linearizable` judged a read that
     // a lease confirmed (left out when no client reads).
     let reads = (0..cfg.clients).any(|c| cfg.script(c).contains(&Op::Read));
     if cfg.lease_reads && reads {
-        properties.push(Property::sometimes(
-            "lease-read-answered",
-            lease_read_answered,
-        ));
+        properties.push(sometimes::<{ Sometimes::LeaseReadAnswered as usize }>());
     }
     properties
 }
@@ -111,6 +101,84 @@ fn lease_read_answered(model: &PaxosModel, state: &State) -> bool {
         s.leadership()
             .is_some_and(|l| l.reads.round == 0 && !l.reads.answered.is_empty())
     })
+}
+
+/// The sometimes-properties. Each needs one example: once a checker found one, evaluating it
+/// again in every later state (and stateright recording every later example in place of the
+/// first, a copy of the path and a locked map update each) is wasted work. So in a checker run
+/// ([`PaxosModel::first_examples_only`]) each is evaluated only until it holds once, and the
+/// example reported is the first found; everywhere else (tests, the Explorer, a replay) it is
+/// the plain predicate ([`predicate`]).
+#[derive(Clone, Copy)]
+pub(super) enum Sometimes {
+    Decided,
+    AllClientsDone,
+    ValueChosen,
+    AppliedAtTwoServers,
+    QuiescentLeader,
+    NewLeaderDecides,
+    PrepareSkip,
+    BatchDecided,
+    DecidedAfterRecovery,
+    PreVoteWon,
+    PreVoteRefused,
+    LeaderSteppedDown,
+    LeaseReadAnswered,
+}
+
+type Condition = fn(&PaxosModel, &State) -> bool;
+
+/// Each sometimes-property's name and predicate, in the order of [`Sometimes`].
+const SOMETIMES: [(&str, Condition); SOMETIMES_COUNT] = [
+    ("decided", decided),
+    ("all-clients-done", all_clients_done),
+    ("value-chosen", value_chosen),
+    ("applied-at-two-servers", applied_at_two_servers),
+    ("quiescent-leader", quiescent_leader),
+    ("new-leader-decides", new_leader_decides),
+    ("prepare-skip", prepare_skip),
+    ("batch-decided", batch_decided),
+    ("decided-after-recovery", decided_after_recovery),
+    ("pre-vote-won", pre_vote_won),
+    ("pre-vote-refused", pre_vote_refused),
+    ("leader-stepped-down", leader_stepped_down),
+    ("lease-read-answered", lease_read_answered),
+];
+
+/// How many sometimes-properties there are.
+const SOMETIMES_COUNT: usize = 13;
+
+const _: () = assert!(Sometimes::LeaseReadAnswered as usize + 1 == SOMETIMES_COUNT);
+const _: () = assert!(SOMETIMES_COUNT <= super::system::EXAMPLE_FLAGS);
+
+/// Sometimes-property `I` ([`Sometimes`]).
+fn sometimes<const I: usize>() -> Property<PaxosModel> {
+    Property::sometimes(SOMETIMES[I].0, until_found::<I>)
+}
+
+/// Sometimes-property `I`'s condition as the checker evaluates it: its predicate, or `false`
+/// without evaluating it once the model's checker run found an example.
+fn until_found<const I: usize>(model: &PaxosModel, state: &State) -> bool {
+    let (_, holds) = SOMETIMES[I];
+    let Some(found) = &model.found else {
+        return holds(model, state);
+    };
+    if found[I].load(Ordering::Relaxed) {
+        return false;
+    }
+    let example = holds(model, state);
+    if example {
+        found[I].store(true, Ordering::Relaxed);
+    }
+    example
+}
+
+/// The predicate of `property`: its condition, evaluated in every state it is asked about.
+pub fn predicate(property: &Property<PaxosModel>) -> Condition {
+    match SOMETIMES.iter().find(|(name, _)| *name == property.name) {
+        Some((_, holds)) if property.expectation == Expectation::Sometimes => *holds,
+        _ => property.condition,
+    }
 }
 
 /// With pre-vote: every ballot any server promised (a crashed one's last promise included)
@@ -266,14 +334,20 @@ fn decided_after_recovery(model: &PaxosModel, state: &State) -> bool {
 
 /// Over every vote any acceptor ever cast: at most one value per slot was accepted by a
 /// majority in some ballot (chosen), and every value a server learned was chosen.
+///
+/// It reads the ghost alone, so its verdict is kept with the ghost (`Shared::memo`): a state
+/// whose step left the ghost as it was (most steps) shares its parent's ghost and verdict.
 fn chosen(model: &PaxosModel, state: &State) -> bool {
-    let chosen = state.history.chosen(model.cfg.servers);
-    chosen.values().all(|values| values.len() <= 1)
-        && state.history.decided.iter().all(|(slot, learned)| {
-            chosen
-                .get(slot)
-                .is_some_and(|values| learned.is_subset(values))
-        })
+    let servers = model.cfg.servers;
+    state.history.memo(|ghost| {
+        let chosen = ghost.chosen(servers);
+        chosen.values().all(|values| values.len() <= 1)
+            && ghost.decided.iter().all(|(slot, learned)| {
+                chosen
+                    .get(slot)
+                    .is_some_and(|values| learned.is_subset(values))
+            })
+    })
 }
 
 /// Some value was chosen by a majority's votes (so `chosen` compared something).
@@ -395,10 +469,35 @@ fn progress(model: &PaxosModel, state: &State) -> bool {
 }
 
 /// Whether no action changes anything in `state`.
+///
+/// On an unordered network every message in flight is one `Deliver` action, and in most
+/// states that are not terminal one of them acts: those are tried first, straight from the
+/// network, before all the actions are listed (a list whose every message is copied, then
+/// sorted) for the others.
 fn terminal(model: &PaxosModel, state: &State) -> bool {
+    let unordered = matches!(
+        state.network,
+        Network::UnorderedNonDuplicating(_) | Network::UnorderedDuplicating(..)
+    );
+    if unordered {
+        let delivery_acts = state.network.iter_deliverable().any(|env| {
+            let delivery = ActorModelAction::Deliver {
+                src: env.src,
+                dst: env.dst,
+                msg: env.msg.clone(),
+            };
+            model.acts(state, &delivery)
+        });
+        if delivery_acts {
+            return false;
+        }
+    }
     let mut actions = Vec::new();
     model.actions(state, &mut actions);
-    !actions.iter().any(|action| model.acts(state, action))
+    !actions.iter().any(|action| {
+        let tried = unordered && matches!(action, ActorModelAction::Deliver { .. });
+        !tried && model.acts(state, action)
+    })
 }
 
 /// A terminal state with a stable leader that finished its work (so `progress` judged one).
@@ -410,4 +509,63 @@ fn quiescent_leader(model: &PaxosModel, state: &State) -> bool {
         return false;
     }
     terminal(model, state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Sometimes` indexes `SOMETIMES`: each variant picks the property of its own name.
+    #[test]
+    fn each_sometimes_variant_names_its_own_property() {
+        let expected = [
+            (Sometimes::Decided, "decided"),
+            (Sometimes::AllClientsDone, "all-clients-done"),
+            (Sometimes::ValueChosen, "value-chosen"),
+            (Sometimes::AppliedAtTwoServers, "applied-at-two-servers"),
+            (Sometimes::QuiescentLeader, "quiescent-leader"),
+            (Sometimes::NewLeaderDecides, "new-leader-decides"),
+            (Sometimes::PrepareSkip, "prepare-skip"),
+            (Sometimes::BatchDecided, "batch-decided"),
+            (Sometimes::DecidedAfterRecovery, "decided-after-recovery"),
+            (Sometimes::PreVoteWon, "pre-vote-won"),
+            (Sometimes::PreVoteRefused, "pre-vote-refused"),
+            (Sometimes::LeaderSteppedDown, "leader-stepped-down"),
+            (Sometimes::LeaseReadAnswered, "lease-read-answered"),
+        ];
+        assert_eq!(expected.len(), SOMETIMES_COUNT);
+        for (variant, name) in expected {
+            assert_eq!(SOMETIMES[variant as usize].0, name);
+        }
+    }
+
+    /// In a checker run a sometimes-property holds in the first state that shows it and in no
+    /// state after; its predicate ([`predicate`]) still holds in both.
+    #[test]
+    fn a_found_sometimes_property_is_not_evaluated_again() {
+        let model = PaxosModel::new(CheckConfig::default()).first_examples_only();
+        let decided = model
+            .properties()
+            .into_iter()
+            .find(|p| p.name == "decided")
+            .expect("listed");
+        let mut state = model.init_states().remove(0);
+        assert!(!(decided.condition)(&model, &state));
+        let mut ghost: super::super::ghost::Ghost = (*state.history).clone();
+        ghost
+            .decided
+            .entry(Slot(0))
+            .or_default()
+            .insert(Command::NoOp);
+        state.history = crate::digest::Shared::new(ghost);
+        assert!((decided.condition)(&model, &state), "the first example");
+        assert!(!(decided.condition)(&model, &state), "found already");
+        assert!(predicate(&decided)(&model, &state));
+        let plain = PaxosModel::new(CheckConfig::default());
+        assert!((decided.condition)(&plain, &state));
+        assert!(
+            (decided.condition)(&plain, &state),
+            "no checker run: always evaluated"
+        );
+    }
 }

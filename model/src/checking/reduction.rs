@@ -151,7 +151,7 @@ pub fn settle_votes(state: &mut State, servers: usize) {
     };
     let mut settle = Vec::new();
     let mut drop = Vec::new();
-    for (slot, votes) in &state.history.votes {
+    for (slot, votes) in state.history.votes.iter() {
         for ((ballot, command), voters) in votes {
             if voters.count_ones() >= majority {
                 settle.push((*slot, *ballot, command.clone()));

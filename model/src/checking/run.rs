@@ -2,7 +2,7 @@
 //! state counts, each property's status, and every counterexample replayed and formatted.
 
 use super::config::CheckConfig;
-use super::properties::is_safety;
+use super::properties::{is_safety, predicate};
 use super::system::{Action, PaxosModel, State};
 use crate::coverage::CoverageReport;
 use serde::Serialize;
@@ -213,7 +213,11 @@ impl Outcome {
 
 /// Checks `cfg` with `options`.
 pub fn check(cfg: CheckConfig, options: RunOptions) -> Outcome {
-    let model = PaxosModel::new(cfg.clone());
+    let model = PaxosModel::new(cfg.clone()).first_examples_only();
+    let model = match options.checker {
+        CheckerKind::Bfs => model,
+        CheckerKind::Dfs | CheckerKind::Simulation => model.without_interning(),
+    };
     let mut builder = model
         .checker()
         .threads(options.threads)
@@ -315,7 +319,7 @@ fn outcomes(
                 (false, false, true) => Status::NotFound,
                 (false, false, false) => Status::NotFoundYet,
             };
-            let replayed = found.map(|path| replay(model, path, property.condition, always));
+            let replayed = found.map(|path| replay(model, path, predicate(property), always));
             PropertyOutcome {
                 name: property.name,
                 expectation: if always { "always" } else { "sometimes" },

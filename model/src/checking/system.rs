@@ -21,6 +21,7 @@ use stateright::actor::{
     ActorModel, ActorModelAction, ActorModelState, Envelope, LossyNetwork, Network,
 };
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// A state of the checked system. The ghost record is [`Shared`]: most steps leave it alone,
@@ -35,6 +36,10 @@ pub type Ghosts = Interner<Ghost>;
 /// An action of the checked system.
 pub type Action = ActorModelAction<Msg, Timer, Op>;
 
+/// Sometimes-properties a checker run can stop evaluating once found (at least as many as
+/// there are).
+pub(super) const EXAMPLE_FLAGS: usize = 16;
+
 /// The Multi-Paxos system under check.
 pub struct PaxosModel {
     /// What is checked.
@@ -47,6 +52,14 @@ pub struct PaxosModel {
     /// The same actors without a coverage counter or an interner: for the steps a property
     /// tries on the side (`properties::terminal`), which are not explored transitions.
     pub(super) quiet: Vec<PaxosActor>,
+    /// Whether equal node states and ghost records are interned (kept once). It pays where
+    /// many states are held at once (a breadth-first search's queue, the Explorer); a
+    /// depth-first search holds a path's worth of states, and then interning is pure cost: a
+    /// lock, a lookup and a comparison per new node state ([`PaxosModel::without_interning`]).
+    pub(super) interning: bool,
+    /// In a checker run, which sometimes-properties have an example already
+    /// ([`PaxosModel::first_examples_only`], a flag per `properties::Sometimes`).
+    pub(super) found: Option<[AtomicBool; EXAMPLE_FLAGS]>,
 }
 
 impl PaxosModel {
@@ -110,7 +123,28 @@ impl PaxosModel {
             inner,
             coverage,
             quiet,
+            interning: true,
+            found: None,
         }
+    }
+
+    /// The same model, whose sometimes-properties each stop being evaluated once they held in
+    /// one state (for a checker run: one example is all a sometimes-property needs; the
+    /// example reported is then the first found, not the last). Verdicts are the same.
+    pub fn first_examples_only(mut self) -> PaxosModel {
+        self.found = Some(std::array::from_fn(|_| AtomicBool::new(false)));
+        self
+    }
+
+    /// The same model, interning nothing (for the depth-first and simulation checkers, which
+    /// hold few states at once). States, fingerprints and verdicts are the same either way:
+    /// interning only shares equal values.
+    pub fn without_interning(mut self) -> PaxosModel {
+        for actor in &mut self.inner.actors {
+            actor.states = StateInterner(None);
+        }
+        self.interning = false;
+        self
     }
 
     /// The wrapped stateright actor model.
@@ -129,8 +163,7 @@ impl PaxosModel {
     }
 
     /// Records in the ghost the decisions in `actor`'s log (only the acting actor changes).
-    /// The ghost is copied only if the log holds a decision it does not know yet. Then interns
-    /// the ghost if this step changed it (here, or in a crash, recovery or campaign).
+    /// The ghost is copied only if the log holds a decision it does not know yet.
     pub(super) fn observe(&self, state: &mut State, actor: usize) {
         let server = Arc::clone(&state.actor_states[actor]);
         if let Some(server) = server.as_server() {
@@ -142,7 +175,13 @@ impl PaxosModel {
                 state.history.record(server.learned.iter());
             }
         }
-        self.inner.cfg.intern(&mut state.history);
+    }
+
+    /// Interns the ghost if a step changed it (a no-op for a ghost interned already).
+    pub(super) fn intern_ghost(&self, state: &mut State) {
+        if self.interning {
+            self.inner.cfg.intern(&mut state.history);
+        }
     }
 }
 
@@ -161,20 +200,16 @@ fn recorded(ghost: &Ghost, slot: &Slot, decision: &Decision) -> bool {
     value_known && ballot_known
 }
 
-/// `record_msg_out`: [`Ghost::on_send`] on the shared ghost.
-fn on_send(ghosts: &Ghosts, ghost: &SharedGhost, env: Envelope<&Msg>) -> Option<SharedGhost> {
-    Ghost::on_send(&(), ghost, env).map(|next| interned(ghosts, next))
+/// `record_msg_out`: [`Ghost::on_send`] on the shared ghost (interned at the end of the step,
+/// [`PaxosModel::intern_ghost`]).
+fn on_send(_: &Ghosts, ghost: &SharedGhost, env: Envelope<&Msg>) -> Option<SharedGhost> {
+    Ghost::on_send(&(), ghost, env).map(Shared::new)
 }
 
-/// `record_msg_in`: [`Ghost::on_deliver`] on the shared ghost.
-fn on_deliver(ghosts: &Ghosts, ghost: &SharedGhost, env: Envelope<&Msg>) -> Option<SharedGhost> {
-    Ghost::on_deliver(&(), ghost, env).map(|next| interned(ghosts, next))
-}
-
-fn interned(ghosts: &Ghosts, ghost: Ghost) -> SharedGhost {
-    let mut shared = Shared::new(ghost);
-    ghosts.intern(&mut shared);
-    shared
+/// `record_msg_in`: [`Ghost::on_deliver`] on the shared ghost (interned at the end of the
+/// step).
+fn on_deliver(_: &Ghosts, ghost: &SharedGhost, env: Envelope<&Msg>) -> Option<SharedGhost> {
+    Ghost::on_deliver(&(), ghost, env).map(Shared::new)
 }
 
 /// The actor an action steps.
@@ -219,7 +254,8 @@ mod tests {
     use stateright::Model;
     use std::collections::HashSet;
 
-    /// `observe` skips recording exactly when recording would change nothing: in every
+    /// `observe` (and the recording of votes) skips recording exactly when recording would change
+    /// nothing: in every
     /// reachable state of a small configuration, for every server, recording its log into a
     /// copy of the ghost leaves the copy equal to the ghost whenever `recorded` says so.
     #[test]
@@ -230,12 +266,21 @@ mod tests {
             ..CheckConfig::default()
         });
         let (mut seen, mut stack, mut actions) = (HashSet::new(), model.init_states(), Vec::new());
-        let mut skipped = 0;
+        let (mut skipped, mut voted_known) = (0, 0);
         while let Some(state) = stack.pop() {
             if !seen.insert(stateright_fingerprint(&state)) {
                 continue;
             }
-            for server in servers(&model, &state) {
+            for (i, server) in servers(&model, &state).enumerate() {
+                // `knows_votes` is `record_votes` changing nothing, likewise.
+                let me = crate::types::ServerId(i as u32);
+                let knows = state
+                    .history
+                    .knows_votes(me, server.durable.accepted.iter());
+                let mut copy: Ghost = (*state.history).clone();
+                copy.record_votes(me, server.durable.accepted.iter());
+                assert_eq!(knows, copy == *state.history, "{state:?}");
+                voted_known += usize::from(knows && !server.durable.accepted.is_empty());
                 let all_known = server
                     .learned
                     .iter()
@@ -253,6 +298,10 @@ mod tests {
         assert!(
             skipped > 0,
             "no state had a server whose log the ghost knew"
+        );
+        assert!(
+            voted_known > 0,
+            "no state had a server whose votes the ghost knew"
         );
     }
 
