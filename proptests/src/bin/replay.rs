@@ -7,7 +7,9 @@
 //!
 //! `FILE` is a recording written by a failing property test (its first line describes the
 //! cluster). A bare `paxos-impl run --trace` file has no such line: describe the cluster with
-//! `--replicas N` (and `--bug NAME`, `--no-prepare-skip` if it ran with them; default timing).
+//! `--replicas N` and the protocol flags it ran with (`--bug NAME`, `--no-prepare-skip`,
+//! `--reads-through-log`, `--batch N`, `--window N`, `--pre-vote`, `--check-quorum`,
+//! `--lease-reads`, `--no-commit-point`, `--no-parallel-leader-write`; default timing).
 //!
 //! Exit codes: 0 when every check passed, 1 when one failed, 2 for bad arguments or an
 //! unreadable file.
@@ -20,7 +22,8 @@ use std::process::ExitCode;
 
 const USAGE: &str =
     "usage: replay [--replicas N [--bug NAME] [--no-prepare-skip] [--reads-through-log] [--batch N] \
-     [--window N] [--pre-vote] [--check-quorum]] FILE";
+     [--window N] [--pre-vote] [--check-quorum] [--lease-reads] [--no-commit-point] \
+     [--no-parallel-leader-write]] FILE";
 
 struct Args {
     file: PathBuf,
@@ -32,6 +35,9 @@ struct Args {
     window: Option<usize>,
     pre_vote: bool,
     check_quorum: bool,
+    lease_reads: bool,
+    commit_point: bool,
+    parallel_leader_write: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -44,6 +50,9 @@ fn parse() -> Result<Args, String> {
     let (mut batch, mut window) = (None, None);
     let mut pre_vote = false;
     let mut check_quorum = false;
+    let mut lease_reads = false;
+    let mut commit_point = true;
+    let mut parallel_leader_write = true;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--replicas" => {
@@ -67,6 +76,9 @@ fn parse() -> Result<Args, String> {
             }
             "--pre-vote" => pre_vote = true,
             "--check-quorum" => check_quorum = true,
+            "--lease-reads" => lease_reads = true,
+            "--no-commit-point" => commit_point = false,
+            "--no-parallel-leader-write" => parallel_leader_write = false,
             "-h" | "--help" => return Err(USAGE.into()),
             _ if file.is_none() && !arg.starts_with("--") => file = Some(PathBuf::from(arg)),
             _ => return Err(format!("unexpected argument {arg:?}\n{USAGE}")),
@@ -82,6 +94,9 @@ fn parse() -> Result<Args, String> {
         window,
         pre_vote,
         check_quorum,
+        lease_reads,
+        commit_point,
+        parallel_leader_write,
     })
 }
 
@@ -102,6 +117,9 @@ fn main() -> ExitCode {
         cfg.window_slots_max = args.window.unwrap_or(cfg.window_slots_max);
         cfg.pre_vote = args.pre_vote;
         cfg.check_quorum = args.check_quorum;
+        cfg.lease_reads = args.lease_reads;
+        cfg.commit_point = args.commit_point;
+        cfg.parallel_leader_write = args.parallel_leader_write;
         RunConfig::of(&cfg)
     });
     let recording = match Recording::read_with(&args.file, config) {
