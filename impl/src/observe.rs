@@ -151,12 +151,9 @@ impl<M: StateMachine> Observer<M> {
         {
             view.machine = Some(server.applied.machine.clone());
         }
-        let learned = if self.history {
-            server.learned.range(applied_before..)
-        } else {
-            server.learned.range(Slot(u64::MAX)..)
-        };
-        for (slot, decision) in learned {
+        // Without history, no decision is kept (a `serve` process reports only its status).
+        let learned = server.learned.range(applied_before..);
+        for (slot, decision) in learned.filter(|_| self.history) {
             match view.decided.get(slot) {
                 None => {
                     view.decided.insert(*slot, decision.clone());

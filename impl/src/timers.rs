@@ -89,3 +89,25 @@ impl Timers {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A zero-duration timer (the leader's own write) waits for its batch's I/O; the others
+    /// are due at their deadline, also within a batch.
+    #[test]
+    fn a_zero_duration_timer_is_due_only_after_the_batch_io() {
+        let mut timers = Timers::new(1);
+        timers.set(Timer::LeaderWrite, Duration::ZERO..Duration::ZERO);
+        timers.set(Timer::Heartbeat, Duration::ZERO..Duration::from_nanos(1));
+        let later = Instant::now() + Duration::from_millis(1);
+        assert_eq!(timers.pop_due(later), Some(Timer::Heartbeat));
+        assert_eq!(timers.pop_due(later), None, "waits for the batch's I/O");
+        assert_eq!(timers.next_deadline(), None);
+        timers.after_io();
+        assert!(timers.next_deadline().is_some());
+        assert_eq!(timers.pop_due(later), Some(Timer::LeaderWrite));
+        assert_eq!(timers.pop_due(later), None);
+    }
+}

@@ -486,7 +486,7 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
         // Write what was proposed since.
         let s = self.s_mut();
         let Role::Leader(l) = &mut s.role else {
-            return; // Stepped down meanwhile (cannot happen by counting, but never write then).
+            unreachable!("{me:?}: counting its own votes ended its leadership");
         };
         let ballot = l.ballot;
         debug_assert_eq!(s.durable.promised, ballot, "{me:?} leads {ballot:?}");
