@@ -101,7 +101,8 @@ impl<M: StateMachine> Client<M> {
             .as_client()
             .expect("a client hosts a client state")
             .pending
-            .clone()
+            .first()
+            .cloned()
     }
 
     /// Runs `op`; waits at most the cluster's client timeout.
@@ -126,8 +127,16 @@ impl<M: StateMachine> Client<M> {
             });
         }
         if let Some(recorder) = &self.recorder {
+            let request = paxos_model::types::RequestId(
+                self.host
+                    .state()
+                    .as_client()
+                    .expect("a client hosts a client state")
+                    .submitted,
+            );
             recorder.record(EventKind::Invoke {
                 client: self.id,
+                request,
                 op: op.clone(),
             });
         }

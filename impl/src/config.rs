@@ -21,6 +21,9 @@ pub const CLIENTS_MAX: usize = 4096;
 pub const BATCH_COMMANDS_MAX: usize = 4096;
 /// Limit: the largest window a cluster may be configured with (`--window`).
 pub const WINDOW_SLOTS_MAX: usize = 1024;
+/// Limit: the largest client window a cluster may be configured with (`--client-window`):
+/// requests one client session keeps outstanding, and results each session keeps.
+pub const CLIENT_WINDOW_MAX: usize = 64;
 /// A known-bad runtime, the runtime's counterpart of the model's known-bad variants
 /// (`paxos_model::bug::Bug`): switched on only by tests, through [`ClusterConfig::runtime_bug`],
 /// which exists only with the `bugs` feature.
@@ -77,6 +80,11 @@ pub struct ClusterConfig {
     /// Limit: undecided slots the leader keeps in flight (the pipelining window, the model's
     /// `ServerConfig::window_slots_max`); 1 to [`WINDOW_SLOTS_MAX`].
     pub window_slots_max: usize,
+    /// Limit: requests each client session keeps outstanding (pipelined sessions), which is
+    /// also what the replicas' sessions keep (the model's `ClientConfig::window` and
+    /// `ServerConfig::session_window`); 1 (one at a time, the default) to
+    /// [`CLIENT_WINDOW_MAX`].
+    pub client_window: usize,
     /// Pre-vote (the model's `ServerConfig::pre_vote`): a replica whose election timer fires
     /// campaigns only after a majority granted it a pre-vote. Off by default.
     pub pre_vote: bool,
@@ -128,6 +136,7 @@ impl ClusterConfig {
             read_index: true,
             batch_commands_max: ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
             window_slots_max: ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
+            client_window: 1,
             pre_vote: false,
             check_quorum: false,
             commit_point: true,
@@ -158,6 +167,7 @@ impl ClusterConfig {
         for (what, value, max) in [
             ("batch", self.batch_commands_max, BATCH_COMMANDS_MAX),
             ("window", self.window_slots_max, WINDOW_SLOTS_MAX),
+            ("client-window", self.client_window, CLIENT_WINDOW_MAX),
         ] {
             if !(1..=max).contains(&value) {
                 return Err(ConfigError::Limit { what, value, max });
@@ -180,6 +190,7 @@ impl ClusterConfig {
         }
         let mut cfg = ClientConfig::cluster(self.replicas, id % self.replicas);
         cfg.timing = self.timing.clone();
+        cfg.window = self.client_window as u32;
         Node::Client(cfg)
     }
 
@@ -191,6 +202,7 @@ impl ClusterConfig {
         cfg.lease_reads = self.lease_reads;
         cfg.batch_commands_max = self.batch_commands_max;
         cfg.window_slots_max = self.window_slots_max;
+        cfg.session_window = self.client_window as u32;
         cfg.pre_vote = self.pre_vote;
         cfg.check_quorum = self.check_quorum;
         cfg.commit_point = self.commit_point;

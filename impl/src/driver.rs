@@ -4,7 +4,8 @@
 //! flight; 256 of them would be 256 threads, each woken once per reply. A driver hosts many
 //! sessions (each a model client with its own id, state and retry timer, exactly as a `Client`)
 //! behind **one inbox**: every session's id routes to the same channel. [`ClientDriver::submit`]
-//! runs a session's submit step; [`ClientDriver::poll`] waits for the first of: a message for
+//! runs a session's submit step (a session keeps up to the cluster's client window of commands
+//! outstanding: pipelined sessions, [`crate::ClusterConfig::client_window`]); [`ClientDriver::poll`] waits for the first of: a message for
 //! any session (it then takes every message already waiting, up to [`DRAIN_MAX`]), a session's
 //! retry timer, or the caller's deadline; it feeds each to its session's step function and
 //! returns the replies taken. Nothing here decides anything about the protocol: the sessions
@@ -15,6 +16,8 @@ use crate::host::{Host, Io};
 use crate::net::{Envelope, Net};
 use crate::record::{EventKind, Input, Recorder};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
+use paxos_model::client::ClientState;
+use paxos_model::msg::Msg;
 use paxos_model::node::Node;
 use paxos_model::state_machine::ClientCommand;
 use paxos_model::types::{ClientId, Op, OpResult, RequestId};
@@ -135,39 +138,56 @@ impl ClientDriver {
         ClientId((self.first_id + session) as u32)
     }
 
-    /// The command `session` has in flight, if any.
-    pub fn pending(&self, session: usize) -> Option<ClientCommand> {
+    /// The commands `session` has in flight, oldest first.
+    pub fn pending(&self, session: usize) -> &[ClientCommand] {
+        &self.state(session).pending
+    }
+
+    /// Whether `session`'s window has room for another command.
+    pub fn can_submit(&self, session: usize) -> bool {
+        let Node::Client(cfg) = self.sessions[session].node() else {
+            unreachable!("a session hosts a client");
+        };
+        self.state(session).can_submit(cfg.window)
+    }
+
+    fn state(&self, session: usize) -> &ClientState {
         self.sessions[session]
             .state()
             .as_client()
             .expect("a session hosts a client state")
-            .pending
     }
 
     /// Submits `op` on `session` (its submit step); the reply comes out of [`Self::poll`].
-    pub fn submit(&mut self, session: usize, op: Op) -> Result<(), ClientError> {
+    /// Refused ([`ClientError::Busy`]) while the session's window is full.
+    pub fn submit(&mut self, session: usize, op: Op) -> Result<RequestId, ClientError> {
         if self.stopped.load(Ordering::Relaxed) {
             return Err(ClientError::Shutdown);
         }
-        if let Some(pending) = self.pending(session) {
+        if !self.can_submit(session) {
             return Err(ClientError::Busy {
                 client: self.client(session),
-                pending,
+                pending: self.pending(session)[0],
             });
         }
         let id = self.first_id + session;
+        let request = RequestId(self.state(session).submitted);
         if let Some(recorder) = &self.recorder {
-            recorder.record(EventKind::Invoke { client: id, op });
+            recorder.record(EventKind::Invoke {
+                client: id,
+                request,
+                op,
+            });
         }
         let mut io = Io::default();
         self.sessions[session].step(Input::Submit { op }, &mut io);
         self.perform(id, io);
         self.note_timer(session);
         assert!(
-            self.pending(session).is_some(),
-            "client {id}: the submit step of {op:?} on an idle client left it idle"
+            self.state(session).submitted == request.0 + 1,
+            "client {id}: the submit step of {op:?} on a session with room submitted nothing"
         );
-        Ok(())
+        Ok(request)
     }
 
     /// Waits until some session took a reply or `deadline` passed, running every message and
@@ -215,17 +235,24 @@ impl ClientDriver {
     }
 
     fn step(&mut self, session: usize, input: Input, done: &mut Vec<Completion>) {
-        let pending = self.pending(session);
         let mut io = Io::default();
+        // The op of a reply this step may take (looked up before the step removes it).
+        let answered = match &input {
+            Input::Deliver {
+                msg: Msg::Reply { request, .. },
+                ..
+            } => self.state(session).awaiting(*request).map(|c| c.op),
+            _ => None,
+        };
         self.sessions[session].step(input, &mut io);
         let completed = io.completed.take();
         let id = self.first_id + session;
         self.perform(id, io);
         self.note_timer(session);
         if let Some((request, result)) = completed {
-            let op = pending
-                .unwrap_or_else(|| panic!("client {id} took a reply with nothing pending"))
-                .op;
+            let op = answered.unwrap_or_else(|| {
+                panic!("client {id} took a reply to {request:?} it did not await")
+            });
             if let Some(recorder) = &self.recorder {
                 recorder.record(EventKind::Return {
                     client: id,

@@ -85,6 +85,11 @@ impl<M: StateMachine> Host<M> {
         &self.state
     }
 
+    /// The node it runs, with its configuration.
+    pub(crate) fn node(&self) -> &Node {
+        &self.node
+    }
+
     /// One step: the handler for `input` (`Deliver`, `Timeout` or `Submit`), then its effects.
     pub(crate) fn step(&mut self, input: Input<M>, io: &mut Io<M>) {
         debug_assert!(

@@ -133,7 +133,7 @@ pub use client::Client;
 pub use cluster::Cluster;
 #[cfg(feature = "bugs")]
 pub use config::RuntimeBug;
-pub use config::{ClusterConfig, StorageChoice, CLIENTS_MAX, REPLICAS_MAX};
+pub use config::{ClusterConfig, StorageChoice, CLIENTS_MAX, CLIENT_WINDOW_MAX, REPLICAS_MAX};
 pub use crash_point::CrashPoint;
 pub use driver::{ClientDriver, Completion};
 pub use error::{ClientError, ClusterError, ConfigError, StorageError};

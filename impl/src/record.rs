@@ -118,10 +118,13 @@ pub enum EventKind<M: StateMachine = Register> {
     Invoke {
         /// The client actor.
         client: usize,
+        /// The request id its submit step gives the command (the client's count of submitted
+        /// commands): what its `Return` names, when the client has several outstanding.
+        request: RequestId,
         /// The operation.
         op: M::Op,
     },
-    /// A client took the reply to its pending command.
+    /// A client took the reply to one of its pending commands.
     Return {
         /// The client actor.
         client: usize,

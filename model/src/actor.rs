@@ -12,9 +12,10 @@
 //!   state in every state it generates, while a step changes one at most, so each is hashed
 //!   once; and the many steps that make equal node states (the same server state reached by
 //!   different interleavings) share one copy;
-//! - a model client's script: whenever the client is idle with operations left, the adapter
-//!   offers the next one as a stateright random choice ([`SUBMIT`]), and choosing it is the
-//!   client's `submit` step. (The runtime's client handle submits what its caller passes.)
+//! - a model client's script: whenever the client's window has room and operations are left,
+//!   the adapter offers the next one as a stateright random choice ([`SUBMIT`]), and choosing
+//!   it is the client's `submit` step. (The runtime's client handle submits what its caller
+//!   passes.)
 
 use crate::coverage::CoverageHandle;
 use crate::digest::{Interner, Shared};
@@ -36,7 +37,8 @@ pub const SUBMIT: &str = "submit";
 pub struct PaxosActor {
     /// The node.
     pub node: Node,
-    /// The operations a model client submits, in order, each after the previous one returned.
+    /// The operations a model client submits, in order, each once its window has room (with a
+    /// window of 1: after the previous one returned).
     pub script: Vec<Op>,
     /// Where the rules each step takes are counted, if anywhere (not part of equality).
     pub coverage: CoverageHandle,
@@ -87,17 +89,20 @@ impl PaxosActor {
         state
     }
 
-    /// The next scripted operation, if the client is idle and has one left.
+    /// The next scripted operation, if the client's window has room and it has one left.
     fn next_op(&self, state: &NodeState) -> Option<Op> {
         let client = state.as_client()?;
-        if !client.is_idle() {
+        let Node::Client(cfg) = &self.node else {
+            return None;
+        };
+        if !client.can_submit(cfg.window) {
             return None;
         }
         self.script.get(client.submitted as usize).copied()
     }
 
-    /// Emits `output` as stateright commands, then offers the client's next operation if the
-    /// step left it idle (after its start, or after it took a reply).
+    /// Emits `output` as stateright commands, then, if `offer`, the client's next operation if
+    /// its window has room (after its start, a reply taken, or a submit).
     fn emit(&self, output: Output, state: &NodeState, offer: bool, out: &mut Out<Self>) {
         if let Some(coverage) = &self.coverage.0 {
             coverage.rules(output.rules());
@@ -119,12 +124,14 @@ impl PaxosActor {
     }
 
     fn step(&self, me: Id, state: &mut Cow<ActorState>, input: Input, out: &mut Out<Self>) {
+        let submit = matches!(input, Input::Submit(_));
         let mut node_state = Cow::Borrowed(&***state);
         let output = self.node.step(node(me), &mut node_state, input);
         if let Cow::Owned(next) = node_state {
             *state = Cow::Owned(self.keep(next));
         }
-        let offer = output.completed().is_some();
+        // Only these steps change whether a client can submit (and what comes next).
+        let offer = submit || output.completed().is_some();
         self.emit(output, state, offer, out);
     }
 }

@@ -56,11 +56,14 @@ pub enum Bug {
     /// An acceptor holding a lease grant promises a newer ballot (a `Prepare`, its own
     /// campaign) although its grant has not expired.
     LeaseReadAfterNewerPromise,
+    /// A session keeps only its client's latest executed request (a window of 1), although
+    /// clients keep several requests outstanding.
+    SessionKeepsLatestOnly,
 }
 
 impl Bug {
     /// Every bug, in the order `paxos-model bugs` lists them.
-    pub const ALL: [Bug; 23] = [
+    pub const ALL: [Bug; 24] = [
         Bug::IgnorePromisedValues,
         Bug::AdoptAnyValue,
         Bug::AcceptBelowPromise,
@@ -84,6 +87,7 @@ impl Bug {
         Bug::CommitAnyBallot,
         Bug::LeaderCountsUnsavedVote,
         Bug::LeaseReadAfterNewerPromise,
+        Bug::SessionKeepsLatestOnly,
     ];
 
     /// The name used on the command line.
@@ -112,6 +116,7 @@ impl Bug {
             Bug::CommitAnyBallot => "commit-any-ballot",
             Bug::LeaderCountsUnsavedVote => "leader-counts-unsaved-vote",
             Bug::LeaseReadAfterNewerPromise => "lease-read-after-newer-promise",
+            Bug::SessionKeepsLatestOnly => "session-keeps-latest-only",
         }
     }
 }
@@ -187,6 +192,9 @@ impl Bug {
             Bug::LeaseReadAfterNewerPromise => {
                 "An acceptor that granted a leader a lease promises a newer ballot (a Prepare, or its own campaign) before its grant expired, so the old leader answers lease reads while a newer one decides writes."
             }
+            Bug::SessionKeepsLatestOnly => {
+                "A session keeps only its client's latest executed request, so an earlier request of a pipelining client, decided after a later one, counts as executed: it never runs and is never answered."
+            }
         }
     }
 
@@ -253,6 +261,9 @@ impl Bug {
             }
             Bug::LeaseReadAfterNewerPromise => {
                 "An acceptor holding a lease grant promises no other ballot until the grant expired, which the clock assumption puts after the end of every lease counting it."
+            }
+            Bug::SessionKeepsLatestOnly => {
+                "A session keeps the executed requests of its client's whole window: a request counts as executed only if it ran, or if it is so old that its client had the reply before sending a later one."
             }
         }
     }

@@ -1,5 +1,6 @@
-//! A client: submits its commands one at a time, retries on silence with the same request id,
-//! and takes only the reply to its current request (`specs/multipaxos.md`, "Clients").
+//! A client: submits its commands, up to its window of them outstanding at once (one by
+//! default), retries on silence with the same request ids, and takes only the replies to its
+//! outstanding requests (`specs/multipaxos.md`, "Clients").
 //!
 //! Submitting is a step of its own ([`submit`]): its driver decides when. The runtime's client
 //! handle submits the operation its caller passes; the model checker's adapter
@@ -23,42 +24,59 @@ use std::borrow::Cow;
 pub struct ClientState<M: StateMachine = Register> {
     /// How many commands it submitted (the next request id).
     pub submitted: u32,
-    /// The command awaiting its reply.
-    pub pending: Option<ClientCommand<M>>,
+    /// The commands awaiting their replies, by request id (at most the window).
+    pub pending: Vec<ClientCommand<M>>,
     /// The server it sends to: the last one that replied, or the next one after a retry.
     pub target: ServerId,
-    /// Re-sends of the pending command so far.
+    /// Re-sends since the last reply taken.
     pub retries: u32,
 }
 
 impl<M: StateMachine> ClientState<M> {
     /// Whether the client has no command in flight.
     pub fn is_idle(&self) -> bool {
-        self.pending.is_none()
+        self.pending.is_empty()
+    }
+
+    /// The lowest request id the client has no reply for (`submitted` if it has them all).
+    pub fn first_unanswered(&self) -> RequestId {
+        self.pending
+            .first()
+            .map_or(RequestId(self.submitted), |c| c.request)
+    }
+
+    /// Whether a new request fits in a window of `window`: its id is below the first
+    /// unanswered one plus the window, so a session keeping `window` results can answer every
+    /// request the client may retry ([`crate::state_machine::Session`]).
+    pub fn can_submit(&self, window: u32) -> bool {
+        u64::from(self.submitted) < u64::from(self.first_unanswered().0) + u64::from(window)
+    }
+
+    /// The outstanding command with id `request`, if any.
+    pub fn awaiting(&self, request: RequestId) -> Option<&ClientCommand<M>> {
+        self.pending.iter().find(|c| c.request == request)
     }
 }
 
 /// Whether a client waiting for `pending` takes a reply to `request`. The model's history uses
 /// the same rule, so it records exactly the replies clients take.
-pub fn takes_reply<M: StateMachine>(
-    pending: Option<&ClientCommand<M>>,
-    request: RequestId,
-) -> bool {
-    pending.is_some_and(|p| p.request == request)
+pub fn takes_reply<M: StateMachine>(pending: &[ClientCommand<M>], request: RequestId) -> bool {
+    pending.iter().any(|p| p.request == request)
 }
 
 /// The state a client starts in. Starting has no effects.
 pub fn start<M: StateMachine>(cfg: &ClientConfig) -> ClientState<M> {
     ClientState {
         submitted: 0,
-        pending: None,
+        pending: Vec::new(),
         target: ServerId(cfg.first_server as u32),
         retries: 0,
     }
 }
 
-/// Submits `op` as client `me`'s next command: sends the request and arms the retry timer.
-/// Ignored (no effects, state unchanged) while a command is in flight.
+/// Submits `op` as client `me`'s next command: sends the request and, if nothing else was in
+/// flight, arms the retry timer. Ignored (no effects, state unchanged) while the window is
+/// full.
 pub fn submit<M: StateMachine>(
     cfg: &ClientConfig,
     me: ClientId,
@@ -66,30 +84,36 @@ pub fn submit<M: StateMachine>(
     op: M::Op,
 ) -> Output<M> {
     let mut fx = Outbox::default();
-    if !state.is_idle() {
+    if !state.can_submit(cfg.window) {
         fx.took(Rule::ClientBusyIgnored);
         return fx.finish(None);
     }
-    fx.took(Rule::ClientSubmit);
+    let idle = state.is_idle();
+    fx.took(if idle {
+        Rule::ClientSubmit
+    } else {
+        Rule::ClientSubmitPipelined
+    });
     let command = ClientCommand {
         client: me,
         request: RequestId(state.submitted),
         op,
     };
-    let next = ClientState {
-        submitted: state.submitted + 1,
-        pending: Some(command.clone()),
-        target: state.target,
-        retries: 0,
-    };
-    fx.send(next.target, Msg::Request(command.clone()));
-    arm_retry(cfg, &next, &mut fx);
-    *state = Cow::Owned(next);
+    let next = state.to_mut();
+    next.submitted += 1;
+    next.pending.push(command.clone());
+    if idle {
+        next.retries = 0;
+    }
+    fx.send(next.target, Msg::Request(command));
+    if idle {
+        arm_retry(cfg, next, &mut fx);
+    }
     fx.finish(None)
 }
 
-/// A message arrives: only a server's reply to the pending request counts. Taking it ends the
-/// command ([`crate::output::Effect::Complete`] carries the result).
+/// A message arrives: only a server's reply to an outstanding request counts. Taking it ends
+/// that command ([`crate::output::Effect::Complete`] carries the result).
 pub fn on_message<M: StateMachine>(
     cfg: &ClientConfig,
     state: &mut Cow<ClientState<M>>,
@@ -105,25 +129,24 @@ pub fn on_message<M: StateMachine>(
         fx.took(Rule::ClientReplyIgnored);
         return fx.finish(None); // Not from a server of the cluster.
     };
-    if !takes_reply(state.pending.as_ref(), request) {
+    if !takes_reply(&state.pending, request) {
         fx.took(Rule::ClientReplyIgnored);
         return fx.finish(None); // A duplicate or a late reply to an earlier request.
     }
     fx.took(Rule::ClientReplyTaken);
-    *state = Cow::Owned(ClientState {
-        submitted: state.submitted,
-        pending: None,
-        target: from,
-        retries: 0,
-    });
-    if cfg.retries_max != Some(0) {
+    let next = state.to_mut();
+    next.pending.retain(|c| c.request != request);
+    next.target = from;
+    next.retries = 0;
+    if next.pending.is_empty() && cfg.retries_max != Some(0) {
         fx.cancel_timer(Timer::ClientRetry);
     }
     fx.complete(request, result);
     fx.finish(None)
 }
 
-/// A timer fired: on `ClientRetry`, re-send the same request (same id) to the next server.
+/// A timer fired: on `ClientRetry`, re-send every outstanding request (same ids) to the next
+/// server.
 pub fn on_timeout<M: StateMachine>(
     cfg: &ClientConfig,
     state: &mut Cow<ClientState<M>>,
@@ -133,23 +156,21 @@ pub fn on_timeout<M: StateMachine>(
     if timer != Timer::ClientRetry {
         return fx.finish(None); // Server timers mean nothing to a client.
     }
-    let Some(pending) = state.pending.clone() else {
+    if state.is_idle() {
         return fx.finish(None); // Nothing in flight.
-    };
+    }
     if cfg.retries_max.is_some_and(|max| state.retries >= max) {
         fx.took(Rule::ClientRetryBoundReached);
         return fx.finish(None); // The bound on re-sends (model checking only).
     }
     fx.took(Rule::ClientRetry);
-    let next = ClientState {
-        submitted: state.submitted,
-        pending: Some(pending.clone()),
-        target: ServerId((state.target.0 + 1) % cfg.servers as u32),
-        retries: state.retries + 1,
-    };
-    fx.send(next.target, Msg::Request(pending));
-    arm_retry(cfg, &next, &mut fx);
-    *state = Cow::Owned(next);
+    let next = state.to_mut();
+    next.target = ServerId((next.target.0 + 1) % cfg.servers as u32);
+    next.retries += 1;
+    for command in &next.pending {
+        fx.send(next.target, Msg::Request(command.clone()));
+    }
+    arm_retry(cfg, next, &mut fx);
     fx.finish(None)
 }
 

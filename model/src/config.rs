@@ -164,6 +164,12 @@ pub struct ServerConfig {
     /// without one, the read is a ReadIndex read (`specs/multipaxos.md`, "Lease reads"). Off in
     /// [`ServerConfig::cluster`], in the runtime and in the checker (`--lease-reads`).
     pub lease_reads: bool,
+    /// Limit: requests a client may keep outstanding (its window, at least 1), which is also
+    /// what a session keeps: the results of its client's executed requests above its highest
+    /// one minus this (`specs/multipaxos.md`, "Sessions and the window"). Every client's
+    /// [`ClientConfig::window`] must be at most this. 1 in [`ServerConfig::cluster`] and in the
+    /// checker (`--window` raises it); [`ServerConfig::SESSION_WINDOW_DEFAULT`] in the runtime.
+    pub session_window: u32,
 }
 
 impl ServerConfig {
@@ -189,6 +195,7 @@ impl ServerConfig {
             commit_point: false,
             parallel_leader_write: false,
             lease_reads: false,
+            session_window: 1,
         }
     }
 
@@ -196,6 +203,8 @@ impl ServerConfig {
     pub const BATCH_COMMANDS_MAX_DEFAULT: usize = 64;
     /// The runtime's default window ([`ServerConfig::window_slots_max`]).
     pub const WINDOW_SLOTS_MAX_DEFAULT: usize = 4;
+    /// The runtime's default session window ([`ServerConfig::session_window`]).
+    pub const SESSION_WINDOW_DEFAULT: u32 = 16;
 
     /// Whether `bug` is switched on. Always false without the `bugs` feature, so the compiler
     /// removes every known-bad branch from a production build.
@@ -230,6 +239,10 @@ pub struct ClientConfig {
     pub timing: Timing,
     /// Bound: how many times one request may be re-sent. `None` for real clients.
     pub(crate) retries_max: Option<u32>,
+    /// Limit: requests outstanding at once (at least 1; at most the servers'
+    /// [`ServerConfig::session_window`]). The client submits request `r` only once it has the
+    /// replies of every request up to `r − window`.
+    pub window: u32,
 }
 
 impl ClientConfig {
@@ -241,6 +254,7 @@ impl ClientConfig {
             first_server,
             timing: Timing::default(),
             retries_max: None,
+            window: 1,
         }
     }
 }

@@ -78,7 +78,7 @@ pub const MODEL_UNREACHABLE: &[(Rule, &str)] = &[
     ),
     (
         Rule::ClientBusyIgnored,
-        "the checker offers a client's next operation only when the client is idle",
+        "the checker offers a client's next operation only when its window has room",
     ),
     (
         Rule::ElectionTimeoutAtLeader,

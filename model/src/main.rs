@@ -78,7 +78,8 @@ struct ModelArgs {
     /// Number of clients (1 to 4).
     #[arg(long, default_value_t = 2)]
     clients: usize,
-    /// Commands per client, submitted one at a time; writes and reads alternate (1 to 4).
+    /// Commands per client (up to --client-window of them at a time); writes and reads
+    /// alternate (1 to 4).
     #[arg(long, default_value_t = 1)]
     ops_per_client: usize,
     /// Campaigns in total, by any servers, including ones that voted or were deposed (1 to 6).
@@ -140,6 +141,9 @@ struct ModelArgs {
     /// Times a client may re-send a request after a timeout (0 to 3).
     #[arg(long, default_value_t = 0)]
     client_retries: u32,
+    /// Requests each client keeps outstanding (1 to 4; also the servers' session window).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    client_window: u32,
     /// Servers compact their log every K applied slots (1 to 4).
     #[arg(long, value_name = "K", default_value_t = 1)]
     compact_every: u64,
@@ -175,6 +179,7 @@ impl ModelArgs {
             announce_decisions: self.announce_decisions,
             heartbeats: self.heartbeats,
             client_retries: self.client_retries,
+            client_window: self.client_window,
             compact_every: self.compact_every,
             forget_dead_messages: !self.keep_dead_messages,
             bug: self.bug,

@@ -162,6 +162,9 @@ rules! {
     /// A command decided a second time (in another slot) is not run again; its first result
     /// is replayed.
     AppliedDuplicateCommand = "applied-duplicate-command",
+    /// A command below its client's highest executed request, inside the window and not run
+    /// yet, runs (a pipelining client's earlier request, decided after a later one).
+    AppliedEarlierInWindow = "applied-earlier-in-window",
     /// A batch is applied: its commands run in order, each at most once.
     AppliedBatch = "applied-batch",
     /// A slot below the leader's commit point is learned from this server's vote in the
@@ -212,13 +215,15 @@ rules! {
     // Client (client.rs).
     /// A client submits its next command.
     ClientSubmit = "client-submit",
-    /// A submit while a command is in flight is ignored.
+    /// A client submits its next command while earlier ones await their replies (its window).
+    ClientSubmitPipelined = "client-submit-pipelined",
+    /// A submit while the window is full is ignored.
     ClientBusyIgnored = "client-busy-ignored",
-    /// The client takes the reply to its pending request.
+    /// The client takes the reply to one of its pending requests.
     ClientReplyTaken = "client-reply-taken",
     /// A reply to another request, or not from a server, is ignored.
     ClientReplyIgnored = "client-reply-ignored",
-    /// No reply in time: the client re-sends the same request to the next server.
+    /// No reply in time: the client re-sends its outstanding requests to the next server.
     ClientRetry = "client-retry",
     /// The model's bound on re-sends is reached.
     ClientRetryBoundReached = "client-retry-bound-reached",

@@ -211,17 +211,76 @@ impl<'de, M: StateMachine> Deserialize<'de> for Batch<M> {
     }
 }
 
-/// The last command a client had executed, and its result (replayed to a retrying client).
+/// A client's session: its highest executed request and the results of its executed requests
+/// still inside its window, replayed to a retrying client.
+///
+/// A client keeps at most `window` requests outstanding: it submits request `r` only once it
+/// has the replies of every request up to `r − window` (`crate::client`). So once request `m`
+/// ran, every request `≤ m − window` was answered, and only the results of requests in
+/// `(m − window, m]` can still be asked for again. Those are all a session keeps: the rest is
+/// garbage (`specs/multipaxos.md`, "Sessions and the window").
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct Session<M: StateMachine = Register> {
-    /// The client's latest executed request.
+    /// The client's highest executed request.
     pub request: RequestId,
     /// What it returned.
     pub result: M::Output,
+    /// The other executed requests of the window (above `request − window`, below `request`)
+    /// and their results, by request id. Empty with a window of 1, and then it allocates
+    /// nothing.
+    #[serde(default)]
+    pub earlier: Vec<(RequestId, M::Output)>,
 }
 
-impl Copy for Session<Register> {}
+impl<M: StateMachine> Session<M> {
+    /// A session whose only executed request is `request`.
+    pub fn new(request: RequestId, result: M::Output) -> Session<M> {
+        Session {
+            request,
+            result,
+            earlier: Vec::new(),
+        }
+    }
+
+    /// The result of `request`, if it ran and its result is kept.
+    pub fn result_of(&self, request: RequestId) -> Option<&M::Output> {
+        if self.request == request {
+            return Some(&self.result);
+        }
+        self.earlier
+            .iter()
+            .find(|(r, _)| *r == request)
+            .map(|(_, result)| result)
+    }
+
+    /// Whether `request` ran, or is so old that it must have: at or below the highest request
+    /// minus `window` (its client had its reply before it sent the highest one).
+    pub fn covers(&self, request: RequestId, window: u32) -> bool {
+        below_window(request, self.request, window) || self.result_of(request).is_some()
+    }
+
+    /// Records that `request`, not covered yet, ran and returned `result`; drops whatever falls
+    /// below the window. Whether it is below the highest request (an earlier request of the
+    /// window, run after a later one).
+    pub fn record(&mut self, request: RequestId, result: M::Output, window: u32) -> bool {
+        debug_assert!(!self.covers(request, window), "{request:?} recorded twice");
+        if request < self.request {
+            let at = self.earlier.partition_point(|(r, _)| *r < request);
+            self.earlier.insert(at, (request, result));
+            return true;
+        }
+        let previous = std::mem::replace(&mut self.result, result);
+        let previous = (std::mem::replace(&mut self.request, request), previous);
+        if window > 1 {
+            self.earlier.push(previous);
+        }
+        let highest = self.request;
+        self.earlier
+            .retain(|(r, _)| !below_window(*r, highest, window));
+        false
+    }
+}
 
 /// The state machine after applying slots `0..next_slot` in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -231,19 +290,23 @@ pub struct AppliedState<M: StateMachine = Register> {
     pub next_slot: Slot,
     /// The state machine's state.
     pub machine: M,
-    /// Per client, the latest executed request.
+    /// Per client, its session: the executed requests of its window and their results.
     pub sessions: VecMap<ClientId, Session<M>>,
 }
 
 /// What applying a slot did for one of its client commands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Applied<R = OpResult> {
-    /// The command ran now and returned this.
+    /// The command ran now and returned this; it is its client's highest executed request.
     Ran(R),
+    /// The command ran now and returned this, below a later request of its client that ran
+    /// already (a client with several requests outstanding; still inside its window).
+    RanEarlier(R),
     /// The command had run already (it was decided again, in another slot): its first result.
     Duplicate(R),
-    /// The command is older than its client's latest executed request: it does not run, and
-    /// its result is no longer kept.
+    /// The command is at or below its client's highest executed request minus the window: its
+    /// client had its reply before it sent that request, so it does not run, and its result is
+    /// no longer kept.
     Older,
 }
 
@@ -251,63 +314,73 @@ impl<R> Applied<R> {
     /// The result to reply with, if any.
     pub fn result(self) -> Option<R> {
         match self {
-            Applied::Ran(result) | Applied::Duplicate(result) => Some(result),
+            Applied::Ran(result) | Applied::RanEarlier(result) | Applied::Duplicate(result) => {
+                Some(result)
+            }
             Applied::Older => None,
         }
     }
 }
 
 impl<M: StateMachine> AppliedState<M> {
-    /// The result of `command` if this state machine already executed it; `None` if it did not,
-    /// or if it is older than the client's latest request (whose result is no longer kept).
+    /// The result of `command` if this state machine already executed it and still keeps its
+    /// result; `None` if it did not execute it, or if it is out of its client's window.
     pub fn result_of(&self, command: &ClientCommand<M>) -> Option<M::Output> {
-        self.sessions
-            .get(&command.client)
-            .filter(|s| s.request == command.request)
-            .map(|s| s.result.clone())
+        let session = self.sessions.get(&command.client)?;
+        session.result_of(command.request).cloned()
     }
 
-    /// Whether `command` already ran here (or an even later request of the same client did).
-    pub fn has_executed(&self, command: &ClientCommand<M>) -> bool {
+    /// Whether `command` already ran here, or is so old that it must have (at or below its
+    /// client's highest executed request minus `window`, the clients' window: see [`Session`]).
+    pub fn has_executed(&self, command: &ClientCommand<M>, window: u32) -> bool {
         self.sessions
             .get(&command.client)
-            .is_some_and(|s| s.request >= command.request)
+            .is_some_and(|s| s.covers(command.request, window))
     }
 
     /// Applies the value decided for `next_slot` and moves to the next slot: each of its client
     /// commands in order (none for a no-op; several for a batch), telling `each` what became of
     /// it. A client command that already ran is not run again: its cached result is returned
-    /// instead.
+    /// instead. `window` is the clients' window ([`Session`]).
     pub fn apply(
         &mut self,
         command: &Command<M>,
+        window: u32,
         mut each: impl FnMut(&ClientCommand<M>, Applied<M::Output>),
     ) {
         self.next_slot = self.next_slot.next();
         for command in command.client_commands() {
-            let applied = self.run(command);
+            let applied = self.run(command, window);
             each(command, applied);
         }
     }
 
     /// Runs one client command, at most once.
-    fn run(&mut self, command: &ClientCommand<M>) -> Applied<M::Output> {
-        if self.has_executed(command) {
+    fn run(&mut self, command: &ClientCommand<M>, window: u32) -> Applied<M::Output> {
+        if self.has_executed(command, window) {
             return match self.result_of(command) {
                 Some(result) => Applied::Duplicate(result),
                 None => Applied::Older,
             };
         }
         let result = self.machine.apply(&command.op);
-        self.sessions.insert(
-            command.client,
-            Session {
-                request: command.request,
-                result: result.clone(),
-            },
-        );
-        Applied::Ran(result)
+        let Some(session) = self.sessions.get_mut(&command.client) else {
+            let session = Session::new(command.request, result.clone());
+            self.sessions.insert(command.client, session);
+            return Applied::Ran(result);
+        };
+        if session.record(command.request, result.clone(), window) {
+            Applied::RanEarlier(result) // Pipelined: decided after a later request.
+        } else {
+            Applied::Ran(result)
+        }
     }
+}
+
+/// Whether `request` is at or below `highest − window`: its client had its reply before it
+/// sent `highest` (see [`Session`]).
+fn below_window(request: RequestId, highest: RequestId, window: u32) -> bool {
+    u64::from(request.0) + u64::from(window) <= u64::from(highest.0)
 }
 
 #[cfg(test)]
@@ -329,7 +402,7 @@ mod tests {
     /// Applies `command`, returning what became of each of its client commands.
     fn apply(s: &mut AppliedState, command: &Command) -> Vec<Applied> {
         let mut applied = Vec::new();
-        s.apply(command, |_, a| applied.push(a));
+        s.apply(command, 1, |_, a| applied.push(a));
         applied
     }
 
@@ -415,5 +488,89 @@ mod tests {
             [Applied::Older]
         );
         assert_eq!(s.machine.value, Value(2));
+    }
+
+    /// Applies `command` with a session window of `window`.
+    fn apply_in(s: &mut AppliedState, window: u32, command: &Command) -> Vec<Applied> {
+        let mut applied = Vec::new();
+        s.apply(command, window, |_, a| applied.push(a));
+        applied
+    }
+
+    #[test]
+    fn an_earlier_request_of_the_window_decided_later_still_runs_once() {
+        let mut s = AppliedState::default();
+        // Client 3 has requests 0 and 1 outstanding (window 2); 1 is decided first.
+        let (w0, w1) = (
+            cmd(3, 0, Op::Write(Value(1))),
+            cmd(3, 1, Op::Write(Value(2))),
+        );
+        assert_eq!(apply_in(&mut s, 2, &w1), [Applied::Ran(OpResult::WriteOk)]);
+        assert_eq!(
+            apply_in(&mut s, 2, &w0),
+            [Applied::RanEarlier(OpResult::WriteOk)]
+        );
+        assert_eq!(s.machine.value, Value(1));
+        // Both are answered from the session if decided again.
+        assert_eq!(
+            apply_in(&mut s, 2, &w0),
+            [Applied::Duplicate(OpResult::WriteOk)]
+        );
+        assert_eq!(
+            apply_in(&mut s, 2, &w1),
+            [Applied::Duplicate(OpResult::WriteOk)]
+        );
+        assert_eq!(s.machine.value, Value(1));
+    }
+
+    #[test]
+    fn the_session_keeps_the_window_and_forgets_what_falls_below_it() {
+        let mut s = AppliedState::default();
+        let window = 3;
+        for request in [0, 2, 1, 3] {
+            apply_in(
+                &mut s,
+                window,
+                &cmd(3, request, Op::Write(Value(u64::from(request) + 10))),
+            );
+        }
+        let session = &s.sessions.get(&ClientId(3)).unwrap();
+        assert_eq!(session.request, RequestId(3));
+        // 0 is at 3 − 3: its client had its reply before it sent 3.
+        let kept: Vec<_> = session.earlier.iter().map(|(r, _)| r.0).collect();
+        assert_eq!(kept, [1, 2]);
+        for request in 0..4 {
+            assert!(s.has_executed(&client_cmd(3, request, Op::Read), window));
+        }
+        assert!(!s.has_executed(&client_cmd(3, 4, Op::Read), window));
+        assert_eq!(
+            apply_in(&mut s, window, &cmd(3, 0, Op::Read)),
+            [Applied::Older]
+        );
+        // Request 5 skips 4 (outstanding still): 4 has not run, and runs later.
+        apply_in(&mut s, window, &cmd(3, 5, Op::Read));
+        assert!(!s.has_executed(&client_cmd(3, 4, Op::Read), window));
+        assert_eq!(
+            apply_in(&mut s, window, &cmd(3, 4, Op::Write(Value(9)))),
+            [Applied::RanEarlier(OpResult::WriteOk)]
+        );
+        let kept: Vec<_> = s
+            .sessions
+            .get(&ClientId(3))
+            .unwrap()
+            .earlier
+            .iter()
+            .map(|(r, _)| r.0)
+            .collect();
+        assert_eq!(kept, [3, 4]);
+    }
+
+    #[test]
+    fn with_a_window_of_one_a_session_holds_the_latest_request_alone() {
+        let mut s = AppliedState::default();
+        apply_in(&mut s, 1, &cmd(3, 0, Op::Write(Value(1))));
+        apply_in(&mut s, 1, &cmd(3, 1, Op::Write(Value(2))));
+        assert!(s.sessions.get(&ClientId(3)).unwrap().earlier.is_empty());
+        assert_eq!(apply_in(&mut s, 1, &cmd(3, 0, Op::Read)), [Applied::Older]);
     }
 }

@@ -121,11 +121,13 @@ fn check_json_is_one_object_with_every_property() {
             "linearizable",
             "chosen",
             "exactly-once",
+            "answerable",
             "progress",
             "decided",
             "all-clients-done",
             "value-chosen",
             "applied-at-two-servers",
+            "awaited-request-executed",
             "quiescent-leader",
             "new-leader-decides"
         ]

@@ -29,7 +29,7 @@ fn a_client_retries_up_to_its_bound_then_ignores_its_retry_timer() {
         let mut state: Cow<ClientState> = Cow::Owned(client::start(&cfg));
         let out = client::submit(&cfg, ClientId(3), &mut state, Op::Write(Value(1)));
         assert_eq!(arms_retry(&out), bound > 0, "bound {bound}: submit");
-        let request = state.pending.expect("submitted");
+        let request = state.pending[0];
         for k in 1..=bound {
             let out = client::on_timeout(&cfg, &mut state, Timer::ClientRetry);
             assert!(out.rules().contains(Rule::ClientRetry), "bound {bound}");

@@ -33,11 +33,13 @@ const COVERED: &[&str] = &[
     "linearizable",
     "chosen",
     "exactly-once",
+    "answerable",
     "progress",
     "decided",
     "all-clients-done",
     "value-chosen",
     "applied-at-two-servers",
+    "awaited-request-executed",
     "quiescent-leader",
     "new-leader-decides",
     "prepare-skip",
@@ -461,7 +463,7 @@ fn a_property_is_listed_exactly_where_it_can_apply() {
         let mut expected: Vec<&str> = COVERED.to_vec();
         for (i, name) in extra.iter().enumerate() {
             let safety = ["ballots-pre-voted", "pre-vote-respects-leader"].contains(name);
-            let at = if safety { 6 + i } else { expected.len() };
+            let at = if safety { 7 + i } else { expected.len() };
             expected.insert(at, name);
         }
         expected
@@ -546,7 +548,8 @@ fn validity_fails_on_a_value_no_client_submitted() {
 #[test]
 fn linearizable_fails_on_a_history_no_register_explains() {
     use stateright::semantics::register::{RegisterOp, RegisterRet};
-    let (c3, c4) = (ClientId(3), ClientId(4));
+    // Tester threads are requests: (client, request id).
+    let (c3, c4) = ((ClientId(3), RequestId(0)), (ClientId(4), RequestId(0)));
     let write = |t: &mut paxos_model::checking::ghost::Tester, c, v| {
         t.on_invoke(c, RegisterOp::Write(Value(v))).unwrap();
         t.on_return(c, RegisterRet::WriteOk).unwrap();
@@ -721,10 +724,7 @@ fn applied(next_slot: u64, register: u64, sessions: &[(u32, u32, OpResult)]) -> 
         ..AppliedState::default()
     };
     for (client, request, result) in sessions {
-        let session = Session {
-            request: RequestId(*request),
-            result: *result,
-        };
+        let session = Session::new(RequestId(*request), *result);
         state.sessions.insert(ClientId(*client), session);
     }
     state
@@ -788,6 +788,74 @@ fn exactly_once_fails_on_an_applied_state_no_execution_of_the_log_gives() {
     }
 }
 
+/// `answerable` fails where a server's session covers a request its client still awaits but no
+/// longer holds its result, and `awaited-request-executed` finds the states it judged.
+#[test]
+fn answerable_fails_on_a_session_that_forgot_an_awaited_result() {
+    let w0 = client_cmd(3, 0, write(1));
+    let (model, init) = with_decided(&[]);
+    let await_w0 = |state: &mut State| client(state, 3).pending = vec![w0];
+    let cases = [
+        (
+            "nothing awaited",
+            applied(1, 2, &[(3, 1, OpResult::WriteOk)]),
+            false,
+            true,
+            false,
+        ),
+        (
+            "awaited, not executed",
+            applied(0, 0, &[]),
+            true,
+            true,
+            false,
+        ),
+        (
+            "awaited, executed, result kept",
+            applied(1, 1, &[(3, 0, OpResult::WriteOk)]),
+            true,
+            true,
+            true,
+        ),
+        (
+            // Window 1: request 0 is at or below request 1 − 1, so covered, and its result is
+            // gone: a retry of the awaited write would never be answered.
+            "awaited, covered, result forgotten",
+            applied(2, 2, &[(3, 1, OpResult::WriteOk)]),
+            true,
+            false,
+            true,
+        ),
+    ];
+    for (why, applied_state, awaited, ok, executed) in cases {
+        let mut state = init.clone();
+        if awaited {
+            await_w0(&mut state);
+        }
+        server(&mut state, 1).applied = applied_state;
+        assert_eq!(holds(&model, "answerable", &state), ok, "{why}");
+        assert_eq!(
+            holds(&model, "awaited-request-executed", &state),
+            executed,
+            "{why}"
+        );
+    }
+    // The same forgotten session with a window of two keeps request 0's result: answerable.
+    let mut kept = applied(2, 2, &[(3, 1, OpResult::WriteOk)]);
+    kept.sessions
+        .get_mut(&ClientId(3))
+        .unwrap()
+        .earlier
+        .push((RequestId(0), OpResult::WriteOk));
+    let mut state = init.clone();
+    await_w0(&mut state);
+    server(&mut state, 1).applied = kept;
+    assert!(
+        holds(&model, "answerable", &state),
+        "kept in the session's window"
+    );
+}
+
 #[test]
 fn the_exactly_once_oracle_runs_each_command_once_in_slot_order() {
     let (w1, r0) = (cmd(3, 0, write(1)), cmd(4, 0, Op::Read));
@@ -802,11 +870,16 @@ fn the_exactly_once_oracle_runs_each_command_once_in_slot_order() {
         (6, w2.clone()),
     ]);
     let run = |next| execute_prefix(&log, Slot(next));
+    // Every execution, per client: request -> result.
     let sessions = |entries: &[(u32, u32, OpResult)]| {
-        entries
-            .iter()
-            .map(|(c, r, res)| (ClientId(*c), (RequestId(*r), *res)))
-            .collect::<BTreeMap<_, _>>()
+        let mut executed: BTreeMap<ClientId, BTreeMap<RequestId, OpResult>> = BTreeMap::new();
+        for (c, r, res) in entries {
+            executed
+                .entry(ClientId(*c))
+                .or_default()
+                .insert(RequestId(*r), *res);
+        }
+        executed
     };
     assert_eq!(run(0), Some((Value(0), sessions(&[]))));
     assert_eq!(
@@ -814,17 +887,17 @@ fn the_exactly_once_oracle_runs_each_command_once_in_slot_order() {
         Some((Value(1), sessions(&[(3, 0, OpResult::WriteOk)])))
     );
     assert_eq!(run(2), run(1), "a no-op changes nothing");
-    assert_eq!(
-        run(3),
-        Some((Value(2), sessions(&[(3, 1, OpResult::WriteOk)])))
-    );
-    assert_eq!(run(4), run(3), "an older request of the client is not run");
-    let read = sessions(&[
-        (3, 1, OpResult::WriteOk),
-        (4, 0, OpResult::ReadOk(Value(2))),
-    ]);
+    let both = [(3, 0, OpResult::WriteOk), (3, 1, OpResult::WriteOk)];
+    assert_eq!(run(3), Some((Value(2), sessions(&both))));
+    assert_eq!(run(4), run(3), "a request that ran is not run again");
+    let read = sessions(&[both[0], both[1], (4, 0, OpResult::ReadOk(Value(2)))]);
     assert_eq!(run(5), Some((Value(2), read)));
-    let last = sessions(&[(3, 1, OpResult::WriteOk), (4, 1, OpResult::WriteOk)]);
+    let last = sessions(&[
+        both[0],
+        both[1],
+        (4, 0, OpResult::ReadOk(Value(2))),
+        (4, 1, OpResult::WriteOk),
+    ]);
     assert_eq!(run(6), Some((Value(5), last.clone())));
     assert_eq!(
         run(7),
@@ -846,14 +919,17 @@ fn the_exactly_once_oracle_runs_a_batch_in_order_in_one_slot() {
         (1, Command::of(vec![w1, w5])),
     ]);
     let run = |next| execute_prefix(&log, Slot(next));
+    let one = |r: u32, result| BTreeMap::from([(RequestId(r), result)]);
     let first = [
-        (ClientId(3), (RequestId(0), OpResult::WriteOk)),
-        (ClientId(4), (RequestId(0), OpResult::ReadOk(Value(1)))),
+        (ClientId(3), one(0, OpResult::WriteOk)),
+        (ClientId(4), one(0, OpResult::ReadOk(Value(1)))),
     ];
     assert_eq!(run(1), Some((Value(1), first.into_iter().collect())));
+    let mut four = one(0, OpResult::ReadOk(Value(1)));
+    four.insert(RequestId(1), OpResult::WriteOk);
     let second = [
-        (ClientId(3), (RequestId(0), OpResult::WriteOk)),
-        (ClientId(4), (RequestId(1), OpResult::WriteOk)),
+        (ClientId(3), one(0, OpResult::WriteOk)),
+        (ClientId(4), four),
     ];
     assert_eq!(
         run(2),
@@ -862,8 +938,8 @@ fn the_exactly_once_oracle_runs_a_batch_in_order_in_one_slot() {
     );
     let reversed = decided(&[(0, Command::of(vec![r0, w1]))]);
     assert_eq!(
-        execute_prefix(&reversed, Slot(1)).map(|(_, s)| s[&ClientId(4)]),
-        Some((RequestId(0), OpResult::ReadOk(Value(0)))),
+        execute_prefix(&reversed, Slot(1)).map(|(_, s)| s[&ClientId(4)][&RequestId(0)]),
+        Some(OpResult::ReadOk(Value(0))),
         "the read runs before the write batched after it"
     );
 }
@@ -955,11 +1031,11 @@ fn all_clients_done_needs_every_command_taken() {
     assert!(holds(&model, "all-clients-done", &done));
     let mut busy = done.clone();
     let c = client(&mut busy, 3);
-    c.pending = Some(ClientCommand {
+    c.pending = vec![ClientCommand {
         client: ClientId(3),
         request: RequestId(0),
         op: write(1),
-    });
+    }];
     assert!(!holds(&model, "all-clients-done", &busy), "still waiting");
     let mut early = done.clone();
     client(&mut early, 3).submitted = 0;
@@ -1138,7 +1214,7 @@ fn the_ghost_records_only_what_the_client_itself_did() {
         "from another client"
     );
     let invoked = Ghost::on_send(&(), &empty, env(3, 0, &request)).expect("the client's send");
-    assert_eq!(invoked.in_flight.get(&ClientId(3)), Some(&command));
+    assert!(invoked.in_flight.contains(&command));
     assert!(
         Ghost::on_send(&(), &invoked, env(3, 1, &request)).is_none(),
         "a retry"

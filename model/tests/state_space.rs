@@ -42,17 +42,19 @@ fn pin(cfg: CheckConfig, unique_states: usize, properties: &[&str]) {
 }
 
 /// The properties of every configuration.
-const ALWAYS: [&str; 11] = [
+const ALWAYS: [&str; 13] = [
     "agreement",
     "validity",
     "linearizable",
     "chosen",
     "exactly-once",
+    "answerable",
     "progress",
     "decided",
     "all-clients-done",
     "value-chosen",
     "applied-at-two-servers",
+    "awaited-request-executed",
     "quiescent-leader",
 ];
 

@@ -109,6 +109,9 @@ pub struct Case {
     pub batch: usize,
     /// `ClusterConfig::window_slots_max`: undecided slots in flight.
     pub window: usize,
+    /// `ClusterConfig::client_window`: operations each client keeps outstanding (above 1, the
+    /// clients are pipelined sessions of one driver thread).
+    pub client_window: usize,
     /// `ClusterConfig::read_index`: ReadIndex reads at the leader (else reads through the log).
     pub read_index: bool,
     /// `ClusterConfig::lease_reads`: lease reads at the leader (with `read_index`).
@@ -137,6 +140,7 @@ impl Case {
             bug: None,
             batch: ServerConfig::BATCH_COMMANDS_MAX_DEFAULT,
             window: ServerConfig::WINDOW_SLOTS_MAX_DEFAULT,
+            client_window: 1,
             read_index: true,
             lease_reads: false,
             election_switches: false,

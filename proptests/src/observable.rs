@@ -20,7 +20,7 @@ use crate::recording::Recording;
 use paxos_impl::record::EventKind;
 use paxos_model::checking::ghost::{register_op, register_ret};
 use paxos_model::node::NodeState;
-use paxos_model::state_machine::{AppliedState, Session};
+use paxos_model::state_machine::AppliedState;
 use paxos_model::state_machine::{ClientCommand, Command};
 use paxos_model::types::{ClientId, Op, OpResult, RequestId, Slot, Value};
 use stateright::semantics::register::Register;
@@ -93,7 +93,9 @@ fn fail(kind: Kind, detail: impl Into<String>) -> Finding {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Reference {
     register: Value,
-    sessions: BTreeMap<ClientId, Session>,
+    /// Per client, what its session must hold: its executed requests above its highest one
+    /// minus the window, with their results, by request id.
+    sessions: BTreeMap<ClientId, Vec<(RequestId, OpResult)>>,
 }
 
 /// Checks what the replicas decided and the clients saw (check 3).
@@ -128,18 +130,21 @@ pub fn check_observable(
         .count();
 
     // Validity.
-    let mut invoked: BTreeMap<usize, Vec<Op>> = BTreeMap::new();
+    let mut invoked: BTreeMap<(usize, RequestId), Op> = BTreeMap::new();
     for event in &recording.events {
-        if let EventKind::Invoke { client, op } = &event.kind {
-            invoked.entry(*client).or_default().push(*op);
+        if let EventKind::Invoke {
+            client,
+            request,
+            op,
+        } = &event.kind
+        {
+            invoked.insert((*client, *request), *op);
             stats.invocations += 1;
         }
     }
     for (slot, command) in &agreed {
         for c in command.client_commands() {
-            let submitted = invoked
-                .get(&(c.client.0 as usize))
-                .and_then(|ops| ops.get(c.request.0 as usize));
+            let submitted = invoked.get(&(c.client.0 as usize, c.request));
             if submitted != Some(&c.op) {
                 let (seq, replica) = observations.decided[slot][command];
                 return Err(fail(
@@ -156,6 +161,7 @@ pub fn check_observable(
     }
 
     // Exactly once: the reference execution of the contiguous decided prefix.
+    let window = recording.config.client_window as u64;
     let mut reference = vec![Reference {
         register: Value::default(),
         sessions: BTreeMap::new(),
@@ -165,7 +171,7 @@ pub fn check_observable(
     while let Some(command) = agreed.get(&slot) {
         let mut next = reference.last().expect("a state").clone();
         for c in command.client_commands() {
-            execute_once(&mut next, &mut results, slot, c);
+            execute_once(&mut next, &mut results, slot, c, window);
         }
         reference.push(next);
         slot = slot.next();
@@ -187,7 +193,15 @@ pub fn check_observable(
         };
         let actual = Reference {
             register: applied.machine.value,
-            sessions: applied.sessions.iter().map(|(c, s)| (*c, *s)).collect(),
+            sessions: applied
+                .sessions
+                .iter()
+                .map(|(c, s)| {
+                    let mut kept = s.earlier.clone();
+                    kept.push((s.request, s.result));
+                    (*c, kept)
+                })
+                .collect(),
         };
         if actual != *expected {
             return Err(fail(
@@ -205,14 +219,22 @@ pub fn check_observable(
     }
 
     // Client results, and linearizability.
-    let mut tester: LinearizabilityTester<usize, Register<Value>> =
+    // A thread per request: a pipelining client's requests are concurrent.
+    let mut tester: LinearizabilityTester<(usize, RequestId), Register<Value>> =
         LinearizabilityTester::new(Register(Value::default()));
     let mut history: Vec<String> = Vec::new();
     for event in &recording.events {
         match &event.kind {
-            EventKind::Invoke { client, op } => {
-                history.push(format!("#{} C{client} invokes {op:?}", event.seq));
-                if let Err(e) = tester.on_invoke(*client, register_op(*op)) {
+            EventKind::Invoke {
+                client,
+                request,
+                op,
+            } => {
+                history.push(format!(
+                    "#{} C{client} r{} invokes {op:?}",
+                    event.seq, request.0
+                ));
+                if let Err(e) = tester.on_invoke((*client, *request), register_op(*op)) {
                     return Err(fail(Kind::NotLinearizable, e).at(event.seq).actor(*client));
                 }
             }
@@ -223,7 +245,10 @@ pub fn check_observable(
                 result,
             } => {
                 stats.returns += 1;
-                history.push(format!("#{} C{client} returns {result:?}", event.seq));
+                history.push(format!(
+                    "#{} C{client} r{} returns {result:?}",
+                    event.seq, request.0
+                ));
                 let key = (ClientId(*client as u32), *request);
                 let executed = results.get(&key);
                 // A ReadIndex read takes no slot: its value is judged by linearizability alone.
@@ -249,7 +274,7 @@ pub fn check_observable(
                     .at(event.seq)
                     .actor(*client));
                 }
-                if let Err(e) = tester.on_return(*client, register_ret(*result)) {
+                if let Err(e) = tester.on_return((*client, *request), register_ret(*result)) {
                     return Err(fail(Kind::NotLinearizable, e).at(event.seq).actor(*client));
                 }
             }
@@ -269,21 +294,23 @@ pub fn check_observable(
     Ok(stats)
 }
 
-/// Runs `c` on `state` unless it already ran (or a later request of its client did).
+/// Runs `c` on `state` unless it already ran, and keeps in its client's reference session the
+/// executed requests above its highest one minus `window`.
 ///
 /// Deliberately written independently of `AppliedState::apply`: this is the oracle the replicas'
-/// applied states are compared with, so a bug in the model's state machine shows up here.
+/// applied states are compared with, so a bug in the model's state machine shows up here. It
+/// runs each command where it is first decided, whatever the window; the replicas skip a
+/// command below the window unrun, which is the same thing as long as clients keep to their
+/// window (a client sends request `r` only after the replies to every request up to
+/// `r − window`, so those ran already).
 fn execute_once(
     state: &mut Reference,
     results: &mut BTreeMap<(ClientId, RequestId), (Slot, Op, OpResult)>,
     slot: Slot,
     c: &ClientCommand,
+    window: u64,
 ) {
-    let later_ran = state
-        .sessions
-        .get(&c.client)
-        .is_some_and(|s| s.request >= c.request);
-    if results.contains_key(&(c.client, c.request)) || later_ran {
+    if results.contains_key(&(c.client, c.request)) {
         return;
     }
     let result = match c.op {
@@ -293,12 +320,12 @@ fn execute_once(
         }
         Op::Read => OpResult::ReadOk(state.register),
     };
-    state.sessions.insert(
-        c.client,
-        Session {
-            request: c.request,
-            result,
-        },
-    );
+    let session = state.sessions.entry(c.client).or_default();
+    session.push((c.request, result));
+    session.sort_unstable_by_key(|(request, _)| *request);
+    let highest = session
+        .last()
+        .map_or(0, |(request, _)| u64::from(request.0));
+    session.retain(|(request, _)| u64::from(request.0) + window > highest);
     results.insert((c.client, c.request), (slot, c.op, result));
 }

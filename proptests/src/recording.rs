@@ -101,6 +101,9 @@ pub struct RunConfig {
     /// `ClusterConfig::window_slots_max` (absent in recordings made before the window: none).
     #[serde(default = "no_window")]
     pub window_slots_max: usize,
+    /// `ClusterConfig::client_window` (absent in recordings made before pipelined sessions: 1).
+    #[serde(default = "one")]
+    pub client_window: usize,
     /// `ClusterConfig::pre_vote` (absent in recordings made before it existed: off).
     #[serde(default)]
     pub pre_vote: bool,
@@ -132,6 +135,7 @@ impl RunConfig {
             read_index: cfg.read_index,
             batch_commands_max: cfg.batch_commands_max,
             window_slots_max: cfg.window_slots_max,
+            client_window: cfg.client_window,
             pre_vote: cfg.pre_vote,
             check_quorum: cfg.check_quorum,
             commit_point: cfg.commit_point,
@@ -150,6 +154,7 @@ impl RunConfig {
         cfg.read_index = self.read_index;
         cfg.batch_commands_max = self.batch_commands_max;
         cfg.window_slots_max = self.window_slots_max;
+        cfg.client_window = self.client_window;
         cfg.pre_vote = self.pre_vote;
         cfg.check_quorum = self.check_quorum;
         cfg.commit_point = self.commit_point;

@@ -301,20 +301,26 @@ impl Replayer<'_> {
                 Ok(())
             }
             EventKind::Partition { .. } | EventKind::Heal => Ok(()),
-            EventKind::Invoke { client, op } => {
+            EventKind::Invoke {
+                client,
+                request,
+                op,
+            } => {
+                let window = self.recording.config.client_window as u32;
                 let tracked = self.actors.entry(*client).or_default();
-                let idle = tracked
+                let room = tracked
                     .state
                     .as_ref()
                     .and_then(NodeState::as_client)
-                    .is_some_and(|c| c.is_idle());
-                if !idle || tracked.invoked.is_some() || tracked.taken.is_some() {
+                    .is_some_and(|c| c.can_submit(window) && c.submitted == request.0);
+                if !room || tracked.invoked.is_some() || tracked.taken.is_some() {
                     return Err(fail(
                         Kind::BadClientEvent,
                         seq,
                         *client,
                         format!(
-                            "an invocation of {op:?} on a client that is not running and idle \
+                            "an invocation of {op:?} as {request:?} on a client that is not \
+                             running with room in its window of {window} for that request \
                              (state {:?}, invoked {:?}, reply taken but not returned {:?})",
                             tracked.state, tracked.invoked, tracked.taken
                         ),
@@ -515,10 +521,16 @@ impl Replayer<'_> {
         }
         // A client that takes the reply to its pending command returns next.
         if let (Input::Deliver { msg, .. }, Some(before)) = (&step.input, tracked.state.as_ref()) {
-            let pending = before.as_client().and_then(|c| c.pending);
-            let now_idle = next.as_client().is_some_and(|c| c.is_idle());
-            if let (Msg::Reply { request, result }, Some(pending), true) = (msg, pending, now_idle)
-            {
+            let awaited = |state: &NodeState, request| {
+                state.as_client().and_then(|c| c.awaiting(request)).cloned()
+            };
+            let taken = match msg {
+                Msg::Reply { request, .. } => {
+                    awaited(before, *request).filter(|_| awaited(&next, *request).is_none())
+                }
+                _ => None,
+            };
+            if let (Msg::Reply { request, result }, Some(pending)) = (msg, taken) {
                 if tracked.taken.is_some() {
                     return Err(fail(
                         Kind::BadClientEvent,

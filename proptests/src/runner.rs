@@ -20,11 +20,13 @@ use crate::case::{Case, ClientStep, Fault};
 use crate::checks::{self, Report};
 use crate::recording::{Recording, RunConfig};
 use paxos_impl::record::StateDetail;
+use paxos_impl::ClientDriver;
 use paxos_impl::{
     Client, ClientError, Cluster, ClusterConfig, FaultConfig, NetStats, Recorder, StorageChoice,
 };
 use paxos_model::config::Timing;
-use std::collections::BTreeSet;
+use paxos_model::types::{Op, RequestId};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -116,6 +118,7 @@ pub fn cluster_config(case: &Case, recorder: Recorder, dir: Option<&Path>) -> Cl
     cfg.bug = case.bug;
     cfg.batch_commands_max = case.batch;
     cfg.window_slots_max = case.window;
+    cfg.client_window = case.client_window;
     cfg.read_index = case.read_index;
     cfg.lease_reads = case.lease_reads;
     cfg.pre_vote = case.election_switches;
@@ -171,15 +174,25 @@ fn drive(cluster: &Cluster, case: &Case, applied: &mut Vec<String>, problems: &m
         applied.push(format!("no leader within {FIRST_LEADER_WAIT:?}"));
     }
     let mut clients = Vec::new();
-    for steps in &case.clients {
-        match cluster.client() {
-            Ok(client) => clients.push((client, steps)),
-            Err(e) => problems.push(format!("no client: {e}")),
+    let mut driver = None;
+    if case.client_window > 1 {
+        // Pipelined sessions: one driver thread runs every client, each with up to its window
+        // of operations outstanding.
+        match cluster.client_driver(case.clients.len()) {
+            Ok(d) => driver = Some(d),
+            Err(e) => problems.push(format!("no client driver: {e}")),
+        }
+    } else {
+        for steps in &case.clients {
+            match cluster.client() {
+                Ok(client) => clients.push((client, steps)),
+                Err(e) => problems.push(format!("no client: {e}")),
+            }
         }
     }
     let healed: Mutex<Option<Instant>> = Mutex::new(None);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = clients
+        let mut handles: Vec<_> = clients
             .into_iter()
             .enumerate()
             .map(|(c, (client, steps))| {
@@ -187,6 +200,10 @@ fn drive(cluster: &Cluster, case: &Case, applied: &mut Vec<String>, problems: &m
                 scope.spawn(move || run_client(c, client, steps, healed))
             })
             .collect();
+        if let Some(driver) = driver {
+            let healed = &healed;
+            handles.push(scope.spawn(move || run_pipelined(driver, &case.clients, healed)));
+        }
         inject(cluster, case, applied, problems);
         *healed.lock().expect("healed lock") = Some(Instant::now());
         for handle in handles {
@@ -234,6 +251,72 @@ fn run_client(
         }
     }
     Ok(())
+}
+
+/// Every client's operations as pipelined sessions of one driver: a session invokes its next
+/// operation once its think time passed and its window has room. Fails when an operation is
+/// still pending [`LIVENESS_AFTER_HEAL`] after both the heal and its invocation.
+fn run_pipelined(
+    mut driver: ClientDriver,
+    clients: &[Vec<ClientStep>],
+    healed: &Mutex<Option<Instant>>,
+) -> Result<(), String> {
+    let start = Instant::now();
+    // Per session: the next step, when it may be invoked, and when each request was invoked.
+    let mut next = vec![0usize; clients.len()];
+    let mut due: Vec<Instant> = clients
+        .iter()
+        .map(|steps| start + Duration::from_millis(steps.first().map_or(0, |s| s.pause_ms)))
+        .collect();
+    let mut invoked: BTreeMap<(usize, RequestId), (Instant, Op)> = BTreeMap::new();
+    let mut done = Vec::new();
+    loop {
+        let now = Instant::now();
+        for (c, steps) in clients.iter().enumerate() {
+            while next[c] < steps.len() && due[c] <= now && driver.can_submit(c) {
+                let op = steps[next[c]].op(c, next[c]);
+                let request = driver
+                    .submit(c, op)
+                    .map_err(|e| format!("client {:?}, {op:?}: {e}", driver.client(c)))?;
+                invoked.insert((c, request), (now, op));
+                next[c] += 1;
+                if let Some(step) = steps.get(next[c]) {
+                    due[c] = now + Duration::from_millis(step.pause_ms);
+                }
+            }
+        }
+        if invoked.is_empty() && next.iter().zip(clients).all(|(k, s)| *k == s.len()) {
+            return Ok(());
+        }
+        // Wake for the next think time that ends with room in its window (a full window waits
+        // for a reply, which wakes the poll anyway).
+        let wake = (0..clients.len())
+            .filter(|c| next[*c] < clients[*c].len() && driver.can_submit(*c))
+            .map(|c| due[c])
+            .min()
+            .unwrap_or(now + CLIENT_SLICE)
+            .clamp(now, now + CLIENT_SLICE);
+        driver
+            .poll(wake, &mut done)
+            .map_err(|e| format!("client driver: {e}"))?;
+        for completion in done.drain(..) {
+            invoked.remove(&(completion.session, completion.request));
+        }
+        let healed_at = *healed.lock().expect("healed lock");
+        if let Some(at) = healed_at {
+            let now = Instant::now();
+            if let Some(((c, request), (_, op))) = invoked.iter().find(|(_, (began, _))| {
+                now.saturating_duration_since(at.max(*began)) >= LIVENESS_AFTER_HEAL
+            }) {
+                return Err(format!(
+                    "liveness: client {:?}'s request {} ({op:?}) got no reply within \
+                     {LIVENESS_AFTER_HEAL:?} after every fault was healed",
+                    driver.client(*c),
+                    request.0
+                ));
+            }
+        }
+    }
 }
 
 /// Applies the fault schedule, then heals everything.

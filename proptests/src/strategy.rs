@@ -103,6 +103,12 @@ pub fn parallel_leader_write() -> impl Strategy<Value = bool> {
     prop::bool::weighted(0.75)
 }
 
+/// Requests each client keeps outstanding: one at a time in half the cases, else a pipelined
+/// session of 2 to 4 (`ClusterConfig::client_window`; all clients then run in one driver).
+pub fn client_window() -> impl Strategy<Value = usize> {
+    prop_oneof![1 => Just(1), 1 => 2..=4usize]
+}
+
 fn rate() -> impl Strategy<Value = f64> {
     prop_oneof![1 => Just(0.0), 2 => 0.0..RATE_MAX]
 }
@@ -119,6 +125,7 @@ pub fn network_case() -> impl Strategy<Value = Case> {
         schedule(partition_fault()),
         limits(),
         election_switches(),
+        client_window(),
     )
         .prop_map(
             |(
@@ -131,6 +138,7 @@ pub fn network_case() -> impl Strategy<Value = Case> {
                 faults,
                 (batch, window, read_index, lease_reads),
                 election_switches,
+                client_window,
             )| Case {
                 loss,
                 dup,
@@ -139,6 +147,7 @@ pub fn network_case() -> impl Strategy<Value = Case> {
                 faults,
                 batch,
                 window,
+                client_window,
                 read_index,
                 lease_reads,
                 election_switches,
@@ -162,7 +171,11 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
         schedule(any_fault()),
         prop::bool::weighted(0.125),
         limits(),
-        (election_switches(), parallel_leader_write()),
+        (
+            election_switches(),
+            parallel_leader_write(),
+            client_window(),
+        ),
     )
         .prop_map(
             |(
@@ -176,7 +189,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
                 faults,
                 majority_down,
                 (batch, window, read_index, lease_reads),
-                (election_switches, parallel_leader_write),
+                (election_switches, parallel_leader_write, client_window),
             )| {
                 Case {
                     loss,
@@ -188,6 +201,7 @@ pub fn crash_case() -> impl Strategy<Value = Case> {
                     majority_down,
                     batch,
                     window,
+                    client_window,
                     read_index,
                     lease_reads,
                     election_switches,
@@ -224,7 +238,11 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
         clients(),
         schedule(crash_fault()),
         limits(),
-        (election_switches(), parallel_leader_write()),
+        (
+            election_switches(),
+            parallel_leader_write(),
+            client_window(),
+        ),
     )
         .prop_map(
             |(
@@ -235,7 +253,7 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
                 clients,
                 faults,
                 (batch, window, read_index, lease_reads),
-                (election_switches, parallel_leader_write),
+                (election_switches, parallel_leader_write, client_window),
             )| {
                 Case {
                     dup,
@@ -246,6 +264,7 @@ pub fn disk_case() -> impl Strategy<Value = Case> {
                     majority_down: true,
                     batch,
                     window,
+                    client_window,
                     read_index,
                     lease_reads,
                     election_switches,

@@ -19,13 +19,14 @@ fn check(case: &Case, name: &str) -> Result<(), TestCaseError> {
             if std::env::var_os("PAXOS_PROPTESTS_VERBOSE").is_some() {
                 let r = checked.report.replay.as_ref().expect("passed");
                 eprintln!(
-                    "{name} seed {}: {} replicas, batch {} window {}, {} events, {} steps, {} \
+                    "{name} seed {}: {} replicas, batch {} window {} client window {}, {} events, {} steps, {} \
                      crashes, {} restarts, {} drops, {} duplicates, {} returns, {} batched \
                      slots; faults {:?}",
                     case.seed,
                     case.replicas,
                     case.batch,
                     case.window,
+                    case.client_window,
                     r.events,
                     r.steps,
                     r.crashes,

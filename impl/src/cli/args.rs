@@ -211,6 +211,10 @@ pub struct RunArgs {
     /// The pipelining window: the leader keeps at most N undecided slots in flight.
     #[arg(long, value_name = "N", default_value_t = paxos_model::config::ServerConfig::WINDOW_SLOTS_MAX_DEFAULT)]
     pub window: usize,
+    /// Pipelined sessions: each client keeps up to N operations outstanding (1: one at a
+    /// time); the replicas' sessions keep as many results per client.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub client_window: usize,
     /// Pre-vote: a replica asks for a majority's pre-votes before it raises its ballot.
     #[arg(long)]
     pub pre_vote: bool,

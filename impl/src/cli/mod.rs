@@ -100,6 +100,7 @@ pub fn run(args: RunArgs) -> Result<bool, RunError> {
     cfg.lease_reads = args.lease_reads;
     cfg.batch_commands_max = args.batch;
     cfg.window_slots_max = args.window;
+    cfg.client_window = args.client_window;
     cfg.pre_vote = args.pre_vote;
     cfg.check_quorum = args.check_quorum;
     cfg.commit_point = !args.no_commit_point;

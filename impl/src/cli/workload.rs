@@ -1,11 +1,12 @@
 //! The clients' workload: every client is a session of one [`ClientDriver`], served by one
-//! thread; each session runs operations one after another until the run ends, with reads and
+//! thread; each session runs operations (up to its window of them at once) until the run ends, with reads and
 //! writes mixed by a seeded generator; every written value is unique.
 
 use paxos_impl::ClientDriver;
-use paxos_model::types::{Op, Value};
+use paxos_model::types::{Op, RequestId, Value};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -61,44 +62,53 @@ impl Plan {
 }
 
 /// Runs every session of `driver` (one thread: this one) until the plan says stop and every
-/// command in flight completed. Each session runs its operations one after another.
+/// command in flight completed. Each session keeps its window full: up to the cluster's client
+/// window of operations outstanding (one, by default: one after another).
 pub fn run_driver(mut driver: ClientDriver, plan: &Plan) -> ClientReport {
     let sessions = driver.len();
     let mut rngs: Vec<ChaCha8Rng> = (0..sessions)
         .map(|i| ChaCha8Rng::seed_from_u64(plan.seed ^ (i as u64 + 1) << 48))
         .collect();
     let mut written = vec![0u64; sessions];
-    let mut started: Vec<Option<Instant>> = vec![None; sessions];
+    // Per session, when each outstanding request was submitted (oldest first).
+    let mut started: Vec<VecDeque<(RequestId, Instant)>> = vec![VecDeque::new(); sessions];
     let mut report = ClientReport::default();
-    let mut submit =
-        |driver: &mut ClientDriver, session: usize, started: &mut [Option<Instant>]| {
-            if !plan.claim() {
-                return Ok(());
-            }
+    // Fills `session`'s window while the plan has operations left.
+    let mut fill = |driver: &mut ClientDriver,
+                    session: usize,
+                    started: &mut [VecDeque<(RequestId, Instant)>]| {
+        while driver.can_submit(session) && plan.claim() {
             let op = if rngs[session].random_bool(plan.read_ratio) {
                 Op::Read
             } else {
                 written[session] += 1;
                 Op::Write(Value(((session as u64 + 1) << 40) | written[session]))
             };
-            started[session] = Some(Instant::now());
-            driver.submit(session, op)
-        };
+            let request = driver.submit(session, op)?;
+            started[session].push_back((request, Instant::now()));
+        }
+        Ok::<(), paxos_impl::ClientError>(())
+    };
     for session in 0..sessions {
-        if let Err(e) = submit(&mut driver, session, &mut started) {
+        if let Err(e) = fill(&mut driver, session, &mut started) {
             report.error = Some(e.to_string());
             return report;
         }
     }
     let mut done = Vec::new();
-    while started.iter().any(Option::is_some) {
+    while started.iter().any(|s| !s.is_empty()) {
         if let Err(e) = driver.poll(Instant::now() + POLL_WAIT, &mut done) {
             report.error = Some(e.to_string());
             return report;
         }
         let now = Instant::now();
         for c in done.drain(..) {
-            let began = started[c.session].take().expect("a session that submitted");
+            let outstanding = &mut started[c.session];
+            let at = outstanding
+                .iter()
+                .position(|(request, _)| *request == c.request)
+                .expect("a reply to a request the session submitted");
+            let (_, began) = outstanding.remove(at).expect("found");
             report.latencies.push(now - began);
             report.first_done.get_or_insert(now);
             report.last_done = Some(now);
@@ -107,21 +117,21 @@ pub fn run_driver(mut driver: ClientDriver, plan: &Plan) -> ClientReport {
                 Op::Write(_) => report.writes += 1,
             }
             plan.completed.fetch_add(1, Ordering::Relaxed);
-            if let Err(e) = submit(&mut driver, c.session, &mut started) {
+            if let Err(e) = fill(&mut driver, c.session, &mut started) {
                 report.error = Some(e.to_string());
                 return report;
             }
         }
-        let late = started
-            .iter()
-            .enumerate()
-            .find_map(|(s, at)| at.filter(|at| now - *at > plan.op_timeout).map(|_| s));
+        let late = started.iter().enumerate().find_map(|(s, outstanding)| {
+            let (_, oldest) = outstanding.front()?;
+            (now - *oldest > plan.op_timeout).then_some(s)
+        });
         if let Some(session) = late {
             report.error = Some(format!(
                 "client {:?}: no reply within {:?} to {:?}",
                 driver.client(session),
                 plan.op_timeout,
-                driver.pending(session)
+                driver.pending(session).first()
             ));
             return report;
         }

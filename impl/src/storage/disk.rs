@@ -424,7 +424,9 @@ mod tests {
             request: RequestId(2),
             op: Op::Write(Value(9)),
         };
-        durable.snapshot.apply(&Command::Client(command), |_, _| {});
+        durable
+            .snapshot
+            .apply(&Command::Client(command), 1, |_, _| {});
         for slot in 1..=slots {
             durable.accepted.insert(
                 Slot(slot),

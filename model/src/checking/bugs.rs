@@ -70,6 +70,8 @@ impl KnownBug {
 ///   ballot, and a later `Accept` of the new leader (a client retry): the `commit-point` entry.
 /// - `lease-read-after-newer-promise` needs lease reads: the `lease-reads` entry, where a
 ///   deposed leader answers a read from its lease after a newer leader decided a write.
+/// - `session-keeps-latest-only` needs a client with two requests outstanding, decided out of
+///   order: the `pipelined-sessions` entry.
 /// - `volatile-acceptor` needs a crash: only a recovered acceptor can forget its promise.
 /// - `count-messages` needs duplicated messages and four servers: with three, the leader's own
 ///   vote plus any one other is already a true majority.
@@ -112,6 +114,7 @@ pub fn catching(bug: Bug) -> (&'static str, &'static str) {
         Bug::CommitAnyBallot => ("commit-point", "chosen"),
         Bug::LeaderCountsUnsavedVote => ("parallel-leader-write", "chosen"),
         Bug::LeaseReadAfterNewerPromise => ("lease-reads", "linearizable"),
+        Bug::SessionKeepsLatestOnly => ("pipelined-sessions", "exactly-once"),
         Bug::SkipHoleFill => ("default", "progress"),
         Bug::ApplyOutOfOrder => ("default", "exactly-once"),
         Bug::VolatileAcceptor => ("crash", "chosen"),

@@ -21,6 +21,8 @@ pub const ELECTIONS_MAX: u32 = 6;
 pub const CLIENT_RETRIES_MAX: u32 = 3;
 /// Largest `--window` (undecided slots in flight).
 pub const WINDOW_MAX: usize = 4;
+/// Largest `--client-window` (requests a client keeps outstanding).
+pub const CLIENT_WINDOW_MAX: u32 = 4;
 
 /// The network semantics (stateright's three networks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -136,6 +138,9 @@ pub struct CheckConfig {
     pub heartbeats: bool,
     /// Bound: re-sends per client request (0: clients never retry).
     pub client_retries: u32,
+    /// Limit: requests each client keeps outstanding (1: one at a time), which is also the
+    /// servers' session window (`ServerConfig::session_window`).
+    pub client_window: u32,
     /// Servers compact their log every this many applied slots (1: at every slot, so the
     /// applied state always equals the stored snapshot; 2: it can be one slot ahead).
     pub compact_every: u64,
@@ -170,6 +175,7 @@ impl Default for CheckConfig {
             announce_decisions: false,
             heartbeats: false,
             client_retries: 0,
+            client_window: 1,
             compact_every: 1,
             forget_dead_messages: true,
             bug: None,
@@ -219,6 +225,12 @@ impl CheckConfig {
             self.client_retries as u64,
             0,
             CLIENT_RETRIES_MAX as u64,
+        )?;
+        in_range(
+            "client-window",
+            u64::from(self.client_window),
+            1,
+            u64::from(CLIENT_WINDOW_MAX),
         )?;
         Ok(())
     }
@@ -297,6 +309,9 @@ impl CheckConfig {
         }
         if cfg.client_retries != d.client_retries {
             push("client-retries", Some(cfg.client_retries.to_string()));
+        }
+        if cfg.client_window != d.client_window {
+            push("client-window", Some(cfg.client_window.to_string()));
         }
         if cfg.compact_every != d.compact_every {
             push("compact-every", Some(cfg.compact_every.to_string()));
@@ -387,6 +402,7 @@ impl CheckConfig {
         cfg.window_slots_max = self.window.unwrap_or(usize::MAX);
         cfg.commit_point = self.commit_point;
         cfg.parallel_leader_write = self.parallel_leader_write;
+        cfg.session_window = self.client_window;
         cfg
     }
 
@@ -394,6 +410,7 @@ impl CheckConfig {
     pub fn client(&self, c: usize) -> ClientConfig {
         let mut cfg = ClientConfig::cluster(self.servers, c % self.servers);
         cfg.retries_max = Some(self.client_retries);
+        cfg.window = self.client_window;
         cfg
     }
 }

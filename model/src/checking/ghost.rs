@@ -3,24 +3,26 @@
 //!
 //! - What clients observed, for linearizability: an invocation when a client sends a request for
 //!   the first time (not a retry), a return when the client takes the reply (the same rule as the
-//!   client's own, [`client::takes_reply`]), so a duplicate reply the client ignores is never
-//!   recorded.
+//!   client's own, [`crate::client::takes_reply`]: a reply to a request it awaits), so a
+//!   duplicate reply the client ignores is never recorded.
 //! - Every value ever decided for every slot, by any server, including servers that crashed
 //!   since: current server states alone can forget.
 //! - Crashes and recoveries, to bound them and to see a decision after a recovery.
 
-use crate::client;
 use crate::digest::Shared;
 use crate::msg::Msg;
 use crate::state_machine::{ClientCommand, Command};
-use crate::types::{Ballot, ClientId, Op, OpResult, ServerId, Slot, Value};
+use crate::types::{Ballot, ClientId, Op, OpResult, RequestId, ServerId, Slot, Value};
 use stateright::actor::Envelope;
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The linearizability tester over the replicated register.
-pub type Tester = LinearizabilityTester<ClientId, Register<Value>>;
+/// The linearizability tester over the replicated register. Its threads are client requests:
+/// a client with several requests outstanding (its window) runs them concurrently, and the
+/// tester orders each request after every one that returned before it was invoked, so a
+/// client's program order is kept wherever it holds.
+pub type Tester = LinearizabilityTester<(ClientId, RequestId), Register<Value>>;
 
 /// One slot's votes: per (ballot, value), the acceptors that voted for it (a bit per server).
 pub type Votes = BTreeMap<(Ballot, Command), u16>;
@@ -35,8 +37,8 @@ pub struct Ghost {
     /// Client invocations and returns (shared: votes and decisions change far more often, and
     /// a copy of the ghost then shares the tester; the `linearizable` verdict is memoized on it).
     pub tester: Shared<Tester>,
-    /// Per client, the command it awaits a reply for.
-    pub in_flight: BTreeMap<ClientId, ClientCommand>,
+    /// The commands clients await replies for.
+    pub in_flight: BTreeSet<ClientCommand>,
     /// Per slot, every value any server ever decided for it (more than one: agreement broken).
     pub decided: Shared<BTreeMap<Slot, BTreeSet<Command>>>,
     /// The ballot of the first decision, and whether another ballot decided something since.
@@ -72,7 +74,7 @@ impl Default for Ghost {
     fn default() -> Self {
         Ghost {
             tester: Shared::new(LinearizabilityTester::new(Register(Value::default()))),
-            in_flight: BTreeMap::new(),
+            in_flight: BTreeSet::new(),
             decided: Shared::default(),
             first_deciding_ballot: None,
             later_ballot_decided: false,
@@ -120,17 +122,15 @@ impl Ghost {
         let Msg::Request(command) = env.msg else {
             return None;
         };
-        if env.src != crate::actor::id(command.client)
-            || ghost.in_flight.get(&command.client) == Some(command)
-        {
+        if env.src != crate::actor::id(command.client) || ghost.in_flight.contains(command) {
             return None; // Not from the client itself, or a retry.
         }
         let mut next = ghost.clone();
         // An error marks the history invalid, which the `linearizable` property reports.
         let _ = next
             .tester
-            .on_invoke(command.client, register_op(command.op));
-        next.in_flight.insert(command.client, *command);
+            .on_invoke((command.client, command.request), register_op(command.op));
+        next.in_flight.insert(*command);
         Some(next)
     }
 
@@ -144,12 +144,15 @@ impl Ghost {
             return None;
         };
         let client = ClientId(crate::actor::node(env.dst).0);
-        if !client::takes_reply(ghost.in_flight.get(&client), *request) {
-            return None;
-        }
+        let awaited = ghost
+            .in_flight
+            .iter()
+            .find(|c| c.client == client && c.request == *request)?;
         let mut next = ghost.clone();
-        let _ = next.tester.on_return(client, register_ret(*result));
-        next.in_flight.remove(&client);
+        let _ = next
+            .tester
+            .on_return((client, *request), register_ret(*result));
+        next.in_flight.remove(&awaited.clone());
         Some(next)
     }
 

@@ -25,8 +25,10 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
         Property::always("validity", validity),
         Property::always("linearizable", linearizable),
         Property::always("exactly-once", exactly_once),
+        Property::always("answerable", answerable),
         sometimes::<{ Sometimes::Decided as usize }>(),
         sometimes::<{ Sometimes::AllClientsDone as usize }>(),
+        sometimes::<{ Sometimes::AwaitedRequestExecuted as usize }>(),
     ];
     // With one server a vote is cast, decided, applied and compacted in one step: the ghost,
     // which reads the acceptor after each step, never sees it. `agreement` and `exactly-once`
@@ -124,6 +126,7 @@ pub(super) enum Sometimes {
     PreVoteRefused,
     LeaderSteppedDown,
     LeaseReadAnswered,
+    AwaitedRequestExecuted,
 }
 
 type Condition = fn(&PaxosModel, &State) -> bool;
@@ -143,12 +146,13 @@ const SOMETIMES: [(&str, Condition); SOMETIMES_COUNT] = [
     ("pre-vote-refused", pre_vote_refused),
     ("leader-stepped-down", leader_stepped_down),
     ("lease-read-answered", lease_read_answered),
+    ("awaited-request-executed", awaited_request_executed),
 ];
 
 /// How many sometimes-properties there are.
-const SOMETIMES_COUNT: usize = 13;
+const SOMETIMES_COUNT: usize = 14;
 
-const _: () = assert!(Sometimes::LeaseReadAnswered as usize + 1 == SOMETIMES_COUNT);
+const _: () = assert!(Sometimes::AwaitedRequestExecuted as usize + 1 == SOMETIMES_COUNT);
 const _: () = assert!(SOMETIMES_COUNT <= super::system::EXAMPLE_FLAGS);
 
 /// Sometimes-property `I` ([`Sometimes`]).
@@ -359,27 +363,27 @@ fn value_chosen(model: &PaxosModel, state: &State) -> bool {
         .any(|values| !values.is_empty())
 }
 
-/// Per client, its latest executed request and what it returned.
-pub type Sessions = std::collections::BTreeMap<ClientId, (RequestId, OpResult)>;
+/// Per client, every request it had executed and what it returned.
+pub type Executions =
+    std::collections::BTreeMap<ClientId, std::collections::BTreeMap<RequestId, OpResult>>;
 
-/// What executing the decided slots below `next_slot` in order, each client command at most
-/// once, gives: the register and, per client, its latest executed request and result. An
-/// oracle written apart from `AppliedState::apply`. `None` if a slot below is not decided.
+/// What executing the decided slots below `next_slot` in order, each client command exactly
+/// once (where it is first decided), gives: the register and every client's executed requests
+/// with their results. An oracle written apart from `AppliedState::apply`, with no window: it
+/// remembers every execution. `None` if a slot below is not decided.
 pub fn execute_prefix(
     decided: &std::collections::BTreeMap<Slot, std::collections::BTreeSet<Command>>,
     next_slot: Slot,
-) -> Option<(Value, Sessions)> {
+) -> Option<(Value, Executions)> {
     let mut register = Value::default();
-    let mut sessions = Sessions::new();
+    let mut executed = Executions::new();
     for slot in 0..next_slot.0 {
         let values = decided.get(&Slot(slot))?;
         let command = values.iter().next()?;
         for c in command.client_commands() {
-            if sessions
-                .get(&c.client)
-                .is_some_and(|(latest, _)| *latest >= c.request)
-            {
-                continue; // Executed already (or an older request): never twice.
+            let results = executed.entry(c.client).or_default();
+            if results.contains_key(&c.request) {
+                continue; // Executed already: never twice.
             }
             let result = match c.op {
                 Op::Write(v) => {
@@ -388,28 +392,71 @@ pub fn execute_prefix(
                 }
                 Op::Read => OpResult::ReadOk(register),
             };
-            sessions.insert(c.client, (c.request, result));
+            results.insert(c.request, result);
         }
     }
-    Some((register, sessions))
+    Some((register, executed))
 }
 
 /// Each server's applied state (register and sessions) is the exactly-once execution of the
-/// decided slots below its `next_slot`, in slot order.
+/// decided slots below its `next_slot`, in slot order: the register is the oracle's, and each
+/// client's session holds its highest executed request and the executed requests of its
+/// window below it, with the oracle's results (a session forgets what falls below the window).
 fn exactly_once(model: &PaxosModel, state: &State) -> bool {
+    let window = u64::from(model.session_window());
     servers(model, state).all(|s| {
-        let Some((register, sessions)) =
+        let Some((register, executed)) =
             execute_prefix(&state.history.decided, s.applied.next_slot)
         else {
             return false; // Applied a slot nobody decided.
         };
-        let applied: Sessions = s
+        let session_of = |results: &std::collections::BTreeMap<RequestId, OpResult>| {
+            let (highest, _) = results.last_key_value()?;
+            let kept = results
+                .range(..=*highest)
+                .filter(|(r, _)| u64::from(r.0) + window > u64::from(highest.0));
+            Some(kept.map(|(r, result)| (*r, *result)).collect::<Vec<_>>())
+        };
+        let expected: Vec<_> = executed
+            .iter()
+            .filter_map(|(c, results)| Some((*c, session_of(results)?)))
+            .collect();
+        let applied: Vec<_> = s
             .applied
             .sessions
             .iter()
-            .map(|(c, session)| (*c, (session.request, session.result)))
+            .map(|(c, session)| {
+                let mut kept = session.earlier.clone();
+                kept.push((session.request, session.result));
+                (*c, kept)
+            })
             .collect();
-        s.applied.machine.value == register && applied == sessions
+        s.applied.machine.value == register && applied == expected
+    })
+}
+
+/// No session forgets a result its client still awaits: every server that executed a request
+/// its client awaits (a crashed one's last state included) still holds its result, so it can
+/// answer the retry. (The window's garbage collection drops only results of requests the
+/// client has the replies of: `specs/multipaxos.md`, "Sessions and the window".)
+fn answerable(model: &PaxosModel, state: &State) -> bool {
+    let window = model.session_window();
+    clients(model, state).all(|(_, c)| {
+        c.pending.iter().all(|command| {
+            servers(model, state).all(|s| {
+                !s.applied.has_executed(command, window) || s.applied.result_of(command).is_some()
+            })
+        })
+    })
+}
+
+/// A server executed a request its client still awaits (so `answerable` judged one).
+fn awaited_request_executed(model: &PaxosModel, state: &State) -> bool {
+    let window = model.session_window();
+    clients(model, state).any(|(_, c)| {
+        c.pending
+            .iter()
+            .any(|command| servers(model, state).any(|s| s.applied.has_executed(command, window)))
     })
 }
 
@@ -532,6 +579,10 @@ mod tests {
             (Sometimes::PreVoteRefused, "pre-vote-refused"),
             (Sometimes::LeaderSteppedDown, "leader-stepped-down"),
             (Sometimes::LeaseReadAnswered, "lease-read-answered"),
+            (
+                Sometimes::AwaitedRequestExecuted,
+                "awaited-request-executed",
+            ),
         ];
         assert_eq!(expected.len(), SOMETIMES_COUNT);
         for (variant, name) in expected {

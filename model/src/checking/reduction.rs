@@ -122,9 +122,7 @@ fn is_dead(src: Option<&NodeState>, dst: Option<&NodeState>, msg: &Msg) -> bool 
             }
         }
         Some(NodeState::Client(c)) => match msg {
-            Msg::Reply { request, .. } => {
-                request.0 < c.submitted && c.pending.is_none_or(|p| p.request != *request)
-            }
+            Msg::Reply { request, .. } => request.0 < c.submitted && c.awaiting(*request).is_none(),
             _ => false,
         },
         None => false,

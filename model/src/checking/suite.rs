@@ -190,6 +190,22 @@ pub fn suite() -> Vec<SuiteEntry> {
                   for the window and are decided together in one slot",
         },
         SuiteEntry {
+            name: "pipelined-sessions",
+            config: CheckConfig {
+                clients: 1,
+                ops_per_client: 3,
+                client_window: 2,
+                elections: 1,
+                client_retries: 1,
+                commit_point: true,
+                ..d.clone()
+            },
+            why: "a client with two requests outstanding: a later request decided before an \
+                  earlier one, which still runs once and is answered; the session keeps the \
+                  window and forgets what falls below it (a late copy of a request below it is \
+                  dropped); a retry re-sends the window; followers apply from the commit point",
+        },
+        SuiteEntry {
             name: "pre-vote",
             config: CheckConfig {
                 pre_vote: true,

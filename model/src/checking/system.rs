@@ -76,6 +76,18 @@ impl PaxosModel {
         PaxosModel::from_actors(cfg, actors)
     }
 
+    /// The clients' window that the servers' sessions keep ([`crate::config::ServerConfig::session_window`];
+    /// 1 without servers).
+    pub fn session_window(&self) -> u32 {
+        self.quiet
+            .iter()
+            .find_map(|a| match &a.node {
+                crate::node::Node::Server(cfg) => Some(cfg.session_window),
+                crate::node::Node::Client(_) => None,
+            })
+            .unwrap_or(1)
+    }
+
     /// Builds the model of the given actors: `cfg.servers` servers, then `cfg.clients`
     /// clients, configured by the caller. This is how a recorded run of the threaded runtime,
     /// whose actors carry real-cluster configurations ([`crate::config::ServerConfig::cluster`]),

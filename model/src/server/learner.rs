@@ -86,15 +86,17 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
                 self.fx.took(Rule::Applied);
             }
             let leads = self.s().is_leader();
+            let window = self.session_window();
             let one_result = self.cfg.has(Bug::BatchOneResult);
             let mut held = Vec::new(); // Only with the bug below: no allocation otherwise.
             let fx = &mut self.fx;
             self.state
                 .to_mut()
                 .applied
-                .apply(&decision.command, |command, applied| {
+                .apply(&decision.command, window, |command, applied| {
                     fx.took(match applied {
                         Applied::Ran(_) => Rule::Applied,
+                        Applied::RanEarlier(_) => Rule::AppliedEarlierInWindow,
                         Applied::Duplicate(_) | Applied::Older => Rule::AppliedDuplicateCommand,
                     });
                     let Some(result) = applied.result().filter(|_| leads) else {

@@ -25,7 +25,7 @@ use crate::output::{Outbox, Output};
 use crate::rules::Rule;
 use crate::state_machine::{AppliedState, Register, StateMachine};
 use crate::state_machine::{ClientCommand, Command};
-use crate::types::{majority, Ballot, ClientId, NodeId, RequestId, ServerId, Slot};
+use crate::types::{majority, Ballot, ClientId, NodeId, ServerId, Slot};
 use crate::vec_map::VecMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -217,11 +217,13 @@ pub struct Reads<M: StateMachine = Register> {
     pub queued: Vec<(ClientCommand<M>, Slot)>,
     /// Confirmed reads waiting for the applied state to reach their read index.
     pub confirmed: Vec<(ClientCommand<M>, Slot)>,
-    /// Per client, its latest read answered here and what it returned: a repeat of that
-    /// request (a retry, a duplicate) gets the same answer, which is still linearizable (the
-    /// read took effect between its invocation and the first answer), and an older one is
-    /// dropped. Reads leave no trace in the sessions, which only the log changes.
-    pub answered: VecMap<ClientId, (RequestId, M::Output)>,
+    /// Per client, the reads answered here, kept as a session is (the highest one and the
+    /// others of the client's window, with what they returned): a repeat of one of them (a
+    /// retry, a duplicate) gets the same answer, which is still linearizable (the read took
+    /// effect between its invocation and the first answer), and one below the window is
+    /// dropped. Reads leave no trace in the sessions of the applied state, which only the log
+    /// changes.
+    pub answered: VecMap<ClientId, crate::state_machine::Session<M>>,
 }
 
 impl<M: StateMachine> Default for Reads<M> {

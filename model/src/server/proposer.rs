@@ -309,7 +309,9 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
             taken += 1;
             // The commands taken so far leave the queue (all at once, below: one move of the
             // rest instead of one per command).
-            if s.applied.has_executed(&command) || self.in_progress_queued_from(&command, taken) {
+            if s.applied.has_executed(&command, self.session_window())
+                || self.in_progress_queued_from(&command, taken)
+            {
                 continue;
             }
             batch.push(command);

@@ -17,8 +17,8 @@ use super::{add_vote, ServerStep};
 use crate::bug::Bug;
 use crate::msg::Msg;
 use crate::rules::Rule;
-use crate::state_machine::ClientCommand;
 use crate::state_machine::StateMachine;
+use crate::state_machine::{ClientCommand, Session};
 use crate::types::{Ballot, ServerId};
 
 impl<M: StateMachine> ServerStep<'_, '_, M> {
@@ -28,21 +28,21 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
         let Some(l) = self.s().leadership() else {
             unreachable!("read_at_leader at a server that does not lead");
         };
-        match l.reads.answered.get(&command.client) {
-            Some((request, result)) if *request == command.request => {
+        let window = self.session_window();
+        if let Some(answered) = l.reads.answered.get(&command.client) {
+            if let Some(result) = answered.result_of(command.request) {
                 let reply = Msg::Reply {
-                    request: *request,
+                    request: command.request,
                     result: result.clone(),
                 };
                 self.fx.took(Rule::ReadAnsweredAgain);
                 self.reply(command.client, reply);
                 return;
             }
-            Some((request, _)) if *request > command.request => {
+            if answered.covers(command.request, window) {
                 self.fx.took(Rule::ReadOlderDropped);
                 return;
             }
-            _ => {}
         }
         let read_index = l.next_slot;
         if l.reads.confirming.is_empty() {
@@ -178,17 +178,19 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
                 (command, result)
             })
             .collect();
+        let window = self.session_window();
         let l = self.leadership_mut();
         for (command, result) in &ready {
-            let newer = l
-                .reads
-                .answered
-                .get(&command.client)
-                .is_none_or(|(request, _)| *request < command.request);
-            if newer {
-                l.reads
-                    .answered
-                    .insert(command.client, (command.request, result.clone()));
+            match l.reads.answered.get_mut(&command.client) {
+                None => {
+                    let session = Session::new(command.request, result.clone());
+                    l.reads.answered.insert(command.client, session);
+                }
+                Some(answered) if !answered.covers(command.request, window) => {
+                    answered.record(command.request, result.clone(), window);
+                }
+                // Answered already (a read in two rounds), or below the window.
+                Some(_) => {}
             }
         }
         for (command, result) in ready {

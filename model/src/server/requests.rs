@@ -13,7 +13,7 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
     /// A client's request, sent by the client itself or forwarded once by another server.
     pub(crate) fn on_request(&mut self, command: ClientCommand<M>, forwarded: bool) {
         let s = self.s();
-        if s.applied.has_executed(&command) {
+        if s.applied.has_executed(&command, self.session_window()) {
             if let Some(result) = s.applied.result_of(&command) {
                 self.fx.took(Rule::RequestAnsweredFromSession);
                 let reply = Msg::Reply {
@@ -69,6 +69,18 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
                 }
             }
         }
+    }
+
+    /// The clients' window, as far as this server's sessions keep it.
+    pub(crate) fn session_window(&self) -> u32 {
+        if self.cfg.has(Bug::SessionKeepsLatestOnly) {
+            // BUG(session-keeps-latest-only): a session keeps its client's latest executed
+            // request alone, as if clients had one request outstanding. Correct: it keeps the
+            // clients' whole window (`ServerConfig::session_window`); an earlier request of a
+            // pipelining client, decided after a later one, must still run and be answered.
+            return 1;
+        }
+        self.cfg.session_window
     }
 
     /// Queues a command until this server can propose it (bounded; duplicates ignored).

@@ -208,8 +208,8 @@ impl Cluster {
     // -----------------------------------------------------------------------------------------
     // Commands.
 
-    /// `servers N [compact-every=K] [pending-max=K] [batch=K] [window=K] [no-prepare-skip]
-    /// [read-index]`: starts servers `0..N`
+    /// `servers N [compact-every=K] [pending-max=K] [batch=K] [window=K] [session-window=K]
+    /// [no-prepare-skip] [read-index]`: starts servers `0..N`
     /// with [`ServerConfig::cluster`] and the public fields the options set. The model-only
     /// fields (`may_campaign`, `announce_decisions`, `heartbeat`, `keep_log`) are `pub(crate)`:
     /// a scenario runs what a real cluster runs.
@@ -220,7 +220,7 @@ impl Cluster {
         let Some((n, options)) = args.split_first() else {
             return usage(
                 "`servers N [compact-every=K] [pending-max=K] [batch=K] [window=K] \
-                 [no-prepare-skip] [read-index] [lease-reads] [pre-vote] [check-quorum] \
+                 [session-window=K] [no-prepare-skip] [read-index] [lease-reads] [pre-vote] [check-quorum] \
                  [commit-point] [parallel-leader-write]`",
             );
         };
@@ -235,6 +235,7 @@ impl Cluster {
                 Some(("pending-max", k)) => cfg.pending_max = number(k)?,
                 Some(("batch", k)) => cfg.batch_commands_max = number(k)?,
                 Some(("window", k)) => cfg.window_slots_max = number(k)?,
+                Some(("session-window", k)) => cfg.session_window = number(k)?,
                 None if *option == "commit-point" => cfg.commit_point = true,
                 None if *option == "parallel-leader-write" => cfg.parallel_leader_write = true,
                 None if *option == "no-prepare-skip" => cfg.prepare_skip = false,
@@ -248,7 +249,7 @@ impl Cluster {
                 _ => {
                     return usage(format!(
                         "unknown option `{option}` (compact-every=K, pending-max=K, batch=K, \
-                         window=K, no-prepare-skip, read-index, lease-reads, pre-vote, check-quorum, \
+                         window=K, session-window=K, no-prepare-skip, read-index, lease-reads, pre-vote, check-quorum, \
                          commit-point, parallel-leader-write; model-only bounds such as announce or max-round are \
                          pub(crate) and cannot be set by a scenario)"
                     ))
@@ -266,26 +267,30 @@ impl Cluster {
         Ok(())
     }
 
-    /// `clients N [first=S]`: clients are the nodes after the servers; client `k` (from 0) asks
-    /// server `k mod servers` first, or `S` for every client.
+    /// `clients N [first=S] [window=W]`: clients are the nodes after the servers; client `k`
+    /// (from 0) asks server `k mod servers` first, or `S` for every client; each keeps up to `W`
+    /// requests outstanding (default 1).
     fn start_clients(&mut self, args: &[&str], out: &mut Vec<String>) -> Result<(), Failure> {
         if self.nodes.len() != self.servers {
             return usage("`clients` must come once, right after `servers`");
         }
-        let (n, first) = match args {
-            [n] => (number(n)?, None),
-            [n, first] => match first.split_once('=') {
-                Some(("first", s)) => (number(n)?, Some(number::<usize>(s)?)),
-                _ => return usage(format!("unknown option `{first}` (first=S)")),
-            },
-            _ => return usage("`clients N [first=S]`"),
+        let Some((n, options)) = args.split_first() else {
+            return usage("`clients N [first=S] [window=W]`");
         };
+        let n: usize = number(n)?;
+        let (mut first, mut window) = (None, 1);
+        for option in options {
+            match option.split_once('=') {
+                Some(("first", s)) => first = Some(number::<usize>(s)?),
+                Some(("window", w)) => window = number(w)?,
+                _ => return usage(format!("unknown option `{option}` (first=S, window=W)")),
+            }
+        }
         for k in 0..n {
             let first = first.unwrap_or(k % self.servers);
-            self.add(
-                Node::Client(ClientConfig::cluster(self.servers, first)),
-                out,
-            );
+            let mut cfg = ClientConfig::cluster(self.servers, first);
+            cfg.window = window;
+            self.add(Node::Client(cfg), out);
         }
         Ok(())
     }
@@ -650,9 +655,10 @@ impl Cluster {
             Some(NodeState::Server(s)) => server_state(&name, s, &timers, out),
             Some(NodeState::Client(c)) => out.push(format!(
                 "{name}: {} submitted={} target={:?} retries={} {timers}",
-                match &c.pending {
-                    Some(p) => format!("waiting for {p:?}"),
-                    None => "idle".into(),
+                match c.pending.as_slice() {
+                    [] => "idle".into(),
+                    [p] => format!("waiting for {p:?}"),
+                    window => format!("waiting for {window:?}"),
                 },
                 c.submitted,
                 c.target,

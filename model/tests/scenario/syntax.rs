@@ -417,7 +417,7 @@ impl Cursor<'_> {
             c.lit(":")?;
             let request = c.request()?;
             let result = c.result()?;
-            Ok((client, Session { request, result }))
+            Ok((client, Session::new(request, result)))
         })?;
         self.lit(")")?;
         Ok(AppliedState {
