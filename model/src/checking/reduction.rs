@@ -18,10 +18,10 @@
 //! - `Promise(b, first_slot)` to X, when X leads b and is not running a Phase 1 from
 //!   first_slot, and cannot start one from there (first_slot below its `next_slot`, or at it
 //!   while `prepared`): the Phase 1s of a ballot start from ever higher slots
-//!   (`promise-stale-ignored`, [`phase_one_over`]).
+//!   (`promise-stale-ignored`, `phase_one_over`).
 //! - `Accepted(b, slot)` to X, when X leads b, slot is not among its proposals and X applied or
 //!   learned it: X proposes a slot at most once in its ballot (`accepted-decided-ignored`,
-//!   [`decided_at_leader`]).
+//!   `decided_at_leader`).
 //! - `ReadAck(b, r)` to X, when X does not own b, or its round of b is past r, or r is confirmed
 //!   already: rounds only grow within a ballot, and a confirmed round stays confirmed
 //!   (`read-ack-stale-ignored`).
