@@ -198,3 +198,30 @@ fn forgetting_dead_messages_loses_no_state_with_pre_votes_and_check_quorum() {
         ..CheckConfig::default()
     });
 }
+
+/// The dead `Promise` and `Accepted` at a leader of their ballot (Phase 1 over; slot decided
+/// there): Phase 1 repeated for every new command (no Prepare-skip), a crash.
+#[test]
+fn forgetting_dead_messages_loses_no_state_with_repeated_phase_one() {
+    assert_forgetting_dead_messages_loses_no_projected_state(CheckConfig {
+        clients: 1,
+        ops_per_client: 2,
+        elections: 1,
+        crashes: 1,
+        prepare_skip: false,
+        ..CheckConfig::default()
+    });
+}
+
+/// The same with the parallel leader write (slots decided before the leader's own vote is
+/// written) and the commit point.
+#[test]
+fn forgetting_dead_messages_loses_no_state_with_the_parallel_leader_write() {
+    assert_forgetting_dead_messages_loses_no_projected_state(CheckConfig {
+        clients: 1,
+        elections: 2,
+        parallel_leader_write: true,
+        commit_point: true,
+        ..CheckConfig::default()
+    });
+}

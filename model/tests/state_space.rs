@@ -77,7 +77,7 @@ fn without_progress(extra: &[&'static str]) -> Vec<&'static str> {
 fn the_default_configuration() {
     pin(
         CheckConfig::default(),
-        3_229_298,
+        1_275_422,
         &with(&["new-leader-decides", "prepare-skip"]),
     );
 }
@@ -90,7 +90,7 @@ fn three_elections_one_client() {
             campaigners: 3,
             ..CheckConfig::default()
         },
-        119_675,
+        78_645,
         &with(&["new-leader-decides"]),
     );
 }
@@ -104,7 +104,7 @@ fn a_crash_and_re_elections() {
             crashes: 1,
             ..CheckConfig::default()
         },
-        28_118,
+        17_417,
         &with(&["new-leader-decides", "decided-after-recovery"]),
     );
 }
@@ -123,7 +123,7 @@ fn duplication_literal_loss_and_a_crash_on_two_servers() {
             crashes: 1,
             ..CheckConfig::default()
         },
-        283_181,
+        68_033,
         &without_progress(&[
             "new-leader-decides",
             "prepare-skip",
@@ -156,7 +156,7 @@ fn phase1_for_every_command() {
             prepare_skip: false,
             ..CheckConfig::default()
         },
-        93_526,
+        20_492,
         &with(&["new-leader-decides"]),
     );
 }
@@ -190,7 +190,7 @@ fn heartbeats_decisions_retries_and_compaction_on_two_servers() {
             compact_every: 2,
             ..CheckConfig::default()
         },
-        145_841,
+        120_165,
         &with(&["new-leader-decides", "prepare-skip"]),
     );
 }
