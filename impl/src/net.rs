@@ -429,8 +429,10 @@ impl Net {
             }
             return;
         }
-        // Parcels under way, one per shared inbox this batch sends to (a handful at most).
-        let mut parcels: Vec<(Sender<Parcel>, Vec<Envelope>)> = Vec::new();
+        // Parcels under way, one per shared inbox this batch sends to (a handful at most), each
+        // with its inbox's sender, borrowed from the routes (a clone would change the channel's
+        // count of senders, a cache line the receiving thread's core holds too).
+        let mut parcels: Vec<(&Sender<Parcel>, Vec<Envelope>)> = Vec::new();
         let mut sent = 0;
         let mut delivered = 0;
         let mut refused = Vec::new();
@@ -448,7 +450,7 @@ impl Net {
                 Some(Some(Route::Shared(inbox))) => {
                     match parcels.iter_mut().find(|(to, _)| to.same_channel(inbox)) {
                         Some((_, parcel)) => parcel.push(envelope),
-                        None => parcels.push((inbox.clone(), vec![envelope])),
+                        None => parcels.push((inbox, vec![envelope])),
                     }
                 }
                 _ => refused.push(Parcel::One(envelope)),
