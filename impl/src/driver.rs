@@ -13,7 +13,7 @@
 
 use crate::error::ClientError;
 use crate::host::{Host, Io};
-use crate::net::{Envelope, Net};
+use crate::net::{Envelope, Net, Parcel};
 use crate::record::{EventKind, Input, Recorder};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use paxos_model::client::ClientState;
@@ -25,7 +25,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Limit: messages handled by one call of [`ClientDriver::poll`] after the first.
+/// Limit: parcels (a message, or one replica batch's messages) handled by one call of
+/// [`ClientDriver::poll`] after the first.
 pub const DRAIN_MAX: usize = 1024;
 /// Limit: sessions one driver serves.
 pub const SESSIONS_MAX: usize = crate::config::CLIENTS_MAX;
@@ -61,7 +62,7 @@ pub(crate) struct DriverParts {
 pub struct ClientDriver {
     first_id: usize,
     sessions: Vec<Host>,
-    inbox: Receiver<Envelope>,
+    inbox: Receiver<Parcel>,
     net: Arc<Net>,
     recorder: Option<Recorder>,
     stopped: Arc<AtomicBool>,
@@ -213,15 +214,27 @@ impl ClientDriver {
                 .min()
                 .expect("some deadline");
             let first = match crate::wait::recv_deadline(&self.inbox, wake) {
-                Ok(envelope) => envelope,
+                Ok(parcel) => parcel,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return Err(ClientError::Shutdown),
             };
-            self.deliver(first, done);
+            self.unpack(first, done);
             for _ in 0..DRAIN_MAX {
                 match self.inbox.try_recv() {
-                    Ok(envelope) => self.deliver(envelope, done),
+                    Ok(parcel) => self.unpack(parcel, done),
                     Err(_) => break,
+                }
+            }
+        }
+    }
+
+    /// A `Deliver` step for each message of the parcel, in order.
+    fn unpack(&mut self, parcel: Parcel, done: &mut Vec<Completion>) {
+        match parcel {
+            Parcel::One(envelope) => self.deliver(envelope, done),
+            Parcel::Many(envelopes) => {
+                for envelope in envelopes {
+                    self.deliver(envelope, done);
                 }
             }
         }

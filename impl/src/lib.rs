@@ -123,6 +123,7 @@ mod observe;
 pub mod record;
 pub mod replica;
 pub mod server;
+mod shard_count;
 pub mod storage;
 pub mod tcp;
 mod timers;

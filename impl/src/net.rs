@@ -11,7 +11,9 @@
 
 use crate::error::ConfigError;
 use crate::record::{DropReason, EventKind, Recorder};
+use crate::shard_count::ShardCount;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_utils::sync::ShardedLock;
 use paxos_model::msg::Msg;
 use paxos_model::state_machine::{Register, StateMachine};
 use rand::{Rng, SeedableRng};
@@ -107,6 +109,27 @@ pub struct Envelope<M: StateMachine = Register> {
     pub msg: Msg<M>,
 }
 
+/// What a shared inbox (a [`crate::ClientDriver`]'s) carries: one message, or the messages
+/// one sender handed over together ([`Net::send_all`]: a replica's batch of replies to the
+/// driver's sessions). One channel operation per batch, not per reply: the channel's slots and
+/// indexes are cache lines the two threads' cores pass back and forth at every operation.
+#[derive(Debug)]
+pub(crate) enum Parcel<M: StateMachine = Register> {
+    /// One message.
+    One(Envelope<M>),
+    /// Messages from one sender, in the order sent (at most one batch's sends).
+    Many(Vec<Envelope<M>>),
+}
+
+/// Where the network puts copies for an actor.
+#[derive(Clone)]
+enum Route {
+    /// The actor's own inbox (a replica, a client handle).
+    Inbox(Sender<Envelope>),
+    /// An inbox shared by many actors (a client driver's sessions), which takes parcels.
+    Shared(Sender<Parcel>),
+}
+
 struct Delayed {
     due: Instant,
     order: u64,
@@ -130,10 +153,12 @@ impl Ord for Delayed {
     }
 }
 
+/// `sent` and `delivered` change at every message, in every sending thread: each thread counts
+/// in a slot of its own ([`ShardCount`]); the drops and duplications are rare.
 #[derive(Default)]
 struct Counters {
-    sent: AtomicU64,
-    delivered: AtomicU64,
+    sent: ShardCount,
+    delivered: ShardCount,
     dropped_loss: AtomicU64,
     dropped_partition: AtomicU64,
     dropped_down: AtomicU64,
@@ -149,7 +174,11 @@ pub(crate) struct Net {
     /// Whether `groups` holds a partition (read without its lock on every delivery).
     partitioned: AtomicBool,
     servers: usize,
-    routes: RwLock<Vec<Option<Sender<Envelope>>>>,
+    /// Each actor's inbox. Read at every delivery by every sending thread, written only when
+    /// an actor connects or disconnects: a `ShardedLock` takes a read lock on the calling
+    /// thread's own shard (its own cache line), so senders on different cores do not take the
+    /// line from each other at every message, as one `RwLock`'s reader count made them do.
+    routes: ShardedLock<Vec<Option<Route>>>,
     groups: RwLock<Option<Vec<u32>>>,
     rng: Mutex<ChaCha8Rng>,
     delayed: Mutex<Option<Sender<Delayed>>>,
@@ -171,7 +200,7 @@ impl Net {
             partitioned: AtomicBool::new(false),
             faults,
             servers,
-            routes: RwLock::new(vec![None; servers]),
+            routes: ShardedLock::new(vec![None; servers]),
             groups: RwLock::new(None),
             rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
             delayed: Mutex::new(None),
@@ -231,20 +260,20 @@ impl Net {
         if routes.len() <= actor {
             routes.resize(actor + 1, None);
         }
-        routes[actor] = Some(tx);
+        routes[actor] = Some(Route::Inbox(tx));
         rx
     }
 
     /// Connects every actor of `actors` to one shared inbox (a [`crate::ClientDriver`]'s);
-    /// returns its receiving end.
-    pub(crate) fn connect_shared(&self, actors: Range<usize>) -> Receiver<Envelope> {
+    /// returns its receiving end. [`INBOX_MAX`] bounds its parcels.
+    pub(crate) fn connect_shared(&self, actors: Range<usize>) -> Receiver<Parcel> {
         let (tx, rx) = crossbeam_channel::bounded(INBOX_MAX);
         let mut routes = self.routes.write().expect("routes lock");
         if routes.len() < actors.end {
             routes.resize(actors.end, None);
         }
         for actor in actors {
-            routes[actor] = Some(tx.clone());
+            routes[actor] = Some(Route::Shared(tx.clone()));
         }
         rx
     }
@@ -278,7 +307,7 @@ impl Net {
 
     /// Sends `msg` from `src` to `dst`, through the fault layer.
     pub(crate) fn send(&self, src: usize, dst: usize, msg: Msg) {
-        self.counters.sent.fetch_add(1, Ordering::Relaxed);
+        self.counters.sent.add(1);
         if self.clean {
             self.deliver(Envelope { src, dst, msg });
             return;
@@ -371,19 +400,88 @@ impl Net {
         }
         // The read lock is held while the copy goes in, so `disconnect` waits for it.
         let routes = self.routes.read().expect("routes lock");
-        let Some(Some(inbox)) = routes.get(dst) else {
-            drop(routes);
-            self.drop_copy(src, dst, msg, DropReason::DestinationDown);
-            return;
+        let envelope = Envelope { src, dst, msg };
+        let refused = match routes.get(dst) {
+            Some(Some(Route::Inbox(inbox))) => inbox.try_send(envelope).err().map(|e| {
+                let (TrySendError::Full(e) | TrySendError::Disconnected(e)) = e;
+                Parcel::One(e)
+            }),
+            Some(Some(Route::Shared(inbox))) => inbox
+                .try_send(Parcel::One(envelope))
+                .err()
+                .map(|(TrySendError::Full(p) | TrySendError::Disconnected(p))| p),
+            _ => Some(Parcel::One(envelope)),
         };
-        match inbox.try_send(Envelope { src, dst, msg }) {
-            Ok(()) => {
-                self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+        drop(routes);
+        match refused {
+            None => self.counters.delivered.add(1),
+            Some(parcel) => self.drop_parcel(parcel),
+        }
+    }
+
+    /// Sends every message of `sends` from `src`, in order. On a clean network (the only place
+    /// it matters) the messages for one shared inbox go in as one [`Parcel`], under one read
+    /// of the routes; otherwise each goes through [`Net::send`].
+    pub(crate) fn send_all(&self, src: usize, sends: &mut dyn Iterator<Item = (usize, Msg)>) {
+        if !self.clean || self.partitioned.load(Ordering::Acquire) {
+            for (dst, msg) in sends {
+                self.send(src, dst, msg);
             }
-            Err(TrySendError::Full(e) | TrySendError::Disconnected(e)) => {
-                drop(routes);
-                self.drop_copy(e.src, e.dst, e.msg, DropReason::DestinationDown);
+            return;
+        }
+        // Parcels under way, one per shared inbox this batch sends to (a handful at most), each
+        // with its inbox's sender, borrowed from the routes (a clone would change the channel's
+        // count of senders, a cache line the receiving thread's core holds too).
+        let mut parcels: Vec<(&Sender<Parcel>, Vec<Envelope>)> = Vec::new();
+        let mut sent = 0;
+        let mut delivered = 0;
+        let mut refused = Vec::new();
+        let routes = self.routes.read().expect("routes lock");
+        for (dst, msg) in sends {
+            sent += 1;
+            let envelope = Envelope { src, dst, msg };
+            match routes.get(dst) {
+                Some(Some(Route::Inbox(inbox))) => match inbox.try_send(envelope) {
+                    Ok(()) => delivered += 1,
+                    Err(TrySendError::Full(e) | TrySendError::Disconnected(e)) => {
+                        refused.push(Parcel::One(e));
+                    }
+                },
+                Some(Some(Route::Shared(inbox))) => {
+                    match parcels.iter_mut().find(|(to, _)| to.same_channel(inbox)) {
+                        Some((_, parcel)) => parcel.push(envelope),
+                        None => parcels.push((inbox, vec![envelope])),
+                    }
+                }
+                _ => refused.push(Parcel::One(envelope)),
             }
+        }
+        for (inbox, mut parcel) in parcels {
+            let (n, parcel) = match parcel.len() {
+                1 => (1, Parcel::One(parcel.pop().expect("one envelope"))),
+                n => (n, Parcel::Many(parcel)),
+            };
+            match inbox.try_send(parcel) {
+                Ok(()) => delivered += n as u64,
+                Err(TrySendError::Full(p) | TrySendError::Disconnected(p)) => refused.push(p),
+            }
+        }
+        drop(routes);
+        self.counters.sent.add(sent);
+        self.counters.delivered.add(delivered);
+        for parcel in refused {
+            self.drop_parcel(parcel);
+        }
+    }
+
+    /// Counts and records every copy of a parcel no inbox took.
+    fn drop_parcel(&self, parcel: Parcel) {
+        let envelopes = match parcel {
+            Parcel::One(e) => vec![e],
+            Parcel::Many(v) => v,
+        };
+        for Envelope { src, dst, msg } in envelopes {
+            self.drop_copy(src, dst, msg, DropReason::DestinationDown);
         }
     }
 
@@ -410,8 +508,8 @@ impl Net {
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         NetStats {
-            sent: get(&c.sent),
-            delivered: get(&c.delivered),
+            sent: c.sent.get(),
+            delivered: c.delivered.get(),
             dropped_loss: get(&c.dropped_loss),
             dropped_partition: get(&c.dropped_partition),
             dropped_down: get(&c.dropped_down),
@@ -423,6 +521,10 @@ impl Net {
 impl crate::transport::Transport for Net {
     fn send(&self, src: usize, dst: usize, msg: Msg) {
         Net::send(self, src, dst, msg);
+    }
+
+    fn send_all(&self, src: usize, sends: &mut dyn Iterator<Item = (usize, Msg)>) {
+        Net::send_all(self, src, sends);
     }
 
     fn drop_copy(&self, src: usize, dst: usize, msg: Msg, reason: DropReason) {

@@ -92,6 +92,8 @@ struct Armed {
 impl<M: StateMachine> Replica<M> {
     /// The thread's body. `start` is `Start` or `Recover` with the stored state.
     pub(crate) fn run(self, start: Input<M>) -> Exit {
+        // The I/O of the start, then of every batch: emptied by each `perform` and kept, so its
+        // vector of sends grows to the batches' size once, not at every batch.
         let mut io = Io::default();
         let node = Node::Server(self.cfg.clone());
         let mut host = Host::start(
@@ -110,7 +112,7 @@ impl<M: StateMachine> Replica<M> {
             dice: ChaCha8Rng::seed_from_u64(self.crash_seed),
         };
         // No crash point in a start's I/O: one is armed only by an order, taken below.
-        if let Err(e) = self.perform(io, &mut armed) {
+        if let Err(e) = self.perform(&mut io, &mut armed) {
             return e;
         }
         host.timers.after_io();
@@ -153,7 +155,6 @@ impl<M: StateMachine> Replica<M> {
                     Err(_) => break,
                 }
             }
-            let mut io = Io::default();
             for Envelope { src, dst, msg } in batch.drain(..) {
                 // Every timer due fires before the next message: a leader's lease ends when its
                 // `Lease` timer is due, not when a long batch or save lets the thread notice
@@ -166,7 +167,7 @@ impl<M: StateMachine> Replica<M> {
             while let Some(timer) = host.timers.pop_due(Instant::now()) {
                 self.step(&mut host, Input::Timeout { timer }, &mut io);
             }
-            if let Err(e) = self.perform(io, &mut armed) {
+            if let Err(e) = self.perform(&mut io, &mut armed) {
                 return e;
             }
             // The zero-duration timers this batch set (the leader's own write) are due now.
@@ -189,14 +190,13 @@ impl<M: StateMachine> Replica<M> {
     }
 
     /// Persists, then sends: nothing leaves before the state it depends on is durable. An armed
-    /// crash point that this batch has cuts it short there (`crash_point.rs`).
-    fn perform(&self, io: Io<M>, armed: &mut Armed) -> Result<(), Exit> {
-        let Io {
-            save,
-            sends,
-            unsaved_steps,
-            ..
-        } = io;
+    /// crash point that this batch has cuts it short there (`crash_point.rs`). Leaves `io` empty
+    /// (its vector of sends keeps its capacity).
+    fn perform(&self, io: &mut Io<M>, armed: &mut Armed) -> Result<(), Exit> {
+        let save = io.save.take();
+        let unsaved_steps = std::mem::take(&mut io.unsaved_steps);
+        io.completed = None;
+        let sends = io.sends.drain(..);
         let point = armed.point.filter(|p| p.fits(save.is_some(), sends.len()));
         // The first send lost at `BetweenSends`: never the first, never past the last.
         let lost = match point {
@@ -232,6 +232,10 @@ impl<M: StateMachine> Replica<M> {
             if point == Some(CrashPoint::AfterSave) {
                 return Err(self.crash(point, 0));
             }
+        }
+        if lost == usize::MAX {
+            self.net.send_all(self.id, &mut sends.into_iter());
+            return Ok(());
         }
         for (i, (dst, msg)) in sends.into_iter().enumerate() {
             if i == lost {

@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 pub(crate) struct Timers {
     /// `(timer, deadline, waits for the batch's I/O)`, each timer at most once, in no order.
     deadlines: Vec<(Timer, Instant, bool)>,
+    /// The earliest deadline of a timer not waiting for the batch's I/O, kept up to date by
+    /// every change: a replica asks whether a timer is due before every message it steps.
+    next: Option<Instant>,
     rng: ChaCha8Rng,
 }
 
@@ -31,6 +34,7 @@ impl Timers {
     pub(crate) fn new(seed: u64) -> Self {
         Timers {
             deadlines: Vec::new(),
+            next: None,
             rng: ChaCha8Rng::seed_from_u64(seed),
         }
     }
@@ -48,6 +52,7 @@ impl Timers {
             Some((_, at, waits)) => (*at, *waits) = (deadline, after_io),
             None => self.deadlines.push((timer, deadline, after_io)),
         }
+        self.update_next();
         duration
     }
 
@@ -55,16 +60,22 @@ impl Timers {
     pub(crate) fn cancel(&mut self, timer: Timer) {
         if let Some(i) = self.deadlines.iter().position(|(t, _, _)| *t == timer) {
             self.deadlines.swap_remove(i);
+            self.update_next();
         }
     }
 
     /// The earliest deadline (of a timer not waiting for the batch's I/O).
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines
+        self.next
+    }
+
+    fn update_next(&mut self) {
+        self.next = self
+            .deadlines
             .iter()
             .filter(|(_, _, waits)| !waits)
             .map(|(_, at, _)| *at)
-            .min()
+            .min();
     }
 
     /// The batch's I/O is done: the zero-duration timers it set are due now.
@@ -72,11 +83,15 @@ impl Timers {
         for (_, _, waits) in &mut self.deadlines {
             *waits = false;
         }
+        self.update_next();
     }
 
     /// Removes and returns the timer with the earliest deadline (of two due at the same instant,
     /// the lower timer), if it is due at `now` (and not waiting for the batch's I/O).
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Timer> {
+        if self.next.is_none_or(|at| at > now) {
+            return None;
+        }
         let (i, &(timer, deadline, _)) = self
             .deadlines
             .iter()
@@ -85,6 +100,7 @@ impl Timers {
             .min_by_key(|(_, (timer, at, _))| (*at, *timer))?;
         (deadline <= now).then(|| {
             self.deadlines.swap_remove(i);
+            self.update_next();
             timer
         })
     }
@@ -109,5 +125,30 @@ mod tests {
         assert!(timers.next_deadline().is_some());
         assert_eq!(timers.pop_due(later), Some(Timer::LeaderWrite));
         assert_eq!(timers.pop_due(later), None);
+    }
+
+    /// The earliest deadline follows every change: a cancelled or fired timer no longer
+    /// counts, a restarted one counts at its new deadline.
+    #[test]
+    fn the_earliest_deadline_follows_sets_cancels_and_firings() {
+        let mut timers = Timers::new(1);
+        let ms = Duration::from_millis;
+        timers.set(Timer::Heartbeat, ms(10)..ms(10));
+        let heartbeat = timers.next_deadline().expect("set");
+        timers.set(Timer::Election, ms(1000)..ms(1000));
+        assert_eq!(timers.next_deadline(), Some(heartbeat));
+        timers.cancel(Timer::Heartbeat);
+        let election = timers.next_deadline().expect("the election timer");
+        assert!(election > heartbeat);
+        assert_eq!(
+            timers.pop_due(heartbeat),
+            None,
+            "the cancelled timer is gone"
+        );
+        timers.set(Timer::Election, ms(1)..ms(1));
+        let restarted = timers.next_deadline().expect("restarted");
+        assert!(restarted < election);
+        assert_eq!(timers.pop_due(restarted), Some(Timer::Election));
+        assert_eq!(timers.next_deadline(), None);
     }
 }

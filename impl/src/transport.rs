@@ -22,6 +22,14 @@ pub trait Transport<M: StateMachine = Register>: Send + Sync {
     /// Hands `msg` from actor `src` to actor `dst`. Returns at once; the message may be lost.
     fn send(&self, src: usize, dst: usize, msg: Msg<M>);
 
+    /// Hands every message of `sends` from actor `src`, in order, as [`Transport::send`] does
+    /// one by one (the default); a transport may carry those for one destination together.
+    fn send_all(&self, src: usize, sends: &mut dyn Iterator<Item = (usize, Msg<M>)>) {
+        for (dst, msg) in sends {
+            self.send(src, dst, msg);
+        }
+    }
+
     /// A copy the replica itself drops (its inbox at a crash): counted, recorded if the
     /// transport records.
     fn drop_copy(&self, src: usize, dst: usize, msg: Msg<M>, reason: DropReason);

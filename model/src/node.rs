@@ -99,12 +99,15 @@ impl Node {
         input: Input<M>,
     ) -> Output<M> {
         if let (Node::Server(cfg), Cow::Owned(NodeState::Server(owned))) = (self, &mut *state) {
-            // The handlers take a `Cow` too: hand them the owned server state (an empty one
-            // stands in meanwhile), so that their first change does not copy all of it.
-            let mut s = Cow::Owned(std::mem::replace(owned, ServerState::recover(None)));
-            let output = server_step(cfg, ServerId(me.0), &mut s, input);
-            *owned = s.into_owned();
-            return output;
+            // The same handlers, on the owned server state in place.
+            let me = ServerId(me.0);
+            return match input {
+                Input::Deliver { from, msg } => {
+                    server::on_message_in_place(cfg, me, owned, from, msg)
+                }
+                Input::Timeout(timer) => server::on_timeout_in_place(cfg, me, owned, timer),
+                Input::Submit(_) => Output::default(), // Servers have no caller.
+            };
         }
         if let (Node::Client(cfg), Cow::Owned(NodeState::Client(owned))) = (self, &mut *state) {
             // An owned client state is replaced in place, not the whole (server-sized) node state.

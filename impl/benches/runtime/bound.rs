@@ -208,7 +208,7 @@ fn client(
             let s = session as usize;
             let now = Instant::now();
             clock.completed(now);
-            completions.push(now, now - started[s]);
+            completions.push(clock, now, now - started[s]);
             seq[s] += 1;
             started[s] = now;
             let request = Msg::Request {

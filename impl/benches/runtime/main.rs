@@ -250,14 +250,16 @@ fn main() {
                         if prepare_skip { "skip" } else { "no-skip" },
                         if reads { "reads" } else { "writes" }
                     );
-                    if only.as_deref() == Some("bound") || !kinds.contains(&kind) {
-                        continue;
-                    }
-                    // With Prepare-skip, reads are measured twice: ReadIndex, then lease reads.
+                    // With Prepare-skip, reads are measured twice: ReadIndex, then lease reads
+                    // (`skip-lease-reads` alone runs the lease reads alone, for profiling).
                     let lease =
                         prepare_skip && reads && kinds.iter().any(|k| k == "skip-lease-reads");
+                    let plain = kinds.contains(&kind);
+                    if only.as_deref() == Some("bound") || !(plain || lease) {
+                        continue;
+                    }
                     for lease_reads in [false, true] {
-                        if lease_reads && !lease {
+                        if (lease_reads && !lease) || (!lease_reads && !plain) {
                             continue;
                         }
                         let point = Point {

@@ -94,7 +94,7 @@ fn drive(cluster: &Cluster, point: Point, clock: &Clock) -> Completions {
         for c in done.drain(..) {
             let now = Instant::now();
             clock.completed(now);
-            completions.push(now, now - started[c.session]);
+            completions.push(clock, now, now - started[c.session]);
             count[c.session] += 1;
             started[c.session] = now;
             driver

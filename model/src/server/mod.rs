@@ -73,6 +73,32 @@ pub fn on_timeout<M: StateMachine>(
     step.finish()
 }
 
+/// [`on_message`] on a state the caller owns (a runtime's), changed in place: the same
+/// handlers, with no copy of the state in or out.
+pub(crate) fn on_message_in_place<M: StateMachine>(
+    cfg: &ServerConfig,
+    me: ServerId,
+    state: &mut ServerState<M>,
+    from: NodeId,
+    msg: Msg<M>,
+) -> Output<M> {
+    let mut step = ServerStep::in_place(cfg, me, state);
+    step.on_msg(from, msg);
+    step.finish()
+}
+
+/// [`on_timeout`] on a state the caller owns, changed in place.
+pub(crate) fn on_timeout_in_place<M: StateMachine>(
+    cfg: &ServerConfig,
+    me: ServerId,
+    state: &mut ServerState<M>,
+    timer: Timer,
+) -> Output<M> {
+    let mut step = ServerStep::in_place(cfg, me, state);
+    step.on_timeout(timer);
+    step.finish()
+}
+
 /// A server's whole state. Only `durable` survives a crash.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(bound = "")]
@@ -327,8 +353,32 @@ pub(crate) fn add_vote(cfg: &ServerConfig, voters: &mut Vec<ServerId>, voter: Se
 pub(crate) struct ServerStep<'a, 'c, M: StateMachine = Register> {
     pub(crate) cfg: &'a ServerConfig,
     pub(crate) me: ServerId,
-    state: &'a mut Cow<'c, ServerState<M>>,
+    state: StepState<'a, 'c, M>,
     pub(crate) fx: Outbox<M>,
+}
+
+/// The state a step works on: a `Cow` (the model checker's, cloned at the first change if
+/// borrowed) or a state its owner lends for the step (a runtime's, changed in place; moving it
+/// into a `Cow` and back cost two copies of the whole state per step).
+enum StepState<'a, 'c, M: StateMachine> {
+    Cow(&'a mut Cow<'c, ServerState<M>>),
+    InPlace(&'a mut ServerState<M>),
+}
+
+impl<M: StateMachine> StepState<'_, '_, M> {
+    fn get(&self) -> &ServerState<M> {
+        match self {
+            StepState::Cow(state) => state,
+            StepState::InPlace(state) => state,
+        }
+    }
+
+    fn to_mut(&mut self) -> &mut ServerState<M> {
+        match self {
+            StepState::Cow(state) => state.to_mut(),
+            StepState::InPlace(state) => state,
+        }
+    }
 }
 
 impl<'a, 'c, M: StateMachine> ServerStep<'a, 'c, M> {
@@ -340,14 +390,28 @@ impl<'a, 'c, M: StateMachine> ServerStep<'a, 'c, M> {
         ServerStep {
             cfg,
             me,
-            state,
+            state: StepState::Cow(state),
+            fx: Outbox::default(),
+        }
+    }
+
+    /// A step on a state its owner lends (see [`StepState`]).
+    pub(crate) fn in_place(
+        cfg: &'a ServerConfig,
+        me: ServerId,
+        state: &'a mut ServerState<M>,
+    ) -> Self {
+        ServerStep {
+            cfg,
+            me,
+            state: StepState::InPlace(state),
             fx: Outbox::default(),
         }
     }
 
     /// The state, read-only (does not clone).
     pub(crate) fn s(&self) -> &ServerState<M> {
-        self.state
+        self.state.get()
     }
 
     /// The state, mutable (clones it the first time in a step that borrowed it).
@@ -486,7 +550,10 @@ impl<'a, 'c, M: StateMachine> ServerStep<'a, 'c, M> {
     /// This step's effects, in the order a driver executes them: the durable state first
     /// (when the step changed it), then timers, then messages ([`crate::output`]).
     pub(crate) fn finish(self) -> Output<M> {
-        let mut save = self.fx.persist_requested().then_some(&self.state.durable);
+        let mut save = self
+            .fx
+            .persist_requested()
+            .then_some(&self.state.get().durable);
         if self.cfg.has(Bug::VolatileAcceptor) {
             // BUG(volatile-acceptor): never saves. Correct: the promise and the accepted entries
             // reach stable storage before the Promise or Accepted that reports them; an acceptor

@@ -165,42 +165,43 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
         {
             return;
         }
-        let l = self.leadership_mut();
-        let (ready, waiting) = std::mem::take(&mut l.reads.confirmed)
-            .into_iter()
-            .partition::<Vec<_>, _>(|(_, at)| *at <= applied || skip_wait);
-        l.reads.confirmed = waiting;
-        let machine = &self.s().applied.machine;
-        let ready: Vec<_> = ready
-            .into_iter()
-            .map(|(command, _)| {
-                let result = machine.read(&command.op);
-                (command, result)
-            })
-            .collect();
+        // In place, in arrival order: each ready read is answered (its answer noted, then its
+        // reply sent), the waiting ones stay. No vector is allocated: a lease read at a busy
+        // leader comes here once per read.
+        let mut confirmed = std::mem::take(&mut self.leadership_mut().reads.confirmed);
+        confirmed.retain(|(command, at)| {
+            let ready = *at <= applied || skip_wait;
+            if ready {
+                self.answer_read(command);
+            }
+            !ready
+        });
+        self.leadership_mut().reads.confirmed = confirmed;
+    }
+
+    /// Answers one confirmed read from the applied state, and notes the answer for the client's
+    /// repeats of it.
+    fn answer_read(&mut self, command: &ClientCommand<M>) {
+        let result = self.s().applied.machine.read(&command.op);
         let window = self.session_window();
         let l = self.leadership_mut();
-        for (command, result) in &ready {
-            match l.reads.answered.get_mut(&command.client) {
-                None => {
-                    let session = Session::new(command.request, result.clone());
-                    l.reads.answered.insert(command.client, session);
-                }
-                Some(answered) if !answered.covers(command.request, window) => {
-                    answered.record(command.request, result.clone(), window);
-                }
-                // Answered already (a read in two rounds), or below the window.
-                Some(_) => {}
+        match l.reads.answered.get_mut(&command.client) {
+            None => {
+                let session = Session::new(command.request, result.clone());
+                l.reads.answered.insert(command.client, session);
             }
+            Some(answered) if !answered.covers(command.request, window) => {
+                answered.record(command.request, result.clone(), window);
+            }
+            // Answered already (a read in two rounds), or below the window.
+            Some(_) => {}
         }
-        for (command, result) in ready {
-            self.fx.took(Rule::ReadAnswered);
-            let reply = Msg::Reply {
-                request: command.request,
-                result,
-            };
-            self.reply(command.client, reply);
-        }
+        self.fx.took(Rule::ReadAnswered);
+        let reply = Msg::Reply {
+            request: command.request,
+            result,
+        };
+        self.reply(command.client, reply);
     }
 
     /// The leadership, mutable. Only called while leading.
