@@ -4,6 +4,7 @@
 
 use super::clock;
 use super::config::NetworkKind;
+use super::ghost::CheckQuorumEvent;
 use super::properties;
 use super::reduction;
 use super::system::{acting, Action, PaxosModel, State};
@@ -61,6 +62,7 @@ impl Model for PaxosModel {
         let actor = acting(&action);
         let step = StepKind::of(&action);
         let heard = LeaderContact::of(&action);
+        let answer = check_quorum_event(&action);
         let mut next = match &action {
             ActorModelAction::Crash(_) => {
                 let mut next = self.inner.next_state(last, action)?;
@@ -73,7 +75,13 @@ impl Model for PaxosModel {
                 next
             }
             ActorModelAction::Timeout(id, Timer::Election) => {
-                let mut next = self.inner.next_state(last, action.clone())?;
+                let mut next = match self.inner.next_state(last, action.clone()) {
+                    Some(next) => next,
+                    // A check that changes nothing at the leader is still a check, which the
+                    // ghost's record sees (`idle_check_changes_ghost`).
+                    None if self.idle_check_changes_ghost(last, actor) => last.clone(),
+                    None => return None,
+                };
                 let me = ServerId(actor::node(*id).0);
                 let promised = |s: &State| {
                     s.actor_states[me.index()]
@@ -113,6 +121,9 @@ impl Model for PaxosModel {
         if self.is_server(actor) {
             if self.cfg.pre_vote {
                 track_leader_heard(last, heard, &mut next, actor);
+            }
+            if self.cfg.check_quorum {
+                track_heard_since_check(last, answer, &mut next, actor, self.cfg.servers);
             }
             self.observe(&mut next, actor);
             if !Arc::ptr_eq(&last.actor_states[actor], &next.actor_states[actor]) {
@@ -191,12 +202,43 @@ impl PaxosModel {
                 let mut out = Out::new();
                 self.quiet[index].on_timeout(*id, &mut actor_state, timer, &mut out);
                 !is_no_op_with_timer(&actor_state, &out, timer)
+                    || (*timer == Timer::Election && self.idle_check_changes_ghost(state, index))
             }
             ActorModelAction::Drop(_)
             | ActorModelAction::Crash(_)
             | ActorModelAction::Recover(_)
             | ActorModelAction::SelectRandom { .. } => true,
         }
+    }
+
+    /// With check-quorum: whether the firing of server `actor`'s election timer in `state`,
+    /// if the server's step changes nothing (a leader that passes its check and whose `heard`
+    /// stays as it was; stateright drops such a step as a no-op), changes the ghost's
+    /// check-quorum record: the answers it had are forgotten, or it passed unheard. Such a
+    /// firing is a step that changes the ghost alone. In the correct protocol it never
+    /// happens with two servers or more: a leader that passes with answers clears `heard`,
+    /// and one without answers steps down.
+    fn idle_check_changes_ghost(&self, state: &State, actor: usize) -> bool {
+        if !self.cfg.check_quorum || !self.is_server(actor) {
+            return false;
+        }
+        let Some(ballot) = state.actor_states[actor]
+            .as_server()
+            .and_then(|s| s.leadership())
+            .map(|l| l.ballot)
+        else {
+            return false;
+        };
+        let me = ServerId(actor as u32);
+        let ghost = &state.history;
+        let after = ghost.heard_after(
+            me,
+            Some(ballot),
+            Some(ballot),
+            CheckQuorumEvent::Check,
+            self.cfg.servers,
+        );
+        after != (ghost.answered_since_check(me), ghost.passed_check_unheard)
     }
 
     /// Counts the situations of `specs/multipaxos.md`, "Rule coverage", that server `actor`'s
@@ -320,6 +362,58 @@ fn track_leader_heard(last: &State, contact: LeaderContact, next: &mut State, ac
     }
 }
 
+/// What an action means for the ghost's check-quorum record (taken before the action is
+/// consumed).
+fn check_quorum_event(action: &Action) -> CheckQuorumEvent {
+    match action {
+        ActorModelAction::Deliver {
+            src,
+            msg: Msg::HeartbeatAck { ballot } | Msg::Accepted { ballot, .. },
+            ..
+        } => CheckQuorumEvent::Answer {
+            from: ServerId(actor::node(*src).0),
+            ballot: *ballot,
+        },
+        ActorModelAction::Timeout(_, Timer::Election) => CheckQuorumEvent::Check,
+        _ => CheckQuorumEvent::Other,
+    }
+}
+
+/// Keeps the ghost's check-quorum record (`Ghost::heard_since_check`,
+/// `Ghost::passed_check_unheard`) from the actions alone, apart from the leaders' own `heard`
+/// (`specs/multipaxos.md`, "Pre-vote and check-quorum"): see [`Ghost::heard_after`]. An answer
+/// counts when its delivery is a step of the leader (one the leader ignores is no step: it
+/// stays in flight, or the dead-message reduction forgets it), so in the correct protocol the
+/// record is exactly the leader's `heard`, and it adds no state.
+fn track_heard_since_check(
+    last: &State,
+    event: CheckQuorumEvent,
+    next: &mut State,
+    actor: usize,
+    servers: usize,
+) {
+    let (Some(before), Some(after)) = (
+        last.actor_states[actor].as_server(),
+        next.actor_states[actor].as_server(),
+    ) else {
+        return;
+    };
+    let me = ServerId(actor as u32);
+    let lead = |s: &ServerState| s.leadership().map(|l| l.ballot);
+    let ghost = &next.history;
+    let (answered, unheard) = ghost.heard_after(me, lead(before), lead(after), event, servers);
+    if (answered, unheard) == (ghost.answered_since_check(me), ghost.passed_check_unheard) {
+        return;
+    }
+    let ghost = &mut *next.history;
+    if answered == 0 {
+        ghost.heard_since_check.remove(&me);
+    } else {
+        ghost.heard_since_check.insert(me, answered);
+    }
+    ghost.passed_check_unheard = unheard;
+}
+
 /// Whether `from`'s promise is counted in `s`'s Phase 1.
 fn voted(s: &ServerState, from: ServerId) -> bool {
     let tally = match &s.role {
@@ -418,6 +512,13 @@ mod tests {
             CheckConfig {
                 network: NetworkKind::Ordered,
                 lossy: true,
+                ..base.clone()
+            },
+            // A leader's check that changes only the ghost (`idle_check_changes_ghost`).
+            CheckConfig {
+                check_quorum: true,
+                heartbeats: true,
+                bug: Some(crate::bug::Bug::CheckQuorumKeepsStaleAcks),
                 ..base
             },
         ] {
