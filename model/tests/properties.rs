@@ -1509,9 +1509,39 @@ fn check_quorum_heard_majority_fails_on_a_check_passed_unheard() {
     assert!(leads(&second, 0));
     assert!(!holds(&buggy, "check-quorum-heard-majority", &second));
     assert!(
-        buggy.next_state(&second, check).is_none(),
+        buggy.next_state(&second, check.clone()).is_none(),
         "once noted, a further unheard check changes nothing"
     );
+    // An answer the leader ignores (it counts server 1 already) is an answer all the same: on
+    // a duplicating network the same `HeartbeatAck`, delivered again after the first check, is
+    // a step of the record alone, and the second check then passes heard.
+    let duplicating = CheckConfig {
+        network: paxos_model::checking::NetworkKind::UnorderedDuplicating,
+        ..buggy.cfg.clone()
+    };
+    let buggy = PaxosModel::new(duplicating.clone());
+    let answered_once = find(duplicating, answer);
+    let first = buggy
+        .next_state(&answered_once, check.clone())
+        .expect("a step");
+    let ack = first
+        .network
+        .iter_deliverable()
+        .find(|env| matches!(env.msg, paxos_model::msg::Msg::HeartbeatAck { .. }))
+        .map(|env| stateright::actor::ActorModelAction::Deliver {
+            src: env.src,
+            dst: env.dst,
+            msg: env.msg.clone(),
+        })
+        .expect("the answer, still in flight");
+    let again = buggy
+        .next_state(&first, ack)
+        .expect("a step of the record alone");
+    assert_eq!(again.actor_states, first.actor_states);
+    assert_eq!((answered(&again, 0), heard(&again, 0)), (0b010, 0b010));
+    let second = buggy.next_state(&again, check).expect("a step");
+    assert!(leads(&second, 0));
+    assert!(holds(&buggy, "check-quorum-heard-majority", &second));
 
     // The record itself: an answer counts only for the ballot its leader leads, a check the
     // leader does not survive notes nothing, and a new leadership starts from nothing.

@@ -15,7 +15,8 @@ use crate::msg::Timer;
 use crate::server::{Role, ServerState};
 use crate::types::ServerId;
 use stateright::actor::{
-    is_no_op, is_no_op_with_timer, Actor, ActorModelAction, Network, Out, RandomChoices, Timers,
+    is_no_op, is_no_op_with_timer, Actor, ActorModelAction, Envelope, Network, Out, RandomChoices,
+    Timers,
 };
 use stateright::{Model, Path, Property};
 use std::borrow::Cow;
@@ -78,8 +79,8 @@ impl Model for PaxosModel {
                 let mut next = match self.inner.next_state(last, action.clone()) {
                     Some(next) => next,
                     // A check that changes nothing at the leader is still a check, which the
-                    // ghost's record sees (`idle_check_changes_ghost`).
-                    None if self.idle_check_changes_ghost(last, actor) => last.clone(),
+                    // ghost's record sees (`idle_step_changes_ghost`).
+                    None if self.idle_step_changes_ghost(last, &action) => last.clone(),
                     None => return None,
                 };
                 let me = ServerId(actor::node(*id).0);
@@ -116,6 +117,29 @@ impl Model for PaxosModel {
                 }
                 next
             }
+            ActorModelAction::Deliver {
+                src,
+                dst,
+                msg: msg @ Msg::HeartbeatAck { .. },
+            } => match self.inner.next_state(last, action.clone()) {
+                Some(next) => next,
+                // An answer the leader ignores (it counts its sender already) is still an
+                // answer, which the ghost's record sees (`idle_step_changes_ghost`): delivered
+                // as a step of the ghost alone.
+                None if self.idle_step_changes_ghost(last, &action) => {
+                    let mut next = last.clone();
+                    consume(
+                        &mut next.network,
+                        &Envelope {
+                            src: *src,
+                            dst: *dst,
+                            msg: msg.clone(),
+                        },
+                    );
+                    next
+                }
+                None => return None,
+            },
             _ => self.inner.next_state(last, action)?,
         };
         if self.is_server(actor) {
@@ -194,7 +218,7 @@ impl PaxosModel {
                 let mut actor_state = Cow::Borrowed(&**actor_state);
                 let mut out = Out::new();
                 self.quiet[index].on_msg(*dst, &mut actor_state, *src, msg.clone(), &mut out);
-                !is_no_op(&actor_state, &out)
+                !is_no_op(&actor_state, &out) || self.idle_step_changes_ghost(state, action)
             }
             ActorModelAction::Timeout(id, timer) => {
                 let index = usize::from(*id);
@@ -202,7 +226,7 @@ impl PaxosModel {
                 let mut out = Out::new();
                 self.quiet[index].on_timeout(*id, &mut actor_state, timer, &mut out);
                 !is_no_op_with_timer(&actor_state, &out, timer)
-                    || (*timer == Timer::Election && self.idle_check_changes_ghost(state, index))
+                    || self.idle_step_changes_ghost(state, action)
             }
             ActorModelAction::Drop(_)
             | ActorModelAction::Crash(_)
@@ -211,17 +235,31 @@ impl PaxosModel {
         }
     }
 
-    /// With check-quorum: whether the firing of server `actor`'s election timer in `state`,
-    /// if the server's step changes nothing (a leader that passes its check and whose `heard`
-    /// stays as it was; stateright drops such a step as a no-op), changes the ghost's
-    /// check-quorum record: the answers it had are forgotten, or it passed unheard. Such a
-    /// firing is a step that changes the ghost alone. In the correct protocol it never
-    /// happens with two servers or more: a leader that passes with answers clears `heard`,
-    /// and one without answers steps down.
-    fn idle_check_changes_ghost(&self, state: &State, actor: usize) -> bool {
-        if !self.cfg.check_quorum || !self.is_server(actor) {
+    /// With check-quorum: whether `action`, if the step it makes of its server in `state`
+    /// changes nothing (stateright drops such a step as a no-op), changes the ghost's
+    /// check-quorum record all the same. Two such steps are steps of the ghost alone: the
+    /// firing of a leader's election timer that leaves it leading with its `heard` as it was
+    /// (the check forgets the answers the record had, or the leader passed unheard), and a
+    /// `HeartbeatAck` of its ballot that it ignores, from a server it counts already but the
+    /// record has not heard from since the last check. In the correct protocol neither
+    /// happens with two servers or more (the record is the leader's `heard`, a leader that
+    /// passes with answers clears it, and one without answers steps down), so no state is
+    /// added; a leader whose `heard` is wrong cannot hide a check, or an answer, from the
+    /// record. (An `Accepted` the leader ignores is for a decided slot, or a vote counted
+    /// already: not an answer the leader counts, so the record does not count it either.)
+    fn idle_step_changes_ghost(&self, state: &State, action: &Action) -> bool {
+        let actor = acting(action);
+        if !self.cfg.check_quorum || !self.is_server(actor) || state.crashed[actor] {
             return false;
         }
+        let event = match action {
+            ActorModelAction::Timeout(_, Timer::Election) => CheckQuorumEvent::Check,
+            ActorModelAction::Deliver {
+                msg: Msg::HeartbeatAck { .. },
+                ..
+            } => check_quorum_event(action),
+            _ => return false,
+        };
         let Some(ballot) = state.actor_states[actor]
             .as_server()
             .and_then(|s| s.leadership())
@@ -231,13 +269,7 @@ impl PaxosModel {
         };
         let me = ServerId(actor as u32);
         let ghost = &state.history;
-        let after = ghost.heard_after(
-            me,
-            Some(ballot),
-            Some(ballot),
-            CheckQuorumEvent::Check,
-            self.cfg.servers,
-        );
+        let after = ghost.heard_after(me, Some(ballot), Some(ballot), event, self.cfg.servers);
         after != (ghost.answered_since_check(me), ghost.passed_check_unheard)
     }
 
@@ -282,6 +314,25 @@ impl PaxosModel {
                 coverage.situation(Situation::RecoveredVoteReported);
             }
             _ => {}
+        }
+    }
+}
+
+/// Takes delivered envelope `env` out of `network`, as stateright's own delivery of a step does
+/// (its `Network::on_deliver` is private): one copy on the non-duplicating network, none on the
+/// duplicating one (its messages can always be delivered again).
+fn consume(network: &mut Network<Msg>, env: &Envelope<Msg>) {
+    match network {
+        Network::UnorderedNonDuplicating(copies) => match copies.get_mut(env) {
+            Some(n) if *n > 1 => *n -= 1,
+            Some(_) => {
+                copies.remove(env);
+            }
+            None => panic!("delivered {env:?}, which is not in flight"),
+        },
+        Network::UnorderedDuplicating(..) => {}
+        Network::Ordered(_) => {
+            unreachable!("on the ordered network every delivery is a step: {env:?}")
         }
     }
 }
@@ -514,10 +565,11 @@ mod tests {
                 lossy: true,
                 ..base.clone()
             },
-            // A leader's check that changes only the ghost (`idle_check_changes_ghost`).
+            // Steps that change only the ghost (`idle_step_changes_ghost`).
             CheckConfig {
                 check_quorum: true,
                 heartbeats: true,
+                network: NetworkKind::UnorderedDuplicating,
                 bug: Some(crate::bug::Bug::CheckQuorumKeepsStaleAcks),
                 ..base
             },
