@@ -59,11 +59,13 @@ pub enum Bug {
     /// A session keeps only its client's latest executed request (a window of 1), although
     /// clients keep several requests outstanding.
     SessionKeepsLatestOnly,
+    /// Check-quorum: a leader that passes a check keeps the answers it counted for the next.
+    CheckQuorumKeepsStaleAcks,
 }
 
 impl Bug {
     /// Every bug, in the order `paxos-model bugs` lists them.
-    pub const ALL: [Bug; 24] = [
+    pub const ALL: [Bug; 25] = [
         Bug::IgnorePromisedValues,
         Bug::AdoptAnyValue,
         Bug::AcceptBelowPromise,
@@ -88,6 +90,7 @@ impl Bug {
         Bug::LeaderCountsUnsavedVote,
         Bug::LeaseReadAfterNewerPromise,
         Bug::SessionKeepsLatestOnly,
+        Bug::CheckQuorumKeepsStaleAcks,
     ];
 
     /// The name used on the command line.
@@ -117,6 +120,7 @@ impl Bug {
             Bug::LeaderCountsUnsavedVote => "leader-counts-unsaved-vote",
             Bug::LeaseReadAfterNewerPromise => "lease-read-after-newer-promise",
             Bug::SessionKeepsLatestOnly => "session-keeps-latest-only",
+            Bug::CheckQuorumKeepsStaleAcks => "check-quorum-keeps-stale-acks",
         }
     }
 }
@@ -195,6 +199,9 @@ impl Bug {
             Bug::SessionKeepsLatestOnly => {
                 "A session keeps only its client's latest executed request, so an earlier request of a pipelining client, decided after a later one, counts as executed: it never runs and is never answered."
             }
+            Bug::CheckQuorumKeepsStaleAcks => {
+                "With check-quorum, a leader that passes a check does not forget who answered it, so one answer counts for every later check and a leader cut off from the majority never steps down."
+            }
         }
     }
 
@@ -264,6 +271,9 @@ impl Bug {
             }
             Bug::SessionKeepsLatestOnly => {
                 "A session keeps the executed requests of its client's whole window: a request counts as executed only if it ran, or if it is so old that its client had the reply before sending a later one."
+            }
+            Bug::CheckQuorumKeepsStaleAcks => {
+                "A check-quorum counts only the answers heard since the previous check: a leader keeps leading only if a majority, itself included, answered it since then, so a leader cut off from the majority steps down."
             }
         }
     }

@@ -191,3 +191,42 @@ fn lease_read_after_newer_promise_answers_a_stale_read() {
     // Without the bug, the same configuration passes.
     assert!(run(known.correct_config(), CheckerKind::Dfs).passed());
 }
+
+#[test]
+fn check_quorum_keeps_stale_acks_is_caught() {
+    assert_caught(Bug::CheckQuorumKeepsStaleAcks);
+}
+
+/// The counterexample of `check-quorum-keeps-stale-acks` (`specs/bugs.md`): a leader takes one
+/// answer to its heartbeat, then its election timer fires twice: the first check passes with
+/// that answer, the second passes with the same one, heard before the first. 8 steps with BFS,
+/// the shortest (a campaign, its Prepare and Promise, the heartbeat timer, the Heartbeat and
+/// its answer, two checks; two threads may find a path a step longer).
+#[test]
+fn check_quorum_keeps_stale_acks_passes_a_second_check_unheard() {
+    let known = paxos_model::checking::bugs::known(Bug::CheckQuorumKeepsStaleAcks);
+    let outcome = run(known.config.clone(), CheckerKind::Bfs);
+    let property = outcome
+        .property("check-quorum-heard-majority")
+        .expect("check-quorum-heard-majority");
+    assert_eq!(property.status, Status::Violated);
+    let steps = property.counterexample.as_ref().expect("a counterexample");
+    assert!((8..=9).contains(&steps.len()), "{steps:#?}");
+    let answer = steps
+        .iter()
+        .position(|s| s.contains("HeartbeatAck"))
+        .unwrap_or_else(|| panic!("no answer: {steps:#?}"));
+    // The leader's election timer: its campaign, then two checks after the one answer.
+    let firings: Vec<usize> = (0..steps.len())
+        .filter(|&i| steps[i].contains("Election"))
+        .collect();
+    assert_eq!(firings.len(), 3, "{steps:#?}");
+    assert!(firings[1] > answer, "{steps:#?}");
+    assert_eq!(
+        firings[1..],
+        [steps.len() - 2, steps.len() - 1],
+        "{steps:#?}"
+    );
+    // Without the bug, the same configuration passes.
+    assert!(run(known.correct_config(), CheckerKind::Dfs).passed());
+}

@@ -193,7 +193,8 @@ fn bugs_json_lists_every_bug_with_its_flags() {
             "exactly-once",
             "progress",
             "ballots-pre-voted",
-            "pre-vote-respects-leader"
+            "pre-vote-respects-leader",
+            "check-quorum-heard-majority"
         ]
         .contains(&b["violates"].as_str().unwrap()));
     }

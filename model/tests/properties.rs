@@ -51,13 +51,22 @@ const COVERED: &[&str] = &[
 const LEASE: &[&str] = &["lease-read-answered"];
 
 /// The properties of the election switches, listed only with them: `--pre-vote` lists the
-/// first four, `--check-quorum` the last.
+/// first four, `--check-quorum` the last three.
 const SWITCHES: &[&str] = &[
     "ballots-pre-voted",
     "pre-vote-respects-leader",
     "pre-vote-won",
     "pre-vote-refused",
+    "check-quorum-heard-majority",
     "leader-stepped-down",
+    "check-quorum-passed",
+];
+
+/// The always-properties of [`SWITCHES`]: listed with the safety properties.
+const SWITCHES_SAFETY: &[&str] = &[
+    "ballots-pre-voted",
+    "pre-vote-respects-leader",
+    "check-quorum-heard-majority",
 ];
 
 /// [`batching`] with both election switches on (and heartbeats, which check-quorum counts
@@ -461,10 +470,14 @@ fn a_property_is_listed_exactly_where_it_can_apply() {
     // properties at the end.
     let with = |extra: &[&'static str]| {
         let mut expected: Vec<&str> = COVERED.to_vec();
-        for (i, name) in extra.iter().enumerate() {
-            let safety = ["ballots-pre-voted", "pre-vote-respects-leader"].contains(name);
-            let at = if safety { 7 + i } else { expected.len() };
-            expected.insert(at, name);
+        let mut safety = 7; // After COVERED's seven safety properties.
+        for name in extra {
+            if SWITCHES_SAFETY.contains(name) {
+                expected.insert(safety, name);
+                safety += 1;
+            } else {
+                expected.push(name);
+            }
         }
         expected
     };
@@ -479,6 +492,14 @@ fn a_property_is_listed_exactly_where_it_can_apply() {
         ..switches()
     };
     assert_eq!(listed(check_quorum), with(&SWITCHES[4..]), "check-quorum");
+    // Every switch property is in `SWITCHES_SAFETY` exactly when it is an always-property.
+    let model = PaxosModel::new(switches());
+    for p in model.properties() {
+        let always = p.expectation == stateright::Expectation::Always;
+        if SWITCHES.contains(&p.name) {
+            assert_eq!(SWITCHES_SAFETY.contains(&p.name), always, "{}", p.name);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1380,6 +1401,236 @@ fn pre_vote_respects_leader_fails_on_a_grant_after_a_leader_was_heard() {
     let mut granted = heard.clone();
     ghost(&mut granted).granted_while_leader_heard = true;
     assert!(!holds(&model, "pre-vote-respects-leader", &granted));
+}
+
+/// [`one_write`] with check-quorum, heartbeats (which followers answer) and a second election
+/// (a leader's election timer fires only while the election budget lasts).
+fn check_quorum_one_write() -> CheckConfig {
+    CheckConfig {
+        check_quorum: true,
+        heartbeats: true,
+        elections: 2,
+        ..one_write()
+    }
+}
+
+/// The servers whose answers server `i` took since its last check, as the ghost recorded them
+/// (a bit each).
+fn answered(state: &State, i: usize) -> u16 {
+    state.history.answered_since_check(ServerId(i as u32))
+}
+
+/// The servers server `i` counts in its own `heard` (a bit each; none if it does not lead).
+fn heard(state: &State, i: usize) -> u16 {
+    let s = state.actor_states[i].as_server().expect("a server");
+    s.leadership()
+        .map_or(0, |l| l.heard.iter().fold(0, |bits, h| bits | 1 << h.0))
+}
+
+fn leads(state: &State, i: usize) -> bool {
+    state.actor_states[i]
+        .as_server()
+        .expect("a server")
+        .is_leader()
+}
+
+/// The checked model keeps its record of who answered each leader since its last check from
+/// the actions alone. In every reachable state of a small configuration with crashes,
+/// duplicates and stale messages kept, it is exactly each leader's own `heard` (so without a
+/// bug it adds no state), and the property holds. It fails exactly when the record saw a
+/// leader keep leading at a check it had no majority's answers for, which the leader's own
+/// steps show with `check-quorum-keeps-stale-acks` and never without it.
+#[test]
+fn check_quorum_heard_majority_fails_on_a_check_passed_unheard() {
+    let cfg = CheckConfig {
+        servers: 2,
+        campaigners: 2,
+        crashes: 1,
+        network: paxos_model::checking::NetworkKind::UnorderedDuplicating,
+        forget_dead_messages: false,
+        ..check_quorum_one_write()
+    };
+    let differ = |model: &PaxosModel, state: &State| {
+        (0..model.cfg.servers).any(|i| answered(state, i) != heard(state, i))
+            || !holds(model, "check-quorum-heard-majority", state)
+    };
+    let (found, complete) = search(cfg, usize::MAX, differ);
+    assert!(found.is_none(), "{found:#?}");
+    assert!(complete);
+
+    // Server 0 leads and took server 1's answer to its heartbeat (6 steps: the campaign, its
+    // Prepare and the Promise back, the heartbeat timer, the Heartbeat and its answer).
+    let answer = |_: &PaxosModel, s: &State| answered(s, 0) != 0;
+    let check = stateright::actor::ActorModelAction::Timeout(
+        stateright::actor::Id::from(0),
+        paxos_model::msg::Timer::Election,
+    );
+    let correct = PaxosModel::new(check_quorum_one_write());
+    let (found, _) = search(check_quorum_one_write(), 6, answer);
+    let (depth, answered_once) = found.expect("an answer within 6 steps");
+    assert_eq!(depth, 6);
+    assert_eq!(answered(&answered_once, 0), 0b010);
+    assert!(holds(
+        &correct,
+        "check-quorum-heard-majority",
+        &answered_once
+    ));
+    // Correct: the check passes and the count starts again; at the next check, with no answer
+    // since, the leader steps down.
+    let passed = correct
+        .next_state(&answered_once, check.clone())
+        .expect("a step");
+    assert!(leads(&passed, 0));
+    assert_eq!((answered(&passed, 0), heard(&passed, 0)), (0, 0));
+    assert!(holds(&correct, "check-quorum-heard-majority", &passed));
+    let stepped_down = correct.next_state(&passed, check.clone()).expect("a step");
+    assert!(!leads(&stepped_down, 0));
+    assert!(holds(
+        &correct,
+        "check-quorum-heard-majority",
+        &stepped_down
+    ));
+
+    // With the bug the leader keeps `heard` at the first check: the server's step changes
+    // nothing, and the step changes the record alone. The second check passes unheard.
+    let buggy_cfg = CheckConfig {
+        bug: Some(paxos_model::bug::Bug::CheckQuorumKeepsStaleAcks),
+        ..check_quorum_one_write()
+    };
+    let buggy = PaxosModel::new(buggy_cfg.clone());
+    let answered_once = find(buggy_cfg, answer);
+    let first = buggy
+        .next_state(&answered_once, check.clone())
+        .expect("a step of the record alone");
+    assert_eq!(first.actor_states, answered_once.actor_states);
+    assert_eq!((answered(&first, 0), heard(&first, 0)), (0, 0b010));
+    assert!(holds(&buggy, "check-quorum-heard-majority", &first));
+    let second = buggy.next_state(&first, check.clone()).expect("a step");
+    assert!(leads(&second, 0));
+    assert!(!holds(&buggy, "check-quorum-heard-majority", &second));
+    assert!(
+        buggy.next_state(&second, check.clone()).is_none(),
+        "once noted, a further unheard check changes nothing"
+    );
+    // An answer the leader ignores (it counts server 1 already) is an answer all the same: on
+    // a duplicating network the same `HeartbeatAck`, delivered again after the first check, is
+    // a step of the record alone, and the second check then passes heard.
+    let duplicating = CheckConfig {
+        network: paxos_model::checking::NetworkKind::UnorderedDuplicating,
+        ..buggy.cfg.clone()
+    };
+    let buggy = PaxosModel::new(duplicating.clone());
+    let answered_once = find(duplicating, answer);
+    let first = buggy
+        .next_state(&answered_once, check.clone())
+        .expect("a step");
+    let ack = first
+        .network
+        .iter_deliverable()
+        .find(|env| matches!(env.msg, paxos_model::msg::Msg::HeartbeatAck { .. }))
+        .map(|env| stateright::actor::ActorModelAction::Deliver {
+            src: env.src,
+            dst: env.dst,
+            msg: env.msg.clone(),
+        })
+        .expect("the answer, still in flight");
+    let again = buggy
+        .next_state(&first, ack)
+        .expect("a step of the record alone");
+    assert_eq!(again.actor_states, first.actor_states);
+    assert_eq!((answered(&again, 0), heard(&again, 0)), (0b010, 0b010));
+    let second = buggy.next_state(&again, check).expect("a step");
+    assert!(leads(&second, 0));
+    assert!(holds(&buggy, "check-quorum-heard-majority", &second));
+
+    // The record itself: an answer counts only for the ballot its leader leads, a check the
+    // leader does not survive notes nothing, and a new leadership starts from nothing.
+    let b = ballot(1, 0);
+    let (s0, s1) = (ServerId(0), ServerId(1));
+    let answer_of =
+        |ballot| paxos_model::checking::ghost::CheckQuorumEvent::Answer { from: s1, ballot };
+    let check_event = paxos_model::checking::ghost::CheckQuorumEvent::Check;
+    let empty = Ghost::default();
+    assert_eq!(
+        empty.heard_after(s0, Some(b), Some(b), answer_of(b), 3),
+        (0b010, false)
+    );
+    assert_eq!(
+        empty.heard_after(s0, Some(b), Some(b), answer_of(ballot(1, 1)), 3),
+        (0, false),
+        "another ballot's answer"
+    );
+    assert_eq!(
+        empty.heard_after(s0, None, None, answer_of(b), 3),
+        (0, false),
+        "not leading"
+    );
+    assert_eq!(
+        empty.heard_after(s0, Some(b), Some(b), check_event, 3),
+        (0, true)
+    );
+    assert_eq!(
+        empty.heard_after(s0, Some(b), None, check_event, 3),
+        (0, false),
+        "stepped down"
+    );
+    assert_eq!(
+        empty.heard_after(s0, Some(b), Some(b), check_event, 1),
+        (0, false),
+        "one server is a majority of itself"
+    );
+    let mut one = Ghost::default();
+    one.heard_since_check.insert(s0, 0b010);
+    assert_eq!(
+        one.heard_after(s0, Some(b), Some(b), check_event, 3),
+        (0, false)
+    );
+    assert_eq!(
+        one.heard_after(s0, Some(b), Some(b), check_event, 5),
+        (0, true),
+        "two of five"
+    );
+    assert_eq!(
+        one.heard_after(s0, Some(b), Some(ballot(2, 0)), answer_of(b), 3),
+        (0, false),
+        "a new leadership"
+    );
+}
+
+/// One server has no follower to answer it. Three: the answer to the first heartbeat (6 steps,
+/// as above) makes the leader's next check pass with it; not when the election budget is spent
+/// (the campaign spent a budget of one, so no check fires), nor at a crashed leader, nor at a
+/// leader whose election timer is not set.
+#[test]
+fn check_quorum_passed_needs_an_answer_before_a_check() {
+    assert_never_found(
+        CheckConfig {
+            servers: 1,
+            campaigners: 1,
+            ..check_quorum_one_write()
+        },
+        "check-quorum-passed",
+    );
+    assert_never_found(
+        CheckConfig {
+            elections: 1,
+            ..check_quorum_one_write()
+        },
+        "check-quorum-passed",
+    );
+    let cfg = check_quorum_one_write();
+    assert_eq!(shortest(cfg.clone(), "check-quorum-passed", 6), Some(6));
+    let model = PaxosModel::new(cfg.clone());
+    let state = find(cfg, condition("check-quorum-passed"));
+    let mut crashed = state.clone();
+    crashed.crashed[0] = true;
+    assert!(!holds(&model, "check-quorum-passed", &crashed));
+    let mut no_timer = state.clone();
+    no_timer.timers_set[0].cancel(&paxos_model::msg::Timer::Election);
+    assert!(!holds(&model, "check-quorum-passed", &no_timer));
+    let mut unheard = state;
+    ghost(&mut unheard).heard_since_check.clear();
+    assert!(!holds(&model, "check-quorum-passed", &unheard));
 }
 
 /// `lease-read-answered` (lease reads): listed only with lease reads and a read to answer;

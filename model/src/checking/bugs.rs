@@ -77,6 +77,9 @@ impl KnownBug {
 ///   vote plus any one other is already a true majority.
 /// - `pre-vote-promises` needs pre-vote on: its entry `pre-vote`, where `ballots-pre-voted`
 ///   sees an acceptor promise a ballot whose pre-vote no majority granted.
+/// - `check-quorum-keeps-stale-acks` needs check-quorum on and an answer to count: its entry
+///   `check-quorum` (heartbeats answered), where `check-quorum-heard-majority` sees a leader
+///   pass a second check with no answer since the first.
 pub fn catalogue() -> Vec<KnownBug> {
     Bug::ALL
         .into_iter()
@@ -121,6 +124,7 @@ pub fn catching(bug: Bug) -> (&'static str, &'static str) {
         Bug::CountMessages => ("four-servers", "chosen"),
         Bug::PreVotePromises => ("pre-vote", "ballots-pre-voted"),
         Bug::PreVoteIgnoresLeader => ("pre-vote", "pre-vote-respects-leader"),
+        Bug::CheckQuorumKeepsStaleAcks => ("check-quorum", "check-quorum-heard-majority"),
     }
 }
 

@@ -8,6 +8,10 @@
 //! - Every value ever decided for every slot, by any server, including servers that crashed
 //!   since: current server states alone can forget.
 //! - Crashes and recoveries, to bound them and to see a decision after a recovery.
+//! - With pre-vote, the grants that reached each pre-vote's owner and who heard from a leader;
+//!   with check-quorum, who answered each leader since its last check, and whether a leader
+//!   passed a check without a majority's answers. The checked model keeps these from the
+//!   actions (`checking::model`), apart from the servers' own flags and lists.
 
 use crate::digest::Shared;
 use crate::msg::Msg;
@@ -68,6 +72,14 @@ pub struct Ghost {
     pub leader_heard: u16,
     /// Pre-vote: a server granted a pre-vote while its bit of `leader_heard` was set.
     pub granted_while_leader_heard: bool,
+    /// Check-quorum: per leader, the servers whose `HeartbeatAck` or `Accepted` of its ballot
+    /// it took (a delivery that was a step of it) since its election timer last fired or it
+    /// became leader (a bit per server; no entry: none), kept by the checked model from the
+    /// actions alone, apart from the leader's own `heard`. Only with check-quorum.
+    pub heard_since_check: BTreeMap<ServerId, u16>,
+    /// Check-quorum: a leader kept leading when its election timer fired although its entry
+    /// of `heard_since_check`, with itself, was no majority.
+    pub passed_check_unheard: bool,
 }
 
 impl Default for Ghost {
@@ -86,8 +98,26 @@ impl Default for Ghost {
             pre_vote_grants: BTreeMap::new(),
             leader_heard: 0,
             granted_while_leader_heard: false,
+            heard_since_check: BTreeMap::new(),
+            passed_check_unheard: false,
         }
     }
+}
+
+/// What a server's step means for the ghost's check-quorum record ([`Ghost::heard_after`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckQuorumEvent {
+    /// A `HeartbeatAck` or an `Accepted` of `ballot` from server `from` is delivered.
+    Answer {
+        /// The answering server.
+        from: ServerId,
+        /// The ballot it answers.
+        ballot: Ballot,
+    },
+    /// The server's election timer fires.
+    Check,
+    /// Anything else.
+    Other,
 }
 
 /// A client operation as stateright's register operation (for the linearizability tester).
@@ -188,6 +218,45 @@ impl Ghost {
         let majority = crate::types::majority(servers) as u32;
         let grants = self.pre_vote_grants.get(&ballot).copied().unwrap_or(0);
         (grants | 1u16 << ballot.leader.0).count_ones() >= majority
+    }
+
+    /// Check-quorum: the servers whose answers leader `me` took since its last check (a bit
+    /// each; see [`Ghost::heard_since_check`]).
+    pub fn answered_since_check(&self, me: ServerId) -> u16 {
+        self.heard_since_check.get(&me).copied().unwrap_or(0)
+    }
+
+    /// Check-quorum: the record after a step of server `me` that led ballot `led` before it
+    /// and leads `leads` after it (`None`: it did not lead): who answered it since its last
+    /// check, and whether a leader passed a check unheard. An answer of its ballot adds its
+    /// sender; the firing of its election timer is a check, which it passes if it still leads
+    /// the same ballot after it: that needs a majority of `servers`, itself included, among
+    /// those that answered; then (pass or not) the count starts again. A server that does not
+    /// lead after the step, or leads another ballot (a new leadership), has heard nothing yet.
+    pub fn heard_after(
+        &self,
+        me: ServerId,
+        led: Option<Ballot>,
+        leads: Option<Ballot>,
+        event: CheckQuorumEvent,
+        servers: usize,
+    ) -> (u16, bool) {
+        let answered = self.answered_since_check(me);
+        let passed_unheard = self.passed_check_unheard;
+        match (led, leads) {
+            (Some(before), Some(after)) if before == after => match event {
+                CheckQuorumEvent::Answer { from, ballot } if ballot == after => {
+                    (answered | 1u16 << from.0, passed_unheard)
+                }
+                CheckQuorumEvent::Check => {
+                    let majority = crate::types::majority(servers) as u32;
+                    let heard = (answered | 1u16 << me.0).count_ones() >= majority;
+                    (0, passed_unheard || !heard)
+                }
+                _ => (answered, passed_unheard),
+            },
+            _ => (0, passed_unheard),
+        }
     }
 
     /// Whether [`Ghost::record_votes`] of these votes of `server` would leave the ghost as it

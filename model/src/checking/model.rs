@@ -4,6 +4,7 @@
 
 use super::clock;
 use super::config::NetworkKind;
+use super::ghost::CheckQuorumEvent;
 use super::properties;
 use super::reduction;
 use super::system::{acting, Action, PaxosModel, State};
@@ -14,7 +15,8 @@ use crate::msg::Timer;
 use crate::server::{Role, ServerState};
 use crate::types::ServerId;
 use stateright::actor::{
-    is_no_op, is_no_op_with_timer, Actor, ActorModelAction, Network, Out, RandomChoices, Timers,
+    is_no_op, is_no_op_with_timer, Actor, ActorModelAction, Envelope, Network, Out, RandomChoices,
+    Timers,
 };
 use stateright::{Model, Path, Property};
 use std::borrow::Cow;
@@ -61,6 +63,7 @@ impl Model for PaxosModel {
         let actor = acting(&action);
         let step = StepKind::of(&action);
         let heard = LeaderContact::of(&action);
+        let answer = check_quorum_event(&action);
         let mut next = match &action {
             ActorModelAction::Crash(_) => {
                 let mut next = self.inner.next_state(last, action)?;
@@ -73,7 +76,13 @@ impl Model for PaxosModel {
                 next
             }
             ActorModelAction::Timeout(id, Timer::Election) => {
-                let mut next = self.inner.next_state(last, action.clone())?;
+                let mut next = match self.inner.next_state(last, action.clone()) {
+                    Some(next) => next,
+                    // A check that changes nothing at the leader is still a check, which the
+                    // ghost's record sees (`idle_step_changes_ghost`).
+                    None if self.idle_step_changes_ghost(last, &action) => last.clone(),
+                    None => return None,
+                };
                 let me = ServerId(actor::node(*id).0);
                 let promised = |s: &State| {
                     s.actor_states[me.index()]
@@ -108,11 +117,37 @@ impl Model for PaxosModel {
                 }
                 next
             }
+            ActorModelAction::Deliver {
+                src,
+                dst,
+                msg: msg @ Msg::HeartbeatAck { .. },
+            } => match self.inner.next_state(last, action.clone()) {
+                Some(next) => next,
+                // An answer the leader ignores (it counts its sender already) is still an
+                // answer, which the ghost's record sees (`idle_step_changes_ghost`): delivered
+                // as a step of the ghost alone.
+                None if self.idle_step_changes_ghost(last, &action) => {
+                    let mut next = last.clone();
+                    consume(
+                        &mut next.network,
+                        &Envelope {
+                            src: *src,
+                            dst: *dst,
+                            msg: msg.clone(),
+                        },
+                    );
+                    next
+                }
+                None => return None,
+            },
             _ => self.inner.next_state(last, action)?,
         };
         if self.is_server(actor) {
             if self.cfg.pre_vote {
                 track_leader_heard(last, heard, &mut next, actor);
+            }
+            if self.cfg.check_quorum {
+                track_heard_since_check(last, answer, &mut next, actor, self.cfg.servers);
             }
             self.observe(&mut next, actor);
             if !Arc::ptr_eq(&last.actor_states[actor], &next.actor_states[actor]) {
@@ -183,7 +218,7 @@ impl PaxosModel {
                 let mut actor_state = Cow::Borrowed(&**actor_state);
                 let mut out = Out::new();
                 self.quiet[index].on_msg(*dst, &mut actor_state, *src, msg.clone(), &mut out);
-                !is_no_op(&actor_state, &out)
+                !is_no_op(&actor_state, &out) || self.idle_step_changes_ghost(state, action)
             }
             ActorModelAction::Timeout(id, timer) => {
                 let index = usize::from(*id);
@@ -191,12 +226,51 @@ impl PaxosModel {
                 let mut out = Out::new();
                 self.quiet[index].on_timeout(*id, &mut actor_state, timer, &mut out);
                 !is_no_op_with_timer(&actor_state, &out, timer)
+                    || self.idle_step_changes_ghost(state, action)
             }
             ActorModelAction::Drop(_)
             | ActorModelAction::Crash(_)
             | ActorModelAction::Recover(_)
             | ActorModelAction::SelectRandom { .. } => true,
         }
+    }
+
+    /// With check-quorum: whether `action`, if the step it makes of its server in `state`
+    /// changes nothing (stateright drops such a step as a no-op), changes the ghost's
+    /// check-quorum record all the same. Two such steps are steps of the ghost alone: the
+    /// firing of a leader's election timer that leaves it leading with its `heard` as it was
+    /// (the check forgets the answers the record had, or the leader passed unheard), and a
+    /// `HeartbeatAck` of its ballot that it ignores, from a server it counts already but the
+    /// record has not heard from since the last check. In the correct protocol neither
+    /// happens with two servers or more (the record is the leader's `heard`, a leader that
+    /// passes with answers clears it, and one without answers steps down), so no state is
+    /// added; a leader whose `heard` is wrong cannot hide a check, or an answer, from the
+    /// record. (An `Accepted` the leader ignores is for a decided slot, or a vote counted
+    /// already: not an answer the leader counts, so the record does not count it either.)
+    fn idle_step_changes_ghost(&self, state: &State, action: &Action) -> bool {
+        let actor = acting(action);
+        if !self.cfg.check_quorum || !self.is_server(actor) || state.crashed[actor] {
+            return false;
+        }
+        let event = match action {
+            ActorModelAction::Timeout(_, Timer::Election) => CheckQuorumEvent::Check,
+            ActorModelAction::Deliver {
+                msg: Msg::HeartbeatAck { .. },
+                ..
+            } => check_quorum_event(action),
+            _ => return false,
+        };
+        let Some(ballot) = state.actor_states[actor]
+            .as_server()
+            .and_then(|s| s.leadership())
+            .map(|l| l.ballot)
+        else {
+            return false;
+        };
+        let me = ServerId(actor as u32);
+        let ghost = &state.history;
+        let after = ghost.heard_after(me, Some(ballot), Some(ballot), event, self.cfg.servers);
+        after != (ghost.answered_since_check(me), ghost.passed_check_unheard)
     }
 
     /// Counts the situations of `specs/multipaxos.md`, "Rule coverage", that server `actor`'s
@@ -240,6 +314,25 @@ impl PaxosModel {
                 coverage.situation(Situation::RecoveredVoteReported);
             }
             _ => {}
+        }
+    }
+}
+
+/// Takes delivered envelope `env` out of `network`, as stateright's own delivery of a step does
+/// (its `Network::on_deliver` is private): one copy on the non-duplicating network, none on the
+/// duplicating one (its messages can always be delivered again).
+fn consume(network: &mut Network<Msg>, env: &Envelope<Msg>) {
+    match network {
+        Network::UnorderedNonDuplicating(copies) => match copies.get_mut(env) {
+            Some(n) if *n > 1 => *n -= 1,
+            Some(_) => {
+                copies.remove(env);
+            }
+            None => panic!("delivered {env:?}, which is not in flight"),
+        },
+        Network::UnorderedDuplicating(..) => {}
+        Network::Ordered(_) => {
+            unreachable!("on the ordered network every delivery is a step: {env:?}")
         }
     }
 }
@@ -318,6 +411,58 @@ fn track_leader_heard(last: &State, contact: LeaderContact, next: &mut State, ac
     if updated != heard {
         next.history.leader_heard = updated;
     }
+}
+
+/// What an action means for the ghost's check-quorum record (taken before the action is
+/// consumed).
+fn check_quorum_event(action: &Action) -> CheckQuorumEvent {
+    match action {
+        ActorModelAction::Deliver {
+            src,
+            msg: Msg::HeartbeatAck { ballot } | Msg::Accepted { ballot, .. },
+            ..
+        } => CheckQuorumEvent::Answer {
+            from: ServerId(actor::node(*src).0),
+            ballot: *ballot,
+        },
+        ActorModelAction::Timeout(_, Timer::Election) => CheckQuorumEvent::Check,
+        _ => CheckQuorumEvent::Other,
+    }
+}
+
+/// Keeps the ghost's check-quorum record (`Ghost::heard_since_check`,
+/// `Ghost::passed_check_unheard`) from the actions alone, apart from the leaders' own `heard`
+/// (`specs/multipaxos.md`, "Pre-vote and check-quorum"): see [`Ghost::heard_after`]. An answer
+/// counts when its delivery is a step of the leader (one the leader ignores is no step: it
+/// stays in flight, or the dead-message reduction forgets it), so in the correct protocol the
+/// record is exactly the leader's `heard`, and it adds no state.
+fn track_heard_since_check(
+    last: &State,
+    event: CheckQuorumEvent,
+    next: &mut State,
+    actor: usize,
+    servers: usize,
+) {
+    let (Some(before), Some(after)) = (
+        last.actor_states[actor].as_server(),
+        next.actor_states[actor].as_server(),
+    ) else {
+        return;
+    };
+    let me = ServerId(actor as u32);
+    let lead = |s: &ServerState| s.leadership().map(|l| l.ballot);
+    let ghost = &next.history;
+    let (answered, unheard) = ghost.heard_after(me, lead(before), lead(after), event, servers);
+    if (answered, unheard) == (ghost.answered_since_check(me), ghost.passed_check_unheard) {
+        return;
+    }
+    let ghost = &mut *next.history;
+    if answered == 0 {
+        ghost.heard_since_check.remove(&me);
+    } else {
+        ghost.heard_since_check.insert(me, answered);
+    }
+    ghost.passed_check_unheard = unheard;
 }
 
 /// Whether `from`'s promise is counted in `s`'s Phase 1.
@@ -418,6 +563,14 @@ mod tests {
             CheckConfig {
                 network: NetworkKind::Ordered,
                 lossy: true,
+                ..base.clone()
+            },
+            // Steps that change only the ghost (`idle_step_changes_ghost`).
+            CheckConfig {
+                check_quorum: true,
+                heartbeats: true,
+                network: NetworkKind::UnorderedDuplicating,
+                bug: Some(crate::bug::Bug::CheckQuorumKeepsStaleAcks),
                 ..base
             },
         ] {

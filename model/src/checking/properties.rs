@@ -7,7 +7,9 @@
 //! paired with reachability ("sometimes") properties that show the states where it could fail
 //! were explored: `decided`, `all-clients-done`, `value-chosen`, `applied-at-two-servers`,
 //! `quiescent-leader`, `new-leader-decides`, `prepare-skip`, and, with crashes,
-//! `decided-after-recovery`. A property that cannot apply to a configuration is left out of it.
+//! `decided-after-recovery`. The election switches and lease reads add their own
+//! (`ballots-pre-voted`, `pre-vote-respects-leader`, `check-quorum-heard-majority`, and their
+//! reachability properties). A property that cannot apply to a configuration is left out of it.
 
 use super::config::CheckConfig;
 use super::system::{clients, servers, PaxosModel, State};
@@ -85,7 +87,13 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
         properties.push(sometimes::<{ Sometimes::PreVoteRefused as usize }>());
     }
     if cfg.check_quorum {
+        let at = properties.iter().filter(|p| is_safety(p)).count();
+        properties.insert(
+            at,
+            Property::always("check-quorum-heard-majority", check_quorum_heard_majority),
+        );
         properties.push(sometimes::<{ Sometimes::LeaderSteppedDown as usize }>());
+        properties.push(sometimes::<{ Sometimes::CheckQuorumPassed as usize }>());
     }
     // Lease reads (`specs/multipaxos.md`, "Lease reads"): `linearizable` judged a read that
     // a lease confirmed (left out when no client reads).
@@ -127,6 +135,7 @@ pub(super) enum Sometimes {
     LeaderSteppedDown,
     LeaseReadAnswered,
     AwaitedRequestExecuted,
+    CheckQuorumPassed,
 }
 
 type Condition = fn(&PaxosModel, &State) -> bool;
@@ -147,12 +156,13 @@ const SOMETIMES: [(&str, Condition); SOMETIMES_COUNT] = [
     ("leader-stepped-down", leader_stepped_down),
     ("lease-read-answered", lease_read_answered),
     ("awaited-request-executed", awaited_request_executed),
+    ("check-quorum-passed", check_quorum_passed),
 ];
 
 /// How many sometimes-properties there are.
-const SOMETIMES_COUNT: usize = 14;
+const SOMETIMES_COUNT: usize = 15;
 
-const _: () = assert!(Sometimes::AwaitedRequestExecuted as usize + 1 == SOMETIMES_COUNT);
+const _: () = assert!(Sometimes::CheckQuorumPassed as usize + 1 == SOMETIMES_COUNT);
 const _: () = assert!(SOMETIMES_COUNT <= super::system::EXAMPLE_FLAGS);
 
 /// Sometimes-property `I` ([`Sometimes`]).
@@ -246,6 +256,41 @@ fn leader_stepped_down(model: &PaxosModel, state: &State) -> bool {
             && s.durable.promised != crate::types::Ballot::ZERO
             && s.durable.promised.leader == me
             && !state.history.recovered.contains(&me)
+    })
+}
+
+/// With check-quorum: no leader kept leading when its election timer fired (passed its check)
+/// unless a majority, itself included, answered it since its previous check or since it
+/// became leader: a `HeartbeatAck` or an `Accepted` of its ballot from each, delivered to it.
+/// The checked model keeps that record from the actions alone (`Ghost::heard_since_check`),
+/// not from the leader's own `heard`, and notes a check passed against it
+/// (`Ghost::passed_check_unheard`). So a leader that no answer reaches any more passes at
+/// most one more check.
+fn check_quorum_heard_majority(_: &PaxosModel, state: &State) -> bool {
+    !state.history.passed_check_unheard
+}
+
+/// With check-quorum: a leader's next check passes with a follower's answer, which
+/// `check-quorum-heard-majority` judges: a leader that is up, whose election timer is set and
+/// may fire (the election budget is not spent), took answers since its last check from a
+/// follower, and from a majority with itself. (The state after the check does not show that
+/// it passed: the count starts again, as after a leader's election.)
+fn check_quorum_passed(model: &PaxosModel, state: &State) -> bool {
+    if state.history.elections >= model.cfg.elections {
+        return false; // The election timer's firing is no longer offered.
+    }
+    let majority = crate::types::majority(model.cfg.servers) as u32;
+    servers(model, state).enumerate().any(|(i, s)| {
+        let answered = state
+            .history
+            .answered_since_check(crate::types::ServerId(i as u32));
+        s.is_leader()
+            && !state.crashed[i]
+            && state.timers_set[i]
+                .iter()
+                .any(|t| *t == crate::msg::Timer::Election)
+            && answered != 0
+            && (answered | 1u16 << i).count_ones() >= majority
     })
 }
 
@@ -583,6 +628,7 @@ mod tests {
                 Sometimes::AwaitedRequestExecuted,
                 "awaited-request-executed",
             ),
+            (Sometimes::CheckQuorumPassed, "check-quorum-passed"),
         ];
         assert_eq!(expected.len(), SOMETIMES_COUNT);
         for (variant, name) in expected {

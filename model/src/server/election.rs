@@ -196,7 +196,11 @@ impl<M: StateMachine> ServerStep<'_, '_, M> {
         let heard = l.heard.len();
         if heard + 1 >= quorum {
             self.fx.took(Rule::CheckQuorumPassed);
-            if heard > 0 {
+            // BUG(check-quorum-keeps-stale-acks) keeps `heard`. Correct: the next check counts
+            // only answers that come after this one; otherwise one answer counts for every later
+            // check, and a leader cut off from the majority leads on, holding its clients'
+            // requests, for as long as it is cut off.
+            if heard > 0 && !self.cfg.has(Bug::CheckQuorumKeepsStaleAcks) {
                 if let Role::Leader(l) = &mut self.s_mut().role {
                     l.heard.clear(); // The next check counts from now.
                 }
