@@ -477,6 +477,35 @@ impl Net {
         }
     }
 
+    /// Sends the messages of `parcel`, all for `dst`, in order: on a clean network as the one
+    /// parcel it is (the caller keeps it within [`PARCEL_MAX`]), otherwise each through
+    /// [`Net::send`].
+    pub(crate) fn send_parcel(&self, dst: usize, parcel: Parcel) {
+        debug_assert!(parcel.len() <= PARCEL_MAX, "{} messages", parcel.len());
+        if !self.clean || self.partitioned.load(Ordering::Acquire) {
+            for Envelope { src, dst, msg } in parcel {
+                self.send(src, dst, msg);
+            }
+            return;
+        }
+        let n = parcel.len() as u64;
+        self.counters.sent.add(n);
+        // The read lock is held while the parcel goes in, so `disconnect` waits for it.
+        let routes = self.routes.read().expect("routes lock");
+        let refused = match routes.get(dst) {
+            Some(Some(inbox)) => inbox
+                .try_send(parcel)
+                .err()
+                .map(|(TrySendError::Full(p) | TrySendError::Disconnected(p))| p),
+            _ => Some(parcel),
+        };
+        drop(routes);
+        match refused {
+            None => self.counters.delivered.add(n),
+            Some(parcel) => self.drop_parcel(parcel),
+        }
+    }
+
     /// Sends every message of `sends` from `src`, in order. On a clean network (the only place
     /// it matters) the messages for one inbox go in as [`Parcel`]s (of at most [`PARCEL_MAX`]),
     /// under one read of the routes; otherwise each goes through [`Net::send`], which draws its
