@@ -92,6 +92,12 @@ pub struct ClientDriver {
     /// step and one pass over the sessions per retry period, instead of a queue operation per
     /// step.
     earliest: Option<Instant>,
+    /// The driver's last look at the clock (at the start of a poll and after each wake-up):
+    /// the time every session's step runs at, so a retry timer runs from it. A step needs no
+    /// clock of its own: a client's timer only decides when to retry, and one that fires early
+    /// by the time since that look (a submit made a while after a poll) only sends a request
+    /// again, which the model allows at any time and the replicas' sessions run at most once.
+    now: Instant,
 }
 
 impl std::fmt::Debug for ClientDriver {
@@ -140,6 +146,7 @@ impl ClientDriver {
             stopped,
             outbox: Vec::new(),
             earliest: None,
+            now: Instant::now(),
         };
         driver.perform(first_id, &mut io);
         driver
@@ -204,7 +211,7 @@ impl ClientDriver {
             });
         }
         let mut io = Io::default();
-        self.sessions[session].step(Input::Submit { op }, &mut io);
+        self.sessions[session].step_from(Input::Submit { op }, &mut io, Some(self.now));
         self.perform(id, &mut io);
         self.note_timer(session);
         assert!(
@@ -224,11 +231,12 @@ impl ClientDriver {
         done: &mut Vec<Completion>,
     ) -> Result<(), ClientError> {
         let done_before = done.len();
+        let mut now = Instant::now();
         loop {
             if self.stopped.load(Ordering::Relaxed) {
                 return Err(ClientError::Shutdown);
             }
-            let now = Instant::now();
+            self.now = now;
             self.run_due_timers(now, done);
             self.flush();
             if done.len() > done_before || now >= deadline {
@@ -239,11 +247,15 @@ impl ClientDriver {
                 .flatten()
                 .min()
                 .expect("some deadline");
-            let first = match crate::wait::recv_deadline(&self.inbox, wake) {
+            let first = crate::wait::recv_deadline(&self.inbox, wake);
+            // One look at the clock per wake-up: the time of this round's steps.
+            now = Instant::now();
+            let first = match first {
                 Ok(parcel) => parcel,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return Err(ClientError::Shutdown),
             };
+            self.now = now;
             self.unpack(first, done);
             for _ in 0..DRAIN_MAX {
                 match self.inbox.try_recv() {
@@ -283,7 +295,7 @@ impl ClientDriver {
             } => self.state(session).awaiting(*request).map(|c| c.op),
             _ => None,
         };
-        self.sessions[session].step(input, &mut io);
+        self.sessions[session].step_from(input, &mut io, Some(self.now));
         let completed = io.completed.take();
         let id = self.first_id + session;
         self.perform(id, &mut io);
