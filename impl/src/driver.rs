@@ -98,6 +98,9 @@ pub struct ClientDriver {
     /// by the time since that look (a submit made a while after a poll) only sends a request
     /// again, which the model allows at any time and the replicas' sessions run at most once.
     now: Instant,
+    /// The I/O of each step, emptied by [`Self::perform`] and kept, so that its vector of
+    /// sends is not allocated again at every step.
+    io: Io,
 }
 
 impl std::fmt::Debug for ClientDriver {
@@ -147,6 +150,7 @@ impl ClientDriver {
             outbox: Vec::new(),
             earliest: None,
             now: Instant::now(),
+            io: Io::default(),
         };
         driver.perform(first_id, &mut io);
         driver
@@ -210,9 +214,10 @@ impl ClientDriver {
                 op,
             });
         }
-        let mut io = Io::default();
+        let mut io = std::mem::take(&mut self.io);
         self.sessions[session].step_from(Input::Submit { op }, &mut io, Some(self.now));
         self.perform(id, &mut io);
+        self.io = io;
         self.note_timer(session);
         assert!(
             self.state(session).submitted == request.0 + 1,
@@ -286,7 +291,7 @@ impl ClientDriver {
     }
 
     fn step(&mut self, session: usize, input: Input, done: &mut Vec<Completion>) {
-        let mut io = Io::default();
+        let mut io = std::mem::take(&mut self.io);
         // The op of a reply this step may take (looked up before the step removes it).
         let answered = match &input {
             Input::Deliver {
@@ -299,6 +304,7 @@ impl ClientDriver {
         let completed = io.completed.take();
         let id = self.first_id + session;
         self.perform(id, &mut io);
+        self.io = io;
         self.note_timer(session);
         if let Some((request, result)) = completed {
             let op = answered.unwrap_or_else(|| {
@@ -347,7 +353,7 @@ impl ClientDriver {
     }
 
     /// Puts the step's sends in the outbox; sends a destination's parcel once it is full.
-    /// Leaves `io` empty.
+    /// Leaves `io` empty (its vector of sends keeps its capacity).
     fn perform(&mut self, id: usize, io: &mut Io) {
         debug_assert!(io.save.is_none(), "clients have no durable state");
         debug_assert!(io.completed.is_none(), "the step's completion was taken");
