@@ -9,7 +9,7 @@
 
 use crate::error::ClientError;
 use crate::host::{Host, Io};
-use crate::net::Envelope;
+use crate::net::{Envelope, Parcel};
 use crate::record::{EventKind, Input, Recorder};
 use crate::transport::Transport;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
@@ -28,7 +28,7 @@ pub(crate) struct ClientParts<M: StateMachine = Register> {
     pub(crate) id: usize,
     pub(crate) node: Node,
     pub(crate) net: Arc<dyn Transport<M>>,
-    pub(crate) inbox: Receiver<Envelope<M>>,
+    pub(crate) inbox: Receiver<Parcel<M>>,
     pub(crate) recorder: Option<Recorder<M>>,
     pub(crate) stopped: Arc<AtomicBool>,
     pub(crate) timeout: Duration,
@@ -39,7 +39,10 @@ pub(crate) struct ClientParts<M: StateMachine = Register> {
 pub struct Client<M: StateMachine = Register> {
     id: usize,
     host: Host<M>,
-    inbox: Receiver<Envelope<M>>,
+    inbox: Receiver<Parcel<M>>,
+    /// The rest of the last parcel taken from the inbox, not stepped yet (a parcel holds the
+    /// messages one replica batch sent this client, to be stepped in order).
+    unpacked: std::collections::VecDeque<Envelope<M>>,
     net: Arc<dyn Transport<M>>,
     recorder: Option<Recorder<M>>,
     stopped: Arc<AtomicBool>,
@@ -80,6 +83,7 @@ impl<M: StateMachine> Client<M> {
             id,
             host,
             inbox,
+            unpacked: std::collections::VecDeque::new(),
             net,
             recorder,
             stopped,
@@ -177,7 +181,16 @@ impl<M: StateMachine> Client<M> {
             .flatten()
             .min()
             .expect("some deadline");
-            match self.inbox.recv_deadline(wake) {
+            let next = match self.unpacked.pop_front() {
+                Some(envelope) => Ok(envelope),
+                None => self.inbox.recv_deadline(wake).map(|parcel| {
+                    let mut envelopes = parcel.into_iter();
+                    let first = envelopes.next().expect("a parcel holds a message");
+                    self.unpacked.extend(envelopes);
+                    first
+                }),
+            };
+            match next {
                 Ok(Envelope { src, dst, msg }) => {
                     let mut io = Io::default();
                     self.host.step(Input::Deliver { src, dst, msg }, &mut io);

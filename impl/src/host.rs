@@ -11,11 +11,14 @@ use crate::record::{EventKind, Input, Output, Recorder, StateRecord, Step};
 use crate::timers::Timers;
 use paxos_model::durable::Durable;
 use paxos_model::msg::Msg;
+use paxos_model::msg::Timer;
 use paxos_model::node::{Node, NodeState};
 use paxos_model::output::{Effect, Output as StepOutput};
 use paxos_model::state_machine::{Register, StateMachine};
 use paxos_model::types::RequestId;
 use std::borrow::Cow;
+use std::ops::Range;
+use std::time::{Duration, Instant};
 
 /// The I/O a batch of steps asks for: the latest durable state to save, then messages to send.
 #[derive(Debug)]
@@ -76,7 +79,7 @@ impl<M: StateMachine> Host<M> {
             recorder,
             last: None,
         };
-        host.finish(input, None, output, io);
+        host.finish(input, None, output, io, None);
         host
     }
 
@@ -92,6 +95,13 @@ impl<M: StateMachine> Host<M> {
 
     /// One step: the handler for `input` (`Deliver`, `Timeout` or `Submit`), then its effects.
     pub(crate) fn step(&mut self, input: Input<M>, io: &mut Io<M>) {
+        self.step_from(input, io, None);
+    }
+
+    /// [`Host::step`], with the timers it sets running from `start` instead of the moment
+    /// each is set (`None`: that moment). Only for a client: a server's timers (a lease above
+    /// all) must run from the real time of the step.
+    pub(crate) fn step_from(&mut self, input: Input<M>, io: &mut Io<M>, start: Option<Instant>) {
         debug_assert!(
             !matches!(input, Input::Start { .. } | Input::Recover { .. }),
             "{input:?} is not a step input"
@@ -100,28 +110,41 @@ impl<M: StateMachine> Host<M> {
             // Not recording: the input is moved in, and nothing is kept or copied.
             let output = input.step(&self.node, self.id, &mut self.state);
             for effect in output {
-                self.execute(effect, io);
+                self.execute(effect, io, start);
             }
         } else {
             let before = self.last.take();
             let output = input.clone().step(&self.node, self.id, &mut self.state);
-            self.finish(input, before, output, io);
+            self.finish(input, before, output, io, start);
         }
         if io.save.is_some() {
             io.unsaved_steps += 1;
         }
     }
 
-    /// Executes one effect (the persist and the sends are collected in `io`).
-    fn execute(&mut self, effect: Effect<M>, io: &mut Io<M>) {
+    /// Executes one effect (the persist and the sends are collected in `io`); a timer runs
+    /// from `start` (`None`: now).
+    fn execute(&mut self, effect: Effect<M>, io: &mut Io<M>, start: Option<Instant>) {
         match effect {
             Effect::Persist(durable) => io.save = Some(durable),
             Effect::SetTimer(timer, range) => {
-                self.timers.set(timer, range);
+                self.set_timer(timer, range, start);
             }
             Effect::CancelTimer(timer) => self.timers.cancel(timer),
             Effect::Send(dst, msg) => io.sends.push((dst.index(), msg)),
             Effect::Complete { request, result } => io.completed = Some((request, result)),
+        }
+    }
+
+    fn set_timer(
+        &mut self,
+        timer: Timer,
+        range: Range<Duration>,
+        start: Option<Instant>,
+    ) -> Duration {
+        match start {
+            Some(start) => self.timers.set_from(start, timer, range),
+            None => self.timers.set(timer, range),
         }
     }
 
@@ -132,11 +155,12 @@ impl<M: StateMachine> Host<M> {
         before: Option<StateRecord<M>>,
         output: StepOutput<M>,
         io: &mut Io<M>,
+        start: Option<Instant>,
     ) {
         if self.recorder.is_none() {
             // Not recording: execute, and nothing else (no record, no copy of any effect).
             for effect in output {
-                self.execute(effect, io);
+                self.execute(effect, io, start);
             }
             return;
         }
@@ -148,7 +172,7 @@ impl<M: StateMachine> Host<M> {
             match effect {
                 Effect::Persist(durable) => io.save = Some(durable),
                 Effect::SetTimer(timer, range) => {
-                    let drawn = self.timers.set(timer, range);
+                    let drawn = self.set_timer(timer, range, start);
                     if let Some(Output::SetTimer { drawn_us, .. }) = &mut recorded {
                         *drawn_us = drawn.as_micros() as u64;
                     }

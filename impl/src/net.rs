@@ -26,8 +26,12 @@ use std::sync::{Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Limit: messages waiting in one actor's inbox; more are dropped (counted as lost).
+/// Limit: parcels waiting in one actor's inbox; more are dropped (counted as lost).
 pub const INBOX_MAX: usize = 1 << 16;
+/// Limit: messages in one [`Parcel`]; more for the same inbox go in the next one.
+pub const PARCEL_MAX: usize = 256;
+/// Limit: inboxes one [`Net::send_all`] gathers parcels for; messages for others go one by one.
+const GATHERED_MAX: usize = 4;
 /// Limit: the longest delay the network may add to a message.
 pub const DELAY_MAX: Duration = Duration::from_secs(10);
 
@@ -109,25 +113,83 @@ pub struct Envelope<M: StateMachine = Register> {
     pub msg: Msg<M>,
 }
 
-/// What a shared inbox (a [`crate::ClientDriver`]'s) carries: one message, or the messages
-/// one sender handed over together ([`Net::send_all`]: a replica's batch of replies to the
-/// driver's sessions). One channel operation per batch, not per reply: the channel's slots and
-/// indexes are cache lines the two threads' cores pass back and forth at every operation.
+/// What an inbox carries: one message, or messages one thread handed over together
+/// ([`Net::send_all`]: a replica's batch of sends, a [`crate::ClientDriver`]'s round of
+/// requests). One channel operation per parcel, not per message: the channel's slots and
+/// indexes are cache lines the two threads' cores pass back and forth at every operation. A
+/// parcel is only a way to carry messages: each is still a delivery of its own, stepped (or
+/// dropped) one by one, in the order sent.
 #[derive(Debug)]
-pub(crate) enum Parcel<M: StateMachine = Register> {
+pub enum Parcel<M: StateMachine = Register> {
     /// One message.
     One(Envelope<M>),
-    /// Messages from one sender, in the order sent (at most one batch's sends).
+    /// Messages for one inbox, in the order sent (at most [`PARCEL_MAX`]).
     Many(Vec<Envelope<M>>),
 }
 
-/// Where the network puts copies for an actor.
-#[derive(Clone)]
-enum Route {
-    /// The actor's own inbox (a replica, a client handle).
-    Inbox(Sender<Envelope>),
-    /// An inbox shared by many actors (a client driver's sessions), which takes parcels.
-    Shared(Sender<Parcel>),
+impl<M: StateMachine> Parcel<M> {
+    /// How many messages it holds.
+    pub fn len(&self) -> usize {
+        match self {
+            Parcel::One(_) => 1,
+            Parcel::Many(envelopes) => envelopes.len(),
+        }
+    }
+
+    /// Whether it holds no message (never, as the network sends them).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds `envelope` after the others; a second message makes room for `room` in all (a
+    /// single message needs no vector).
+    pub(crate) fn push(&mut self, envelope: Envelope<M>, room: usize) {
+        match self {
+            Parcel::Many(envelopes) => envelopes.push(envelope),
+            Parcel::One(_) => {
+                let mut envelopes = Vec::with_capacity(room.max(2));
+                let Parcel::One(first) = std::mem::replace(self, Parcel::Many(Vec::new())) else {
+                    unreachable!("matched One");
+                };
+                envelopes.push(first);
+                envelopes.push(envelope);
+                *self = Parcel::Many(envelopes);
+            }
+        }
+    }
+}
+
+impl<M: StateMachine> IntoIterator for Parcel<M> {
+    type Item = Envelope<M>;
+    type IntoIter = Envelopes<M>;
+
+    /// The parcel's messages, in the order sent.
+    fn into_iter(self) -> Envelopes<M> {
+        match self {
+            Parcel::One(envelope) => Envelopes::One(Some(envelope)),
+            Parcel::Many(envelopes) => Envelopes::Many(envelopes.into_iter()),
+        }
+    }
+}
+
+/// The messages of a [`Parcel`], in the order sent.
+#[derive(Debug)]
+pub enum Envelopes<M: StateMachine = Register> {
+    /// Of a [`Parcel::One`].
+    One(Option<Envelope<M>>),
+    /// Of a [`Parcel::Many`].
+    Many(std::vec::IntoIter<Envelope<M>>),
+}
+
+impl<M: StateMachine> Iterator for Envelopes<M> {
+    type Item = Envelope<M>;
+
+    fn next(&mut self) -> Option<Envelope<M>> {
+        match self {
+            Envelopes::One(envelope) => envelope.take(),
+            Envelopes::Many(envelopes) => envelopes.next(),
+        }
+    }
 }
 
 struct Delayed {
@@ -178,7 +240,7 @@ pub(crate) struct Net {
     /// an actor connects or disconnects: a `ShardedLock` takes a read lock on the calling
     /// thread's own shard (its own cache line), so senders on different cores do not take the
     /// line from each other at every message, as one `RwLock`'s reader count made them do.
-    routes: ShardedLock<Vec<Option<Route>>>,
+    routes: ShardedLock<Vec<Option<Sender<Parcel>>>>,
     groups: RwLock<Option<Vec<u32>>>,
     rng: Mutex<ChaCha8Rng>,
     delayed: Mutex<Option<Sender<Delayed>>>,
@@ -254,13 +316,13 @@ impl Net {
     }
 
     /// Connects `actor`'s inbox (a new one after a restart); returns its receiving end.
-    pub(crate) fn connect(&self, actor: usize) -> Receiver<Envelope> {
+    pub(crate) fn connect(&self, actor: usize) -> Receiver<Parcel> {
         let (tx, rx) = crossbeam_channel::bounded(INBOX_MAX);
         let mut routes = self.routes.write().expect("routes lock");
         if routes.len() <= actor {
             routes.resize(actor + 1, None);
         }
-        routes[actor] = Some(Route::Inbox(tx));
+        routes[actor] = Some(tx);
         rx
     }
 
@@ -273,7 +335,7 @@ impl Net {
             routes.resize(actors.end, None);
         }
         for actor in actors {
-            routes[actor] = Some(Route::Shared(tx.clone()));
+            routes[actor] = Some(tx.clone());
         }
         rx
     }
@@ -400,17 +462,13 @@ impl Net {
         }
         // The read lock is held while the copy goes in, so `disconnect` waits for it.
         let routes = self.routes.read().expect("routes lock");
-        let envelope = Envelope { src, dst, msg };
+        let parcel = Parcel::One(Envelope { src, dst, msg });
         let refused = match routes.get(dst) {
-            Some(Some(Route::Inbox(inbox))) => inbox.try_send(envelope).err().map(|e| {
-                let (TrySendError::Full(e) | TrySendError::Disconnected(e)) = e;
-                Parcel::One(e)
-            }),
-            Some(Some(Route::Shared(inbox))) => inbox
-                .try_send(Parcel::One(envelope))
+            Some(Some(inbox)) => inbox
+                .try_send(parcel)
                 .err()
                 .map(|(TrySendError::Full(p) | TrySendError::Disconnected(p))| p),
-            _ => Some(Parcel::One(envelope)),
+            _ => Some(parcel),
         };
         drop(routes);
         match refused {
@@ -419,9 +477,39 @@ impl Net {
         }
     }
 
+    /// Sends the messages of `parcel`, all for `dst`, in order: on a clean network as the one
+    /// parcel it is (the caller keeps it within [`PARCEL_MAX`]), otherwise each through
+    /// [`Net::send`].
+    pub(crate) fn send_parcel(&self, dst: usize, parcel: Parcel) {
+        debug_assert!(parcel.len() <= PARCEL_MAX, "{} messages", parcel.len());
+        if !self.clean || self.partitioned.load(Ordering::Acquire) {
+            for Envelope { src, dst, msg } in parcel {
+                self.send(src, dst, msg);
+            }
+            return;
+        }
+        let n = parcel.len() as u64;
+        self.counters.sent.add(n);
+        // The read lock is held while the parcel goes in, so `disconnect` waits for it.
+        let routes = self.routes.read().expect("routes lock");
+        let refused = match routes.get(dst) {
+            Some(Some(inbox)) => inbox
+                .try_send(parcel)
+                .err()
+                .map(|(TrySendError::Full(p) | TrySendError::Disconnected(p))| p),
+            _ => Some(parcel),
+        };
+        drop(routes);
+        match refused {
+            None => self.counters.delivered.add(n),
+            Some(parcel) => self.drop_parcel(parcel),
+        }
+    }
+
     /// Sends every message of `sends` from `src`, in order. On a clean network (the only place
-    /// it matters) the messages for one shared inbox go in as one [`Parcel`], under one read
-    /// of the routes; otherwise each goes through [`Net::send`].
+    /// it matters) the messages for one inbox go in as [`Parcel`]s (of at most [`PARCEL_MAX`]),
+    /// under one read of the routes; otherwise each goes through [`Net::send`], which draws its
+    /// faults.
     pub(crate) fn send_all(&self, src: usize, sends: &mut dyn Iterator<Item = (usize, Msg)>) {
         if !self.clean || self.partitioned.load(Ordering::Acquire) {
             for (dst, msg) in sends {
@@ -429,42 +517,57 @@ impl Net {
             }
             return;
         }
-        // Parcels under way, one per shared inbox this batch sends to (a handful at most), each
-        // with its inbox's sender, borrowed from the routes (a clone would change the channel's
-        // count of senders, a cache line the receiving thread's core holds too).
-        let mut parcels: Vec<(&Sender<Parcel>, Vec<Envelope>)> = Vec::new();
+        let room = match sends.size_hint() {
+            (1, Some(1)) => {
+                // One message (a follower's `Accepted`, one reply): no parcel to gather.
+                let (dst, msg) = sends.next().expect("one message");
+                self.send(src, dst, msg);
+                return;
+            }
+            // Room for every message in a parcel's vector: no growing it message by message.
+            (least, _) => least.clamp(1, PARCEL_MAX),
+        };
+        // Parcels under way, one per inbox these messages go to (a replica's batch sends to a
+        // handful), each with its inbox's sender, borrowed from the routes (a clone would
+        // change the channel's count of senders, a cache line the receiving thread's core holds
+        // too). In an array, not a vector: most batches send to one or two inboxes, and a
+        // vector would be one more allocation per batch. Messages for more inboxes than it
+        // holds go one by one.
+        let mut parcels: [Option<(&Sender<Parcel>, Parcel)>; GATHERED_MAX] =
+            [const { None }; GATHERED_MAX];
         let mut sent = 0;
         let mut delivered = 0;
         let mut refused = Vec::new();
+        let mut post = |inbox: &Sender<Parcel>, parcel: Parcel, refused: &mut Vec<_>| {
+            let n = parcel.len() as u64;
+            match inbox.try_send(parcel) {
+                Ok(()) => delivered += n,
+                Err(TrySendError::Full(p) | TrySendError::Disconnected(p)) => refused.push(p),
+            }
+        };
         let routes = self.routes.read().expect("routes lock");
         for (dst, msg) in sends {
             sent += 1;
             let envelope = Envelope { src, dst, msg };
-            match routes.get(dst) {
-                Some(Some(Route::Inbox(inbox))) => match inbox.try_send(envelope) {
-                    Ok(()) => delivered += 1,
-                    Err(TrySendError::Full(e) | TrySendError::Disconnected(e)) => {
-                        refused.push(Parcel::One(e));
-                    }
-                },
-                Some(Some(Route::Shared(inbox))) => {
-                    match parcels.iter_mut().find(|(to, _)| to.same_channel(inbox)) {
-                        Some((_, parcel)) => parcel.push(envelope),
-                        None => parcels.push((inbox, vec![envelope])),
-                    }
+            let Some(Some(inbox)) = routes.get(dst) else {
+                refused.push(Parcel::One(envelope));
+                continue;
+            };
+            let slot = parcels
+                .iter_mut()
+                .find(|p| p.as_ref().is_none_or(|(to, _)| to.same_channel(inbox)));
+            match slot {
+                Some(Some((_, parcel))) if parcel.len() == PARCEL_MAX => {
+                    let full = std::mem::replace(parcel, Parcel::One(envelope));
+                    post(inbox, full, &mut refused);
                 }
-                _ => refused.push(Parcel::One(envelope)),
+                Some(Some((_, parcel))) => parcel.push(envelope, room),
+                Some(empty) => *empty = Some((inbox, Parcel::One(envelope))),
+                None => post(inbox, Parcel::One(envelope), &mut refused),
             }
         }
-        for (inbox, mut parcel) in parcels {
-            let (n, parcel) = match parcel.len() {
-                1 => (1, Parcel::One(parcel.pop().expect("one envelope"))),
-                n => (n, Parcel::Many(parcel)),
-            };
-            match inbox.try_send(parcel) {
-                Ok(()) => delivered += n as u64,
-                Err(TrySendError::Full(p) | TrySendError::Disconnected(p)) => refused.push(p),
-            }
+        for (inbox, parcel) in parcels.iter_mut().filter_map(Option::take) {
+            post(inbox, parcel, &mut refused);
         }
         drop(routes);
         self.counters.sent.add(sent);
@@ -476,11 +579,7 @@ impl Net {
 
     /// Counts and records every copy of a parcel no inbox took.
     fn drop_parcel(&self, parcel: Parcel) {
-        let envelopes = match parcel {
-            Parcel::One(e) => vec![e],
-            Parcel::Many(v) => v,
-        };
-        for Envelope { src, dst, msg } in envelopes {
+        for Envelope { src, dst, msg } in parcel {
             self.drop_copy(src, dst, msg, DropReason::DestinationDown);
         }
     }

@@ -7,7 +7,8 @@
 //! the inbox before an order that must take effect at once, which wakes the thread.
 //!
 //! # Group commit
-//! After waking up, the thread takes every message already waiting (up to [`BATCH_MAX`]) and
+//! After waking up, the thread takes every message already waiting (up to [`BATCH_MAX`]; a
+//! parcel of several, a client driver's round of requests, is unpacked in order) and
 //! every timer that is due, and runs one step per input, collecting their I/O. Then it saves the
 //! *last* durable state any of those steps asked to save, and only then hands their messages to
 //! the network. A crash can only happen between two batches, so it behaves as if it had
@@ -17,7 +18,7 @@
 
 use crate::crash_point::CrashPoint;
 use crate::host::{Host, Io};
-use crate::net::Envelope;
+use crate::net::{Envelope, Parcel};
 use crate::observe::Observer;
 use crate::record::{DropReason, EventKind, Input, Recorder};
 use crate::storage::Storage;
@@ -33,7 +34,9 @@ use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Limit: inputs handled between two saves.
+/// Limit: messages taken between two saves, counted by parcel: the last parcel taken is
+/// taken whole, so a batch steps at most `BATCH_MAX - 1 +` [`crate::net::PARCEL_MAX`]
+/// messages (and the timers due meanwhile).
 pub const BATCH_MAX: usize = 256;
 /// Limit: how long a replica waits for input before it looks at its orders again. An order
 /// that must take effect at once (`Crash`, `Shutdown` from the cluster) comes with its inbox
@@ -73,7 +76,7 @@ pub(crate) struct Replica<M: StateMachine = Register> {
     /// Off (`ClusterConfig::observe`): steps are not observed.
     pub(crate) observer: Option<Arc<Observer<M>>>,
     pub(crate) recorder: Option<Recorder<M>>,
-    pub(crate) inbox: Receiver<Envelope<M>>,
+    pub(crate) inbox: Receiver<Parcel<M>>,
     pub(crate) control: Receiver<Control>,
     pub(crate) timer_seed: u64,
     /// Seeds where a crash point cuts (which send, where the save is torn).
@@ -134,8 +137,13 @@ impl<M: StateMachine> Replica<M> {
             // disconnected the inbox, which ends the wait.
             let poll = Instant::now() + ORDER_POLL_MAX;
             let wake = host.timers.next_deadline().map_or(poll, |at| at.min(poll));
+            // The messages of the parcels taken (each stepped from its parcel, not copied out).
+            let mut taken = 0;
             match crate::wait::recv_deadline(&self.inbox, wake) {
-                Ok(envelope) => batch.push(envelope),
+                Ok(parcel) => {
+                    taken += parcel.len();
+                    batch.push(parcel);
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 // Disconnected by a crash or a shutdown, whose order follows: obey it.
                 Err(RecvTimeoutError::Disconnected) => loop {
@@ -149,20 +157,24 @@ impl<M: StateMachine> Replica<M> {
                     }
                 },
             }
-            while batch.len() < BATCH_MAX {
+            while taken < BATCH_MAX {
                 match self.inbox.try_recv() {
-                    Ok(envelope) => batch.push(envelope),
+                    Ok(parcel) => {
+                        taken += parcel.len();
+                        batch.push(parcel);
+                    }
                     Err(_) => break,
                 }
             }
-            for Envelope { src, dst, msg } in batch.drain(..) {
-                // Every timer due fires before the next message: a leader's lease ends when its
-                // `Lease` timer is due, not when a long batch or save lets the thread notice
-                // (`specs/runtime.md`, "Group commit"; `specs/multipaxos.md`, "Lease reads").
-                while let Some(timer) = host.timers.pop_due(Instant::now()) {
-                    self.step(&mut host, Input::Timeout { timer }, &mut io);
+            for parcel in batch.drain(..) {
+                match parcel {
+                    Parcel::One(envelope) => self.deliver(&mut host, envelope, &mut io),
+                    Parcel::Many(envelopes) => {
+                        for envelope in envelopes {
+                            self.deliver(&mut host, envelope, &mut io);
+                        }
+                    }
                 }
-                self.step(&mut host, Input::Deliver { src, dst, msg }, &mut io);
             }
             while let Some(timer) = host.timers.pop_due(Instant::now()) {
                 self.step(&mut host, Input::Timeout { timer }, &mut io);
@@ -173,6 +185,18 @@ impl<M: StateMachine> Replica<M> {
             // The zero-duration timers this batch set (the leader's own write) are due now.
             host.timers.after_io();
         }
+    }
+
+    /// The step of a message, after every timer that is due: a leader's lease ends when its
+    /// `Lease` timer is due, not when a long batch or save lets the thread notice
+    /// (`specs/runtime.md`, "Group commit"; `specs/multipaxos.md`, "Lease reads").
+    #[inline]
+    fn deliver(&self, host: &mut Host<M>, envelope: Envelope<M>, io: &mut Io<M>) {
+        while let Some(timer) = host.timers.pop_due(Instant::now()) {
+            self.step(host, Input::Timeout { timer }, io);
+        }
+        let Envelope { src, dst, msg } = envelope;
+        self.step(host, Input::Deliver { src, dst, msg }, io);
     }
 
     /// One step, then observe the new state.
@@ -288,7 +312,7 @@ impl<M: StateMachine> Replica<M> {
                 });
             }
         }
-        for Envelope { src, dst, msg } in self.inbox.try_iter() {
+        for Envelope { src, dst, msg } in self.inbox.try_iter().flatten() {
             self.net
                 .drop_copy(src, dst, msg, DropReason::DestinationDown);
         }

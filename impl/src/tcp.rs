@@ -37,7 +37,7 @@
 
 use crate::admin::{Control, StatusReport};
 use crate::client_ids::ClientIds;
-use crate::net::Envelope;
+use crate::net::{Envelope, Parcel};
 use crate::record::DropReason;
 use crate::transport::Transport;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
@@ -180,7 +180,7 @@ struct ClientRoute<M: StateMachine> {
 struct Shared<M: StateMachine> {
     me: usize,
     replicas: usize,
-    inbox: Sender<Envelope<M>>,
+    inbox: Sender<Parcel<M>>,
     /// Routes to clients: the queue of the writer on the connection each client said hello on.
     clients: Mutex<BTreeMap<usize, ClientRoute<M>>>,
     connections: AtomicUsize,
@@ -209,7 +209,7 @@ impl<M: StateMachine> Shared<M> {
             dst: self.me,
             msg,
         };
-        if self.inbox.try_send(envelope).is_ok() {
+        if self.inbox.try_send(Parcel::One(envelope)).is_ok() {
             self.counters.received.fetch_add(1, Ordering::Relaxed);
         } else {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
@@ -271,7 +271,7 @@ impl<M: StateMachine> TcpTransport<M> {
         me: usize,
         peers: &[SocketAddr],
         listeners: Vec<TcpListener>,
-        inbox: Sender<Envelope<M>>,
+        inbox: Sender<Parcel<M>>,
     ) -> io::Result<TcpTransport<M>> {
         TcpTransport::start_with(me, peers, listeners, inbox, TcpOptions::default())
     }
@@ -281,7 +281,7 @@ impl<M: StateMachine> TcpTransport<M> {
         me: usize,
         peers: &[SocketAddr],
         listeners: Vec<TcpListener>,
-        inbox: Sender<Envelope<M>>,
+        inbox: Sender<Parcel<M>>,
         options: TcpOptions,
     ) -> io::Result<TcpTransport<M>> {
         assert!(
@@ -381,7 +381,11 @@ impl<M: StateMachine> Transport<M> for TcpTransport<M> {
         shared.counters.sent.fetch_add(1, Ordering::Relaxed);
         debug_assert_eq!(src, shared.me, "a replica process sends only as itself");
         if dst == shared.me {
-            if shared.inbox.try_send(Envelope { src, dst, msg }).is_err() {
+            if shared
+                .inbox
+                .try_send(Parcel::One(Envelope { src, dst, msg }))
+                .is_err()
+            {
                 shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
             }
             return;

@@ -39,15 +39,25 @@ impl Timers {
         }
     }
 
-    /// Sets (or restarts) `timer`; returns the duration drawn.
+    /// Sets (or restarts) `timer`, from now; returns the duration drawn.
     pub(crate) fn set(&mut self, timer: Timer, range: Range<Duration>) -> Duration {
+        self.set_from(Instant::now(), timer, range)
+    }
+
+    /// Sets (or restarts) `timer` to run from `start`; returns the duration drawn.
+    pub(crate) fn set_from(
+        &mut self,
+        start: Instant,
+        timer: Timer,
+        range: Range<Duration>,
+    ) -> Duration {
         let after_io = range.end == Duration::ZERO;
         let duration = if range.start < range.end {
             self.rng.random_range(range)
         } else {
             range.start
         };
-        let deadline = Instant::now() + duration;
+        let deadline = start + duration;
         match self.deadlines.iter_mut().find(|(t, _, _)| *t == timer) {
             Some((_, at, waits)) => (*at, *waits) = (deadline, after_io),
             None => self.deadlines.push((timer, deadline, after_io)),

@@ -110,12 +110,18 @@ impl Node {
             };
         }
         if let (Node::Client(cfg), Cow::Owned(NodeState::Client(owned))) = (self, &mut *state) {
-            // An owned client state is replaced in place, not the whole (server-sized) node state.
-            let mut c = Cow::Borrowed(&*owned);
+            // An owned client state is changed in place, not the whole (server-sized) node
+            // state: moved into an owned `Cow` (so the handler's `to_mut` copies nothing: no new
+            // `pending` vector per step) and back, an empty state standing in meanwhile.
+            let empty = ClientState {
+                submitted: 0,
+                pending: Vec::new(),
+                target: ServerId(0),
+                retries: 0,
+            };
+            let mut c = Cow::Owned(std::mem::replace(owned, empty));
             let output = client_step(cfg, ClientId(me.0), &mut c, input);
-            if let Cow::Owned(c) = c {
-                *owned = c;
-            }
+            *owned = c.into_owned();
             return output;
         }
         match (self, &**state) {
