@@ -195,6 +195,9 @@ impl ClientDriver {
     /// The request leaves in a parcel with the others for its replica: at the next poll, or
     /// at once when it fills the parcel ([`parcel_held_max`]; with one session, every
     /// request fills it). Refused ([`ClientError::Busy`]) while the session's window is full.
+    /// The step runs at the driver's last look at the clock (its last poll): a caller that
+    /// submits long after its last poll gets a retry timer that may fire at the next poll, and
+    /// the request then also goes to the next replica (harmless: it runs at most once).
     pub fn submit(&mut self, session: usize, op: Op) -> Result<RequestId, ClientError> {
         if self.stopped.load(Ordering::Relaxed) {
             return Err(ClientError::Shutdown);
