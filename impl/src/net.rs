@@ -460,9 +460,14 @@ impl Net {
             self.drop_copy(src, dst, msg, DropReason::Partition);
             return;
         }
-        // The read lock is held while the copy goes in, so `disconnect` waits for it.
+        self.put(dst, Parcel::One(Envelope { src, dst, msg }));
+    }
+
+    /// Puts `parcel` into `dst`'s inbox, or drops its messages if `dst` is down or its inbox
+    /// full. The read lock is held while the parcel goes in, so `disconnect` waits for it.
+    fn put(&self, dst: usize, parcel: Parcel) {
+        let n = parcel.len() as u64;
         let routes = self.routes.read().expect("routes lock");
-        let parcel = Parcel::One(Envelope { src, dst, msg });
         let refused = match routes.get(dst) {
             Some(Some(inbox)) => inbox
                 .try_send(parcel)
@@ -472,7 +477,7 @@ impl Net {
         };
         drop(routes);
         match refused {
-            None => self.counters.delivered.add(1),
+            None => self.counters.delivered.add(n),
             Some(parcel) => self.drop_parcel(parcel),
         }
     }
@@ -488,22 +493,8 @@ impl Net {
             }
             return;
         }
-        let n = parcel.len() as u64;
-        self.counters.sent.add(n);
-        // The read lock is held while the parcel goes in, so `disconnect` waits for it.
-        let routes = self.routes.read().expect("routes lock");
-        let refused = match routes.get(dst) {
-            Some(Some(inbox)) => inbox
-                .try_send(parcel)
-                .err()
-                .map(|(TrySendError::Full(p) | TrySendError::Disconnected(p))| p),
-            _ => Some(parcel),
-        };
-        drop(routes);
-        match refused {
-            None => self.counters.delivered.add(n),
-            Some(parcel) => self.drop_parcel(parcel),
-        }
+        self.counters.sent.add(parcel.len() as u64);
+        self.put(dst, parcel);
     }
 
     /// Sends every message of `sends` from `src`, in order. On a clean network (the only place
