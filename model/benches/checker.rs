@@ -21,6 +21,11 @@
 //!   to the next second; the process wall time is printed too.)
 //! - **unique states**: what each program reports (stateright's `Done. … unique=N`, our JSON's
 //!   `unique_states`); **unique/s** is unique states over check seconds, median of the rounds.
+//! - **generated states**: every state each checker generated, seen before or not (stateright's
+//!   `states=`, our JSON's `total_states`): one per successor computed. **generated/s** is the
+//!   cost per successor; **per uniq**, generated per unique state, is the average number of
+//!   actions that change something in a state: the shape of the model's state graph. unique/s
+//!   is the one over the other, and the table shows both, so a ratio below 1 says which it is.
 //! - **peak RSS**: the process' maximum resident set size (`wait4`'s `ru_maxrss`), divided by
 //!   the unique states of the BFS run: bytes per state of a breadth-first search, whose queue
 //!   holds whole states.
@@ -40,6 +45,9 @@ const THREADS: usize = 2;
 #[derive(Clone, Debug)]
 struct Run {
     unique: u64,
+    /// Every state the checker generated, a state seen before included (stateright's
+    /// `state_count`): one per successor computed.
+    generated: u64,
     check_s: f64,
     wall_s: f64,
     cpu_s: f64,
@@ -50,7 +58,8 @@ struct Run {
 struct Program {
     name: &'static str,
     command: Vec<String>,
-    parse_unique: fn(&str) -> Option<u64>,
+    /// Unique and generated states, from the program's output.
+    parse_counts: fn(&str) -> Option<(u64, u64)>,
 }
 
 fn workspace() -> PathBuf {
@@ -197,11 +206,12 @@ fn run(program: &Program, out_dir: &Path) -> Run {
         program.command.join(" ")
     );
     let text = fs::read_to_string(&stdout_path).unwrap();
-    let unique = (program.parse_unique)(&text)
+    let (unique, generated) = (program.parse_counts)(&text)
         .unwrap_or_else(|| panic!("no state count in the output of {}", program.name));
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Run {
         unique,
+        generated,
         // Exited before a poll saw its checker threads: count the whole run.
         check_s: check_s.unwrap_or(wall_s),
         wall_s,
@@ -211,16 +221,22 @@ fn run(program: &Program, out_dir: &Path) -> Run {
 }
 
 /// stateright's `WriteReporter`: `Done. states=2420477, unique=1194428, depth=28, sec=3`.
-fn stateright_unique(text: &str) -> Option<u64> {
+fn stateright_counts(text: &str) -> Option<(u64, u64)> {
     let done = text.lines().find(|l| l.starts_with("Done."))?;
-    let unique = done.split("unique=").nth(1)?;
-    unique.split(',').next()?.trim().parse().ok()
+    let field = |name: &str| -> Option<u64> {
+        let value = done.split(name).nth(1)?;
+        value.split(',').next()?.trim().parse().ok()
+    };
+    Some((field("unique=")?, field("states=")?))
 }
 
-/// Our `--json`: `"unique_states": N`.
-fn our_unique(text: &str) -> Option<u64> {
+/// Our `--json`: `"unique_states": N, "total_states": M`.
+fn our_counts(text: &str) -> Option<(u64, u64)> {
     let json: serde_json::Value = serde_json::from_str(text).ok()?;
-    json["unique_states"].as_u64()
+    Some((
+        json["unique_states"].as_u64()?,
+        json["total_states"].as_u64()?,
+    ))
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -231,6 +247,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 /// Medians over the runs of one program.
 struct Summary {
     unique: u64,
+    generated: u64,
     check_s: f64,
     wall_s: f64,
     cpu_s: f64,
@@ -245,9 +262,13 @@ fn summarize(runs: Vec<Run>) -> Summary {
         runs.iter().all(|r| r.unique == unique),
         "the state count differs between runs: {runs:?}"
     );
+    // With several threads a state may be generated twice before either sees the other's
+    // copy: the generated count may vary a little between runs.
+    let generated = median(runs.iter().map(|r| r.generated as f64).collect()) as u64;
     let of = |f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
     Summary {
         unique,
+        generated,
         check_s: of(|r| r.check_s),
         wall_s: of(|r| r.wall_s),
         cpu_s: of(|r| r.cpu_s),
@@ -262,7 +283,8 @@ fn runs_json(s: &Summary) -> serde_json::Value {
         .iter()
         .map(|r| {
             serde_json::json!({
-                "unique_states": r.unique, "check_seconds": r.check_s, "wall_seconds": r.wall_s,
+                "unique_states": r.unique, "generated_states": r.generated,
+                "check_seconds": r.check_s, "wall_seconds": r.wall_s,
                 "cpu_seconds": r.cpu_s, "max_rss_bytes": r.max_rss_bytes,
             })
         })
@@ -302,7 +324,7 @@ fn main() {
                     "stateright-bfs"
                 },
                 command: command(&theirs, &[theirs_cmd, "3"]),
-                parse_unique: stateright_unique,
+                parse_counts: stateright_counts,
             },
             Program {
                 name: if checker == "dfs" {
@@ -321,7 +343,7 @@ fn main() {
                         "--json",
                     ],
                 ),
-                parse_unique: our_unique,
+                parse_counts: our_counts,
             },
         ]
     };
@@ -353,6 +375,12 @@ fn main() {
     let [their_bfs, our_bfs] = side_by_side(&bfs, bfs_rounds).map(summarize);
 
     let ratio = our_dfs.unique_per_s / their_dfs.unique_per_s;
+    // unique/s = generated/s / (generated per unique state): the first is the checker's cost
+    // per successor, the second the shape of the model's state graph (the average number of
+    // actions that change something, per state).
+    let per_unique = |s: &Summary| s.generated as f64 / s.unique as f64;
+    let generated_per_s = |s: &Summary| s.generated as f64 / s.check_s;
+    let generated_ratio = generated_per_s(&our_dfs) / generated_per_s(&their_dfs);
     let bytes = |s: &Summary| s.max_rss_bytes / s.unique as f64;
     let memory_ratio = bytes(&our_bfs) / bytes(&their_bfs);
 
@@ -361,19 +389,41 @@ fn main() {
         "DFS, {THREADS} threads, median of {rounds} rounds (check s: spawn to exit of the last checker thread)"
     );
     println!(
-        "{:<44} {:>10} {:>8} {:>10} {:>8} {:>8}",
-        "", "unique", "check s", "unique/s", "wall s", "cpu s"
+        "{:<44} {:>10} {:>8} {:>10} {:>8} {:>8} {:>11} {:>11} {:>9}",
+        "",
+        "unique",
+        "check s",
+        "unique/s",
+        "wall s",
+        "cpu s",
+        "generated",
+        "generated/s",
+        "per uniq"
     );
     for (label, s) in [
         ("stateright examples/paxos.rs check-dfs 3", &their_dfs),
         ("paxos-model check --checker dfs (default)", &our_dfs),
     ] {
         println!(
-            "{:<44} {:>10} {:>8.2} {:>10.0} {:>8.2} {:>8.2}",
-            label, s.unique, s.check_s, s.unique_per_s, s.wall_s, s.cpu_s
+            "{:<44} {:>10} {:>8.2} {:>10.0} {:>8.2} {:>8.2} {:>11} {:>11.0} {:>9.2}",
+            label,
+            s.unique,
+            s.check_s,
+            s.unique_per_s,
+            s.wall_s,
+            s.cpu_s,
+            s.generated,
+            generated_per_s(s),
+            per_unique(s)
         );
     }
     println!("ratio ours/theirs, unique states per second: {ratio:.2}");
+    println!(
+        "  = generated states per second {generated_ratio:.2} (the cost per successor) x \
+         {:.2} / {:.2} (their generated per unique state / ours: the state graphs' shapes)",
+        per_unique(&their_dfs),
+        per_unique(&our_dfs)
+    );
     println!();
     println!(
         "BFS, {THREADS} threads, median of {bfs_rounds} round(s) (peak RSS from wait4 ru_maxrss)"
@@ -400,6 +450,8 @@ fn main() {
         serde_json::json!({
             "unique_states": s.unique, "check_seconds": s.check_s, "wall_seconds": s.wall_s,
             "cpu_seconds": s.cpu_s, "unique_per_second": s.unique_per_s,
+            "generated_states": s.generated, "generated_per_second": generated_per_s(s),
+            "generated_per_unique_state": per_unique(s),
             "max_rss_bytes": s.max_rss_bytes, "bytes_per_state": bytes(s), "runs": runs_json(s),
         })
     };
@@ -410,6 +462,7 @@ fn main() {
         "measured": {
             "check_seconds": "spawn to the exit of the last `checker-N` thread (/proc polled every 2 ms)",
             "unique_per_second": "median over rounds of unique states / check seconds",
+            "generated_states": "every state generated, seen before or not (one per successor computed; median over rounds)",
             "max_rss_bytes": "wait4 ru_maxrss of the process",
             "bytes_per_state": "BFS max_rss_bytes / unique states",
         },
@@ -417,6 +470,7 @@ fn main() {
             "stateright": { "command": dfs[0].command.join(" "), "result": summary(&their_dfs) },
             "ours": { "command": dfs[1].command.join(" "), "result": summary(&our_dfs) },
             "ratio_unique_per_second": ratio,
+            "ratio_generated_per_second": generated_ratio,
         },
         "bfs": {
             "stateright": { "command": bfs[0].command.join(" "), "result": summary(&their_bfs) },
