@@ -437,6 +437,9 @@ fn print_report(cfg: &CheckConfig, outcome: &Outcome) {
             Status::NotFoundYet => "not found yet (run incomplete)".to_string(),
         };
         println!("  {:<24} {:<10} {}", p.name, p.expectation, status);
+        if let Some(why) = p.unreachable_because {
+            println!("      why: {why}");
+        }
     }
     for p in outcome
         .properties
@@ -459,6 +462,26 @@ fn print_report(cfg: &CheckConfig, outcome: &Outcome) {
     let verdict = outcome.verdict();
     if verdict == Verdict::Incomplete {
         println!("No violation found, but the run was incomplete: nothing is proved.");
+    }
+    let unreached = outcome
+        .properties
+        .iter()
+        .filter(|p| p.status == Status::NotFound)
+        .count();
+    let violated = outcome
+        .properties
+        .iter()
+        .any(|p| p.status == Status::Violated);
+    if unreached > 0 && !violated {
+        println!(
+            "No always-property was violated, but {unreached} sometimes-propert{} never reached \
+             in these bounds: the always-properties hold only vacuously for the situations {} \
+             stand{} for (specs/multipaxos.md, \"Properties\"; larger bounds may reach {}).",
+            if unreached == 1 { "y was" } else { "ies were" },
+            if unreached == 1 { "it" } else { "they" },
+            if unreached == 1 { "s" } else { "" },
+            if unreached == 1 { "it" } else { "them" },
+        );
     }
     println!("{}", verdict.name());
 }

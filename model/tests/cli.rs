@@ -310,3 +310,86 @@ fn explore_on_a_bad_address_or_a_port_in_use_exits_2_with_one_line() {
     assert!(stderr.contains("in use"), "{stderr}");
     drop(taken);
 }
+
+/// A complete run whose bounds never reach a sometimes-property fails, and says which bound
+/// leaves out what the property needs; the remedy it names does reach it.
+#[test]
+fn unreachable_reasons_name_the_bound() {
+    let status_of = |out: &serde_json::Value, name: &str| {
+        out["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is listed"))
+            .clone()
+    };
+    for (bounds, remedy, unreached) in [
+        (
+            &["--check-quorum", "--elections", "1"][..],
+            &["--check-quorum", "--elections", "2"][..],
+            &[
+                "applied-at-two-servers",
+                "leader-stepped-down",
+                "check-quorum-passed",
+            ][..],
+        ),
+        (
+            &["--elections", "1"],
+            &["--elections", "1", "--announce-decisions"],
+            &["applied-at-two-servers"],
+        ),
+        (
+            &["--elections", "2", "--campaigners", "1", "--crashes", "1"],
+            &["--elections", "2", "--campaigners", "2"],
+            &["applied-at-two-servers"],
+        ),
+    ] {
+        let run = |flags: &[&str]| {
+            let mut args = vec!["check", "--json"];
+            args.extend_from_slice(flags);
+            let out = paxos_model(&args);
+            (out.status.code(), json(&out))
+        };
+        let (code, out) = run(bounds);
+        assert_eq!(code, Some(1), "{bounds:?}");
+        assert_eq!(out["complete"], true, "{bounds:?}");
+        for name in unreached {
+            let p = status_of(&out, name);
+            assert_eq!(p["status"], "not found", "{bounds:?}: {p}");
+            assert!(
+                p["unreachable_because"]
+                    .as_str()
+                    .is_some_and(|w| !w.is_empty()),
+                "{bounds:?}: {p}"
+            );
+        }
+        // Only the unreached properties carry a reason.
+        let with_reason = out["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p.get("unreachable_because").is_some())
+            .count();
+        assert_eq!(with_reason, unreached.len(), "{bounds:?}");
+        let (code, out) = run(remedy);
+        assert_eq!(code, Some(0), "{remedy:?}: {out}");
+        for name in unreached {
+            assert_eq!(status_of(&out, name)["status"], "found", "{remedy:?}");
+        }
+    }
+    // The report says it in words, under the property and above the verdict.
+    let out = paxos_model(&["check", "--check-quorum", "--elections", "1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("      why: a leader checks its quorum"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "No always-property was violated, but 3 sometimes-properties were never reached"
+        ),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("FAIL"), "{text}");
+}

@@ -104,6 +104,36 @@ pub fn all(cfg: &CheckConfig) -> Vec<Property<PaxosModel>> {
     properties
 }
 
+/// Why a complete run of `cfg` cannot have reached the sometimes-property `name`, where the
+/// bounds alone decide it: which switch leaves out what the property needs, and what to change.
+/// `None` where no bound explains it (the report then says so in general terms). Each reason
+/// here is one a test shows (`unreachable_reasons_name_the_bound`).
+pub fn unreachable_because(cfg: &CheckConfig, name: &str) -> Option<&'static str> {
+    // A second server that leads: only campaigners campaign.
+    let second_leader = cfg.elections >= 2 && cfg.campaigners >= 2;
+    match name {
+        "leader-stepped-down" | "check-quorum-passed" if cfg.elections < 2 => Some(
+            "a leader checks its quorum when its election timer fires, and --elections bounds \
+             every firing of that timer: after the one campaign none fires \
+             (use --elections 2 or more)",
+        ),
+        "applied-at-two-servers"
+            if !cfg.announce_decisions
+                && !cfg.commit_point
+                && !cfg.heartbeats
+                && !second_leader =>
+        {
+            Some(
+                "only a leader learns a decision: another server learns one from Decide \
+                 announcements (--announce-decisions), the commit point (--commit-point), \
+                 heartbeats (--heartbeats), or by leading itself, its Phase 1 showing it the \
+                 votes (--elections 2 or more with --campaigners 2 or more)",
+            )
+        }
+        _ => None,
+    }
+}
+
 /// With lease reads: a leader (a crashed one's last state included) answered a read although
 /// it never ran a ReadIndex round in its leadership: its lease confirmed the read.
 fn lease_read_answered(model: &PaxosModel, state: &State) -> bool {

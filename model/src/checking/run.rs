@@ -146,6 +146,10 @@ pub struct PropertyOutcome {
     pub counterexample: Option<Vec<String>>,
     /// The same path as stateright Explorer action indices (`/#/steps/<path>`).
     pub explorer_path: Option<String>,
+    /// For a sometimes-property a complete run never reached: which bound leaves out what it
+    /// needs, where the bounds alone decide it ([`super::properties::unreachable_because`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable_because: Option<&'static str>,
 }
 
 /// The result of a run, as printed by `paxos-model check --json`.
@@ -328,6 +332,9 @@ fn outcomes(
                     .as_ref()
                     .map(|(actions, _)| actions.iter().map(|a| model.format_action(a)).collect()),
                 explorer_path: replayed.map(|(_, encoded)| encoded),
+                unreachable_because: (status == Status::NotFound)
+                    .then(|| super::properties::unreachable_because(&model.cfg, property.name))
+                    .flatten(),
             }
         })
         .collect()
