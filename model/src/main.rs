@@ -616,11 +616,25 @@ fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
     }
     if bugs {
         println!();
+        let catalogue = checking::catalogue();
+        // Columns as wide as their longest entry, so that no two run together.
+        let width = |names: &mut dyn Iterator<Item = &str>, title: &str| {
+            names.map(str::len).chain([title.len()]).max().unwrap_or(0)
+        };
+        let w_bug = width(
+            &mut catalogue.iter().map(|k| k.bug.name()),
+            "known-bad variant",
+        );
+        let w_entry = width(
+            &mut catalogue.iter().map(|k| checking::bugs::catching(k.bug).0),
+            "caught by",
+        );
+        let w_violates = width(&mut catalogue.iter().map(|k| k.violates), "violates");
         println!(
-            "{:<24} {:<22} {:<25} {:>6} {:>8}",
+            "{:<w_bug$} {:<w_entry$} {:<w_violates$} {:>6} {:>8}",
             "known-bad variant", "caught by", "violates", "steps", "seconds"
         );
-        for known in checking::catalogue() {
+        for known in catalogue {
             let (entry, _) = checking::bugs::catching(known.bug);
             if only.as_ref().is_some_and(|o| !entry.contains(o.as_str())) {
                 continue;
@@ -633,7 +647,7 @@ fn run_suite(bugs: bool, threads: usize, only: Option<String>) -> ExitCode {
             let ok = caught.is_some_and(|p| p.status == Status::Violated);
             failed |= !ok;
             println!(
-                "{:<24} {:<22} {:<25} {:>6} {:>8.1}{}",
+                "{:<w_bug$} {:<w_entry$} {:<w_violates$} {:>6} {:>8.1}{}",
                 known.bug.name(),
                 entry,
                 known.violates,
