@@ -73,7 +73,7 @@ fn a_run_reports_and_writes_its_files() {
         "throughput:",
         "latency:           p50",
         "leader changes:",
-        "per decided slot:",
+        "per command:       ",
         "agreement:         ok",
         "seed 5",
     ] {

@@ -136,7 +136,9 @@ impl Summary {
             self.crashes, self.partitions
         );
         let decided = self.agreement.as_ref().map_or(0, |a| a.slots);
-        let per = |n: u64| n as f64 / decided.max(1) as f64;
+        // Over the commands completed: every message counts (elections, reads, heartbeats),
+        // and a slot may hold a batch, or a no-op, so a count per slot would mean little.
+        let per = |n: u64| n as f64 / self.completed.max(1) as f64;
         println!(
             "messages:          {} sent, {} dropped ({} lost, {} partitioned, {} to a down replica), {} duplicated",
             self.net.sent,
@@ -147,10 +149,11 @@ impl Summary {
             self.net.duplicated
         );
         println!(
-            "per decided slot:  {:.2} sent, {:.2} dropped, {:.2} duplicated ({decided} slots decided)",
+            "per command:       {:.2} sent, {:.2} dropped, {:.2} duplicated ({} commands completed, {decided} slots decided)",
             per(self.net.sent),
             per(self.net.dropped()),
-            per(self.net.duplicated)
+            per(self.net.duplicated),
+            self.completed
         );
         match &self.agreement {
             Ok(a) => println!(
