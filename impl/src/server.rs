@@ -294,21 +294,32 @@ impl<M: StateMachine> Client<M> {
 impl<M: StateMachine> Client<M> {
     /// A new client session of the cluster at `client_addrs`: it asks the replicas, in turn
     /// from a random one, for a fresh client id ([`crate::client_ids`]), then connects
-    /// ([`Client::over_tcp`]). `Err`: no replica handed out an id within `timeout` each.
+    /// ([`Client::over_tcp`]). `Err`: no replica handed out an id within `timeout` each; the
+    /// error names every replica asked and why it gave none.
     pub fn connect(
         client_addrs: &[SocketAddr],
         timeout: Duration,
         seed: u64,
     ) -> io::Result<Client<M>> {
         let n = client_addrs.len();
-        let mut last = io::Error::other("no replica address");
+        let mut why = Vec::with_capacity(n);
+        let mut kind = io::ErrorKind::InvalidInput;
         for k in 0..n {
             let addr = client_addrs[(seed as usize + k) % n];
             match new_client_id(addr, timeout) {
                 Ok(id) => return Client::over_tcp(id, client_addrs, timeout, seed),
-                Err(e) => last = e,
+                Err(e) => {
+                    kind = e.kind();
+                    why.push(format!("{addr}: {e}"));
+                }
             }
         }
-        Err(last)
+        if why.is_empty() {
+            why.push("no replica address".into());
+        }
+        Err(io::Error::new(
+            kind,
+            format!("no replica handed out a client id ({})", why.join("; ")),
+        ))
     }
 }

@@ -266,3 +266,41 @@ fn serve_refuses_missing_foreign_and_bad_arguments() {
     let e = d.refused(&mut d.serve_command(5, &d.dir(0), CLUSTER));
     assert!(e.contains("--id 5"), "{e}");
 }
+
+/// With no replica listening, the command-line client never over-claims: without `--id` it
+/// names every replica it asked for a client id and why each gave none; with `--id`, a write
+/// that timed out says its outcome is unknown (it may still run), a read does not.
+#[test]
+fn the_client_with_no_cluster_says_what_it_knows() {
+    let addrs = free_addrs(2);
+    let cluster: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+    let client = |extra: &[&str], op: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["client", "--cluster", &cluster.join(","), "--timeout", "1s"])
+            .args(extra)
+            .args(op)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        stderr
+    };
+    let e = client(&[], &["put", "k", "v"]);
+    assert!(e.contains("no replica handed out a client id"), "{e}");
+    for addr in &cluster {
+        assert!(e.contains(addr.as_str()), "{e}");
+    }
+    for write in [
+        &["put", "k", "v"][..],
+        &["delete", "k"],
+        &["cas", "k", "a", "b"],
+    ] {
+        let e = client(&["--id", "7"], write);
+        assert!(e.contains("no reply"), "{e}");
+        assert!(e.contains("its outcome is unknown"), "{e}");
+    }
+    let e = client(&["--id", "7"], &["get", "k"]);
+    assert!(e.contains("no reply"), "{e}");
+    assert!(!e.contains("outcome"), "a read changes nothing: {e}");
+}

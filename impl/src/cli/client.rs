@@ -19,7 +19,7 @@ use super::bench;
 use paxos_impl::admin::query_status;
 use paxos_impl::client_ids::CLIENT_ID_MIN;
 use paxos_impl::kv::{Kv, KvOp};
-use paxos_impl::Client;
+use paxos_impl::{Client, ClientError};
 use paxos_model::types::ClientId;
 
 /// Why `client` failed.
@@ -31,6 +31,16 @@ pub enum ClientFailure {
     /// The operation failed: a timeout, a replica that did not answer (exit 1).
     #[error("{0}")]
     Failed(String),
+}
+
+/// A write that failed: after a timeout its outcome is unknown, and the message says so.
+fn write_failed(e: ClientError<Kv>) -> ClientFailure {
+    let unknown = matches!(e, ClientError::Timeout { .. });
+    ClientFailure::Failed(if unknown {
+        format!("{e}; its outcome is unknown: it may have run, or may still run (at most once)")
+    } else {
+        e.to_string()
+    })
 }
 
 impl From<String> for ClientFailure {
@@ -76,7 +86,7 @@ pub fn client(args: ClientArgs) -> Result<(), ClientFailure> {
                 key: key.clone(),
                 value: value.clone(),
             };
-            connect(op)?.put(&key, &value).map_err(|e| e.to_string())?;
+            connect(op)?.put(&key, &value).map_err(write_failed)?;
             println!("ok");
         }
         ClientOp::Get { key } => {
@@ -88,7 +98,7 @@ pub fn client(args: ClientArgs) -> Result<(), ClientFailure> {
         }
         ClientOp::Delete { key } => {
             let op = KvOp::Delete { key: key.clone() };
-            if connect(op)?.delete(&key).map_err(|e| e.to_string())? {
+            if connect(op)?.delete(&key).map_err(write_failed)? {
                 println!("deleted");
             } else {
                 return Err(ClientFailure::Failed(format!("key not found: {key}")));
@@ -102,7 +112,7 @@ pub fn client(args: ClientArgs) -> Result<(), ClientFailure> {
             };
             match connect(op)?
                 .cas(&key, Some(&old), &new)
-                .map_err(|e| e.to_string())?
+                .map_err(write_failed)?
             {
                 Ok(()) => println!("ok"),
                 Err(Some(current)) => {
