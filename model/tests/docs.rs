@@ -5,6 +5,7 @@
 //! without writing it down fails here.
 
 use paxos_model::bug::Bug;
+use paxos_model::checking::suite::suite;
 use paxos_model::checking::{properties, CheckConfig};
 use paxos_model::coverage::Situation;
 use paxos_model::rules::Rule;
@@ -42,7 +43,8 @@ fn the_spec_names_every_rule_and_situation_and_counts_them() {
     );
     assert!(spec.contains(&count), "the spec says `{count}`");
     let all_taken = format!(
-        "{} rules and {} situations all taken, the {} known-bad variants",
+        "{} entries, {} rules and {} situations all taken, the {} known-bad variants",
+        suite().len(),
         Rule::ALL.len(),
         Situation::ALL.len(),
         Bug::ALL.len()
@@ -54,7 +56,7 @@ fn the_spec_names_every_rule_and_situation_and_counts_them() {
 }
 
 #[test]
-fn the_readme_counts_the_rules_situations_and_variants() {
+fn the_readme_counts_the_rules_situations_entries_and_variants() {
     let readme = read("README.md").replace('\n', " ");
     let coverage = format!(
         "({} rules, {} situations)",
@@ -62,6 +64,12 @@ fn the_readme_counts_the_rules_situations_and_variants() {
         Situation::ALL.len()
     );
     assert!(readme.contains(&coverage), "the README says `{coverage}`");
+    let suite = format!(
+        "for the {} configurations and the {} variants",
+        suite().len(),
+        Bug::ALL.len()
+    );
+    assert!(readme.contains(&suite), "the README says `{suite}`");
 }
 
 #[test]
