@@ -98,8 +98,9 @@ pub struct ClientDriver {
     /// by the time since that look (a submit made a while after a poll) only sends a request
     /// again, which the model allows at any time and the replicas' sessions run at most once.
     now: Instant,
-    /// The I/O of each step, emptied by [`Self::perform`] and kept, so that its vector of
-    /// sends is not allocated again at every step.
+    /// The I/O of each step, emptied by [`Self::perform`] and kept in place (not moved out
+    /// and back for each step), so that its vector of sends is not allocated again at every
+    /// step.
     io: Io,
 }
 
@@ -150,9 +151,9 @@ impl ClientDriver {
             outbox: Vec::new(),
             earliest: None,
             now: Instant::now(),
-            io: Io::default(),
+            io,
         };
-        driver.perform(first_id, &mut io);
+        driver.perform(first_id);
         driver
     }
 
@@ -217,10 +218,8 @@ impl ClientDriver {
                 op,
             });
         }
-        let mut io = std::mem::take(&mut self.io);
-        self.sessions[session].step_from(Input::Submit { op }, &mut io, Some(self.now));
-        self.perform(id, &mut io);
-        self.io = io;
+        self.sessions[session].step_from(Input::Submit { op }, &mut self.io, Some(self.now));
+        self.perform(id);
         self.note_timer(session);
         assert!(
             self.state(session).submitted == request.0 + 1,
@@ -294,7 +293,6 @@ impl ClientDriver {
     }
 
     fn step(&mut self, session: usize, input: Input, done: &mut Vec<Completion>) {
-        let mut io = std::mem::take(&mut self.io);
         // The op of a reply this step may take (looked up before the step removes it).
         let answered = match &input {
             Input::Deliver {
@@ -303,11 +301,10 @@ impl ClientDriver {
             } => self.state(session).awaiting(*request).map(|c| c.op),
             _ => None,
         };
-        self.sessions[session].step_from(input, &mut io, Some(self.now));
-        let completed = io.completed.take();
+        self.sessions[session].step_from(input, &mut self.io, Some(self.now));
+        let completed = self.io.completed.take();
         let id = self.first_id + session;
-        self.perform(id, &mut io);
-        self.io = io;
+        self.perform(id);
         self.note_timer(session);
         if let Some((request, result)) = completed {
             let op = answered.unwrap_or_else(|| {
@@ -355,13 +352,16 @@ impl ClientDriver {
         }
     }
 
-    /// Puts the step's sends in the outbox; sends a destination's parcel once it is full.
-    /// Leaves `io` empty (its vector of sends keeps its capacity).
-    fn perform(&mut self, id: usize, io: &mut Io) {
-        debug_assert!(io.save.is_none(), "clients have no durable state");
-        debug_assert!(io.completed.is_none(), "the step's completion was taken");
+    /// Puts the step's sends ([`Self::io`]) in the outbox; sends a destination's parcel once
+    /// it is full. Leaves the I/O empty (its vector of sends keeps its capacity).
+    fn perform(&mut self, id: usize) {
+        debug_assert!(self.io.save.is_none(), "clients have no durable state");
+        debug_assert!(
+            self.io.completed.is_none(),
+            "the step's completion was taken"
+        );
         let room = self.parcel_held_max.min(self.sessions.len());
-        for (dst, msg) in io.sends.drain(..) {
+        for (dst, msg) in self.io.sends.drain(..) {
             let envelope = Envelope { src: id, dst, msg };
             let held = match self.outbox.iter_mut().position(|(to, _)| *to == dst) {
                 Some(i) => &mut self.outbox[i].1,

@@ -42,6 +42,9 @@ pub(crate) struct Host<M: StateMachine = Register> {
     pub(crate) timers: Timers,
     recorder: Option<Recorder<M>>,
     last: Option<StateRecord<M>>,
+    /// The vector of the last step's effects, emptied: the next step collects its effects in
+    /// it, so that a step allocates none (`Node::step_reusing`).
+    spare: Vec<Effect<M>>,
 }
 
 impl<M: StateMachine> Default for Io<M> {
@@ -78,6 +81,7 @@ impl<M: StateMachine> Host<M> {
             timers: Timers::new(timer_seed),
             recorder,
             last: None,
+            spare: Vec::new(),
         };
         host.finish(input, None, output, io, None);
         host
@@ -107,11 +111,15 @@ impl<M: StateMachine> Host<M> {
             "{input:?} is not a step input"
         );
         if self.recorder.is_none() {
-            // Not recording: the input is moved in, and nothing is kept or copied.
-            let output = input.step(&self.node, self.id, &mut self.state);
-            for effect in output {
+            // Not recording: the input is moved in, and nothing is kept or copied; the effects
+            // come in the vector of the last step's and go back to it, emptied.
+            let spare = std::mem::take(&mut self.spare);
+            let output = input.step_reusing(&self.node, self.id, &mut self.state, spare);
+            let mut effects = output.into_effects();
+            for effect in effects.drain(..) {
                 self.execute(effect, io, start);
             }
+            self.spare = effects;
         } else {
             let before = self.last.take();
             let output = input.clone().step(&self.node, self.id, &mut self.state);

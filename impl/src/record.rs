@@ -240,6 +240,22 @@ impl<M: StateMachine> Input<M> {
         actor: usize,
         state: &mut Cow<'_, NodeState<M>>,
     ) -> StepOutput<M> {
+        self.step_reusing(node, actor, state, Vec::new())
+    }
+
+    /// [`Input::step`], the effects collected in `effects` (emptied first: the vector of an
+    /// earlier step's effects, handed back so that this step allocates none;
+    /// `Node::step_reusing`).
+    ///
+    /// # Panics
+    /// On `Start` or `Recover`, which are not steps ([`Input::run`] starts a node).
+    pub fn step_reusing(
+        self,
+        node: &Node,
+        actor: usize,
+        state: &mut Cow<'_, NodeState<M>>,
+        effects: Vec<Effect<M>>,
+    ) -> StepOutput<M> {
         let input = match self {
             Input::Start { .. } | Input::Recover { .. } => {
                 panic!("actor {actor}: {self:?} is a start, not a step")
@@ -251,7 +267,7 @@ impl<M: StateMachine> Input<M> {
             Input::Timeout { timer } => node::Input::Timeout(timer),
             Input::Submit { op } => node::Input::Submit(op),
         };
-        node.step(NodeId(actor as u32), state, input)
+        node.step_reusing(NodeId(actor as u32), state, input, effects)
     }
 }
 

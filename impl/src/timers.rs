@@ -53,7 +53,10 @@ impl Timers {
     ) -> Duration {
         let after_io = range.end == Duration::ZERO;
         let duration = if range.start < range.end {
-            self.rng.random_range(range)
+            // Drawn in whole nanoseconds: a draw over `Duration`s (seconds and nanoseconds
+            // apart) costs several times more, and a client driver sets a retry timer for every
+            // command a session submits while idle.
+            Duration::from_nanos(self.rng.random_range(nanos(range.start)..nanos(range.end)))
         } else {
             range.start
         };
@@ -114,6 +117,11 @@ impl Timers {
             timer
         })
     }
+}
+
+/// `duration` in nanoseconds (saturated: `u64::MAX` ns is 584 years).
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -83,7 +83,17 @@ pub fn submit<M: StateMachine>(
     state: &mut Cow<ClientState<M>>,
     op: M::Op,
 ) -> Output<M> {
-    let mut fx = Outbox::default();
+    submit_into(cfg, me, state, op, Outbox::default())
+}
+
+/// [`submit`], its effects collected in `fx`.
+pub(crate) fn submit_into<M: StateMachine>(
+    cfg: &ClientConfig,
+    me: ClientId,
+    state: &mut Cow<ClientState<M>>,
+    op: M::Op,
+    mut fx: Outbox<M>,
+) -> Output<M> {
     if !state.can_submit(cfg.window) {
         fx.took(Rule::ClientBusyIgnored);
         return fx.finish(None);
@@ -120,7 +130,17 @@ pub fn on_message<M: StateMachine>(
     from: NodeId,
     msg: Msg<M>,
 ) -> Output<M> {
-    let mut fx = Outbox::default();
+    on_message_into(cfg, state, from, msg, Outbox::default())
+}
+
+/// [`on_message`], its effects collected in `fx`.
+pub(crate) fn on_message_into<M: StateMachine>(
+    cfg: &ClientConfig,
+    state: &mut Cow<ClientState<M>>,
+    from: NodeId,
+    msg: Msg<M>,
+    mut fx: Outbox<M>,
+) -> Output<M> {
     let Msg::Reply { request, result } = msg else {
         fx.took(Rule::ClientReplyIgnored);
         return fx.finish(None); // Clients only take replies.
@@ -152,7 +172,16 @@ pub fn on_timeout<M: StateMachine>(
     state: &mut Cow<ClientState<M>>,
     timer: Timer,
 ) -> Output<M> {
-    let mut fx = Outbox::default();
+    on_timeout_into(cfg, state, timer, Outbox::default())
+}
+
+/// [`on_timeout`], its effects collected in `fx`.
+pub(crate) fn on_timeout_into<M: StateMachine>(
+    cfg: &ClientConfig,
+    state: &mut Cow<ClientState<M>>,
+    timer: Timer,
+    mut fx: Outbox<M>,
+) -> Output<M> {
     if timer != Timer::ClientRetry {
         return fx.finish(None); // Server timers mean nothing to a client.
     }

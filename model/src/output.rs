@@ -85,6 +85,13 @@ impl<M: StateMachine> Output<M> {
         })
     }
 
+    /// The effects, in execution order, as a vector: a driver that executes them by draining
+    /// it can hand the emptied vector to the node's next step ([`crate::node::Node::step_reusing`]),
+    /// so that no step allocates one.
+    pub fn into_effects(self) -> Vec<Effect<M>> {
+        self.effects
+    }
+
     /// The result a client took in this step, if it took one.
     pub fn completed(&self) -> Option<(RequestId, M::Output)> {
         self.effects.iter().find_map(|e| match e {
@@ -151,6 +158,16 @@ impl<M: StateMachine> Default for Outbox<M> {
 }
 
 impl<M: StateMachine> Outbox<M> {
+    /// An empty outbox that collects the effects in `effects` (emptied first), reusing its
+    /// allocation.
+    pub(crate) fn reusing(mut effects: Vec<Effect<M>>) -> Self {
+        effects.clear();
+        Outbox {
+            effects,
+            ..Outbox::default()
+        }
+    }
+
     /// Notes that the step took `rule`.
     pub(crate) fn took(&mut self, rule: Rule) {
         self.rules.insert(rule);

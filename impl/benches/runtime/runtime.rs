@@ -85,14 +85,19 @@ fn drive(cluster: &Cluster, point: Point, clock: &Clock) -> Completions {
     }
     let mut completions = Completions::default();
     let mut done = Vec::new();
-    let mut late_check = Instant::now() + LATE_CHECK_EVERY;
+    let mut now = Instant::now();
+    let mut late_check = now + LATE_CHECK_EVERY;
     loop {
-        let now = Instant::now();
         driver
             .poll(now + POLL_WAIT, &mut done)
             .expect("the cluster runs");
+        // One look at the clock per poll, after it: every reply the poll took counts as
+        // completed now, after all of its steps (so no latency is shorter than its command
+        // took), and every command submitted below as started now, before its submit step
+        // (longer, again). A look per completion was about 6 % of this thread's samples at 32
+        // lease-read sessions, where this thread bounds the throughput.
+        now = Instant::now();
         for c in done.drain(..) {
-            let now = Instant::now();
             clock.completed(now);
             completions.push(clock, now, now - started[c.session]);
             count[c.session] += 1;
@@ -101,7 +106,6 @@ fn drive(cluster: &Cluster, point: Point, clock: &Clock) -> Completions {
                 .submit(c.session, op(point, c.session, count[c.session]))
                 .expect("submit");
         }
-        let now = Instant::now();
         if clock.over(now) {
             return completions;
         }

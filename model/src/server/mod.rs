@@ -21,7 +21,7 @@ use crate::bug::Bug;
 use crate::config::ServerConfig;
 use crate::durable::{AcceptedEntry, Durable};
 use crate::msg::{Msg, Timer};
-use crate::output::{Outbox, Output};
+use crate::output::{Effect, Outbox, Output};
 use crate::rules::Rule;
 use crate::state_machine::{AppliedState, Register, StateMachine};
 use crate::state_machine::{ClientCommand, Command};
@@ -75,14 +75,16 @@ pub fn on_timeout<M: StateMachine>(
 
 /// [`on_message`] on a state the caller owns (a runtime's), changed in place: the same
 /// handlers, with no copy of the state in or out.
+/// The effects are collected in `effects` (emptied first; see [`Outbox::reusing`]).
 pub(crate) fn on_message_in_place<M: StateMachine>(
     cfg: &ServerConfig,
     me: ServerId,
     state: &mut ServerState<M>,
     from: NodeId,
     msg: Msg<M>,
+    effects: Vec<Effect<M>>,
 ) -> Output<M> {
-    let mut step = ServerStep::in_place(cfg, me, state);
+    let mut step = ServerStep::in_place(cfg, me, state, effects);
     step.on_msg(from, msg);
     step.finish()
 }
@@ -93,8 +95,9 @@ pub(crate) fn on_timeout_in_place<M: StateMachine>(
     me: ServerId,
     state: &mut ServerState<M>,
     timer: Timer,
+    effects: Vec<Effect<M>>,
 ) -> Output<M> {
-    let mut step = ServerStep::in_place(cfg, me, state);
+    let mut step = ServerStep::in_place(cfg, me, state, effects);
     step.on_timeout(timer);
     step.finish()
 }
@@ -395,17 +398,19 @@ impl<'a, 'c, M: StateMachine> ServerStep<'a, 'c, M> {
         }
     }
 
-    /// A step on a state its owner lends (see [`StepState`]).
+    /// A step on a state its owner lends (see [`StepState`]), its effects collected in
+    /// `effects` ([`Outbox::reusing`]).
     pub(crate) fn in_place(
         cfg: &'a ServerConfig,
         me: ServerId,
         state: &'a mut ServerState<M>,
+        effects: Vec<Effect<M>>,
     ) -> Self {
         ServerStep {
             cfg,
             me,
             state: StepState::InPlace(state),
-            fx: Outbox::default(),
+            fx: Outbox::reusing(effects),
         }
     }
 
