@@ -1,7 +1,9 @@
 //! The bound: the runtime's threads and channels, passing the runtime's messages, with no
 //! protocol work. What this machine can do at best with this topology.
 //!
-//! One client driver thread serves every session (as the runtime's `ClientDriver` does); three
+//! One client driver thread serves every session (as the runtime's `ClientDriver` does; with
+//! `BENCH_DRIVERS=D`, D driver threads, session `s` on driver `s mod D`, as the runtime's point
+//! then runs D `ClientDriver`s); three
 //! replica threads, each with a bounded crossbeam inbox, wait for a message (as the runtime's
 //! threads do, `paxos_impl::wait`: yielding the core for a while before sleeping), take every message
 //! already waiting (up to the runtime's `BATCH_MAX`), handle them, and only then send what they
@@ -109,9 +111,17 @@ pub struct Measured {
     pub switches_per_op: f64,
 }
 
-/// Runs `sessions` closed-loop sessions until `clock`'s window is over.
-pub fn run(kind: Kind, sessions: usize, dir: Option<&Path>, clock: &Clock) -> Measured {
-    let inboxes: Vec<(Sender<Envelope>, Receiver<Envelope>)> = (0..=REPLICAS)
+/// Runs `sessions` closed-loop sessions on `drivers` client driver threads (at most one per
+/// session) until `clock`'s window is over.
+pub fn run(
+    kind: Kind,
+    sessions: usize,
+    drivers: usize,
+    dir: Option<&Path>,
+    clock: &Clock,
+) -> Measured {
+    let drivers = drivers.clamp(1, sessions.max(1));
+    let inboxes: Vec<(Sender<Envelope>, Receiver<Envelope>)> = (0..REPLICAS + drivers)
         .map(|_| crossbeam_channel::bounded(paxos_impl::net::INBOX_MAX))
         .collect();
     let senders: Vec<Sender<Envelope>> = inboxes.iter().map(|(tx, _)| tx.clone()).collect();
@@ -132,17 +142,32 @@ pub fn run(kind: Kind, sessions: usize, dir: Option<&Path>, clock: &Clock) -> Me
             std::thread::Builder::new()
                 .name(format!("bound-{me}"))
                 .spawn_scoped(scope, move || {
-                    replica(kind, me, sessions, inbox, shared, file)
+                    replica(kind, me, sessions, drivers, inbox, shared, file)
                 })
                 .expect("spawn a bound thread");
         }
-        let shared = Shared {
+        let shared = || Shared {
             senders: senders.clone(),
             stop: &stop,
             syncs: &syncs,
             msgs: &msgs,
         };
-        let completions = client(sessions, &inboxes[REPLICAS].1, &shared, clock);
+        // Drivers 1.. on threads of their own, driver 0 on this one.
+        let others: Vec<_> = (1..drivers)
+            .map(|d| {
+                let (inbox, shared) = (&inboxes[REPLICAS + d].1, shared());
+                std::thread::Builder::new()
+                    .name(format!("bound-driver-{d}"))
+                    .spawn_scoped(scope, move || {
+                        client(d, drivers, sessions, inbox, &shared, clock)
+                    })
+                    .expect("spawn a bound driver")
+            })
+            .collect();
+        let mut completions = client(0, drivers, sessions, &inboxes[REPLICAS].1, &shared(), clock);
+        for other in others {
+            completions.merge(other.join().expect("a bound driver"));
+        }
         let per_op = Counters::now().per_op_since(&before, completions.len() as u64);
         stop.store(true, Ordering::Relaxed);
         (completions, per_op)
@@ -174,20 +199,23 @@ impl Shared<'_> {
     }
 }
 
-/// The client driver: every session has one command outstanding.
+/// Client driver `driver` of `drivers`: each of its sessions (`s mod drivers == driver`) has one
+/// command outstanding.
 fn client(
+    driver: usize,
+    drivers: usize,
     sessions: usize,
     inbox: &Receiver<Envelope>,
     shared: &Shared,
     clock: &Clock,
 ) -> Completions {
-    let me = REPLICAS;
-    let mut started = Vec::with_capacity(sessions);
+    let me = REPLICAS + driver;
+    let mut started = vec![Instant::now(); sessions];
     let mut seq = vec![0u64; sessions];
     let mut completions = Completions::default();
     let mut out = Vec::with_capacity(sessions);
-    for session in 0..sessions {
-        started.push(Instant::now());
+    for session in (driver..sessions).step_by(drivers) {
+        started[session] = Instant::now();
         let request = Msg::Request {
             session: session as u32,
             seq: 0,
@@ -239,6 +267,7 @@ fn replica(
     kind: Kind,
     me: usize,
     sessions: usize,
+    drivers: usize,
     inbox: Receiver<Envelope>,
     shared: Shared,
     mut file: Option<File>,
@@ -279,7 +308,8 @@ fn replica(
                     let d = &mut decided[id as usize];
                     if *d <= seq {
                         *d = seq + 1;
-                        out.push((REPLICAS, Msg::Reply { session: id as u32 }));
+                        let driver = REPLICAS + id as usize % drivers;
+                        out.push((driver, Msg::Reply { session: id as u32 }));
                         out.push((1, Msg::Decide));
                         out.push((2, Msg::Decide));
                     }
@@ -291,7 +321,8 @@ fn replica(
                     };
                     let (_, commands) = window.undecided.remove(at).expect("found");
                     for session in commands {
-                        out.push((REPLICAS, Msg::Reply { session }));
+                        let driver = REPLICAS + session as usize % drivers;
+                        out.push((driver, Msg::Reply { session }));
                     }
                     // No `Decide`: the runtime's commit point rides on its next `Accept`.
                 }

@@ -17,7 +17,8 @@
 //! (default 250), `BENCH_CLIENTS` (default `1,32,256`), `BENCH_STORAGE` (default
 //! `memory,disk`), `BENCH_KINDS` (the per-command bound and the runtime points, default
 //! `bound-per-command,skip-writes,skip-reads,skip-lease-reads,no-skip-writes,no-skip-reads`),
-//! `BENCH_ONLY` (`bound` or `runtime`,
+//! `BENCH_DRIVERS` (client driver threads the sessions are spread over, in the bound and the
+//! runtime alike; default 1), `BENCH_ONLY` (`bound` or `runtime`,
 //! for profiling one side), `BENCH_SAVE`; for counting instructions under valgrind,
 //! `BENCH_OPS=N` (each point also ends after N completed commands) and `BENCH_TIMER_SCALE=X`
 //! (the runtime's timers X times longer, so that a slowed-down cluster does not retry or
@@ -176,6 +177,8 @@ fn main() {
         .map(|c| c.parse().expect("BENCH_CLIENTS: numbers"))
         .collect();
     let storages = env_list("BENCH_STORAGE", "memory,disk");
+    // Client driver threads, for the bound and the runtime alike (at most one per session).
+    let drivers: usize = env("BENCH_DRIVERS", 1);
     // For profiling: `bound` or `runtime` alone (the ratios then read against nothing).
     let only = std::env::var("BENCH_ONLY").ok();
     let kinds = env_list(
@@ -191,7 +194,7 @@ fn main() {
     let data = out.join("data");
 
     println!(
-        "3 replicas, clean network, closed-loop clients; {secs}s measured per point after {} ms of warm-up from the first completed command",
+        "3 replicas, clean network, closed-loop clients on {drivers} client driver thread(s); {secs}s measured per point after {} ms of warm-up from the first completed command",
         warmup.as_millis()
     );
     let mut rows: Vec<Row> = Vec::new();
@@ -217,7 +220,7 @@ fn main() {
                 }
                 let dir = disk.then(|| fresh_dir(&data, &format!("bound-{n}")));
                 let clock = Clock::new(warmup, duration, ops_max);
-                let measured = bound::run(kind, n, dir.as_deref(), &clock);
+                let measured = bound::run(kind, n, drivers, dir.as_deref(), &clock);
                 let mut b = Sample::of(&clock, &measured.completions);
                 let ops = measured.completions.len().max(1) as f64;
                 b.msgs_per_op = measured.msgs as f64 / ops;
@@ -264,6 +267,7 @@ fn main() {
                         }
                         let point = Point {
                             sessions: n,
+                            drivers,
                             prepare_skip,
                             reads,
                             lease_reads,
@@ -297,6 +301,7 @@ fn main() {
     targets(&rows);
     let report = json!({
         "secs_per_point": secs,
+        "client_driver_threads": drivers,
         "warmup_ms": warmup.as_millis() as u64,
         "fsyncs_per_s_alone": fsyncs_alone,
         "rows": rows.iter().map(Row::json).collect::<Vec<_>>(),

@@ -19,6 +19,8 @@ const LATE_CHECK_EVERY: Duration = Duration::from_millis(100);
 #[derive(Clone, Copy, Debug)]
 pub struct Point {
     pub sessions: usize,
+    /// Client driver threads the sessions are spread over (at most one per session).
+    pub drivers: usize,
     pub prepare_skip: bool,
     pub reads: bool,
     /// Lease reads (`ClusterConfig::lease_reads`) instead of ReadIndex reads.
@@ -49,7 +51,24 @@ pub fn run(point: Point, dir: Option<&Path>, seed: u64, clock: &Clock) -> Sample
     };
     let before = Counters::now();
     let cluster = Cluster::start(cfg).expect("the cluster starts");
-    let completions = drive(&cluster, point, clock);
+    let drivers = point.drivers.clamp(1, point.sessions.max(1));
+    // Driver `d` serves sessions `d, d + D, ...` (as the bound's), numbered 0.. in it.
+    let completions = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..drivers)
+            .map(|d| {
+                let cluster = &cluster;
+                std::thread::Builder::new()
+                    .name(format!("bench-driver-{d}"))
+                    .spawn_scoped(scope, move || drive(cluster, point, d, drivers, clock))
+                    .expect("spawn a driver thread")
+            })
+            .collect();
+        let mut completions = drive(&cluster, point, 0, drivers, clock);
+        for other in others {
+            completions.merge(other.join().expect("a driver thread"));
+        }
+        completions
+    });
     let ops = completions.len().max(1) as f64;
     // Before the latencies are sorted, as the bound's (that is the bench's work, not theirs).
     let per_op = Counters::now().per_op_since(&before, ops as u64);
@@ -70,17 +89,19 @@ fn op(point: Point, session: usize, k: u64) -> Op {
     }
 }
 
-/// Every session in one driver, served by this thread; each resubmits as soon as it completes.
-fn drive(cluster: &Cluster, point: Point, clock: &Clock) -> Completions {
-    let mut driver = cluster
-        .client_driver(point.sessions)
-        .expect("a client driver");
-    let mut started = Vec::with_capacity(point.sessions);
-    let mut count = vec![0u64; point.sessions];
-    for session in 0..point.sessions {
+/// Driver `driver` of `drivers`, served by this thread: its share of the sessions (session `s`
+/// of the point where `s mod drivers == driver`); each resubmits as soon as it completes.
+fn drive(cluster: &Cluster, point: Point, me: usize, drivers: usize, clock: &Clock) -> Completions {
+    let sessions = (me..point.sessions).step_by(drivers).count();
+    // The session's number in the point, which makes its written values its own.
+    let global = |local: usize| me + local * drivers;
+    let mut driver = cluster.client_driver(sessions).expect("a client driver");
+    let mut started = Vec::with_capacity(sessions);
+    let mut count = vec![0u64; sessions];
+    for session in 0..sessions {
         started.push(Instant::now());
         driver
-            .submit(session, op(point, session, 0))
+            .submit(session, op(point, global(session), 0))
             .expect("submit");
     }
     let mut completions = Completions::default();
@@ -103,7 +124,7 @@ fn drive(cluster: &Cluster, point: Point, clock: &Clock) -> Completions {
             count[c.session] += 1;
             started[c.session] = now;
             driver
-                .submit(c.session, op(point, c.session, count[c.session]))
+                .submit(c.session, op(point, global(c.session), count[c.session]))
                 .expect("submit");
         }
         if clock.over(now) {

@@ -108,6 +108,16 @@ impl Completions {
         }
     }
 
+    /// Adds `other`'s completions (another driver thread's, measured by the same clock).
+    pub fn merge(&mut self, other: Completions) {
+        self.total += other.total;
+        self.in_window += other.in_window;
+        for (mine, theirs) in self.buckets.iter_mut().zip(other.buckets) {
+            *mine += theirs;
+        }
+        self.slow.extend(other.slow);
+    }
+
     /// The number of completions.
     pub fn len(&self) -> usize {
         self.total as usize
