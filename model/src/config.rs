@@ -93,7 +93,8 @@ pub struct ServerConfig {
     /// Number of servers in the cluster (servers are actors `0..servers`).
     pub servers: usize,
     /// Run Phase 2 alone for new commands while leading (Multi-Paxos). When false, the leader
-    /// runs Phase 1 again before every new command (classic per-instance Paxos).
+    /// runs Phase 1 again before every new slot, one slot at a time (classic per-instance
+    /// Paxos); a slot holds a batch of up to `batch_commands_max` commands.
     pub prepare_skip: bool,
     /// Real-time durations.
     pub timing: Timing,

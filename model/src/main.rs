@@ -98,7 +98,7 @@ struct ModelArgs {
     /// Server crashes allowed in total; a crashed server may recover from its durable state.
     #[arg(long, default_value_t = 0)]
     crashes: usize,
-    /// Run Phase 1 before every new command (classic per-instance Paxos) instead of Prepare-skip.
+    /// Run Phase 1 before every new slot, one slot at a time (classic per-instance Paxos; with --batch a slot holds a batch) instead of Prepare-skip.
     #[arg(long)]
     no_prepare_skip: bool,
     /// ReadIndex reads at the leader (no slot, no disk write) instead of reads through the log.
@@ -348,7 +348,7 @@ fn describe(cfg: &CheckConfig) -> String {
         if cfg.prepare_skip {
             "Prepare-skip"
         } else {
-            "Phase 1 per command"
+            "Phase 1 per slot"
         },
     );
     s += if cfg.lease_reads {

@@ -193,7 +193,7 @@ pub struct RunArgs {
     /// Data directory for disk storage (default: a fresh temporary directory, removed after).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Classic Paxos: a Phase 1 before every new command.
+    /// Classic Paxos: a Phase 1 before every new slot, one slot at a time (a slot holds a batch of up to --batch commands).
     #[arg(long)]
     pub no_prepare_skip: bool,
     /// Reads through the log (a slot and a disk write each) instead of ReadIndex reads at the

@@ -106,7 +106,7 @@ pub struct CheckConfig {
     pub literal_loss: bool,
     /// Server crashes allowed in total (each followed, possibly, by a recovery).
     pub crashes: usize,
-    /// Multi-Paxos Prepare-skip (false: Phase 1 before every new command).
+    /// Multi-Paxos Prepare-skip (false: Phase 1 before every new slot, one slot at a time).
     pub prepare_skip: bool,
     /// ReadIndex reads at the leader, without a slot (false, the default: reads go through the
     /// log, so the default configuration's two clients put two commands in it).

@@ -104,7 +104,7 @@ pub fn suite() -> Vec<SuiteEntry> {
                 prepare_skip: false,
                 ..d.clone()
             },
-            why: "classic Paxos: Phase 1 before every command",
+            why: "classic Paxos: Phase 1 before every new slot",
         },
         SuiteEntry {
             name: "stale-messages",

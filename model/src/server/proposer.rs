@@ -3,8 +3,9 @@
 //!
 //! With Prepare-skip (the default), a leader that won Phase 1 for its ballot proposes every new
 //! command with Phase 2 alone: `Accept` → `Accepted`, two message delays. Without it
-//! (`prepare_skip: false`), it runs Phase 1 again before each new command, one command at a
-//! time, as classic per-instance Paxos does: four message delays.
+//! (`prepare_skip: false`), it runs Phase 1 again before each new slot, one slot at a time, as
+//! classic per-instance Paxos does: four message delays. A slot holds one command, or with
+//! batching a batch (up to `batch_commands_max`), so Phase 1 is then paid once per batch.
 
 use super::{add_vote, Leadership, LeaseStatus, Proposal, Role, ServerStep, Tally};
 use crate::bug::Bug;
