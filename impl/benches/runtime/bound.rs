@@ -3,12 +3,15 @@
 //!
 //! One client driver thread serves every session (as the runtime's `ClientDriver` does; with
 //! `BENCH_DRIVERS=D`, D driver threads, session `s` on driver `s mod D`, as the runtime's point
-//! then runs D `ClientDriver`s); three
-//! replica threads, each with a bounded crossbeam inbox, wait for a message (as the runtime's
-//! threads do, `paxos_impl::wait`: yielding the core for a while before sleeping), take every message
-//! already waiting (up to the runtime's `BATCH_MAX`), handle them, and only then send what they
-//! produced (the runtime's group commit). The leader decides a slot on the first `Accepted` (its
-//! own vote and one more are a majority of 3). Two kinds:
+//! then runs D `ClientDriver`s); three replica threads, each with a bounded crossbeam inbox,
+//! wait for a message (as the runtime's threads do, `paxos_impl::wait`: yielding the core for a
+//! while before sleeping), take every message already waiting (up to the runtime's
+//! `BATCH_MAX`), handle them, and only then send what they produced (the runtime's group
+//! commit). Messages travel in parcels as the runtime's do (`paxos_impl::net::Parcel`): what one
+//! wake-up of a replica sends to one inbox is one channel operation, and the driver sends the
+//! requests for the leader as one parcel after each wake-up, or once half of what its sessions
+//! may have outstanding is held (at most `PARCEL_HELD_MAX`). The leader decides a slot on the
+//! first `Accepted` (its own vote and one more are a majority of 3). Two kinds:
 //!
 //! - [`Kind::Batched`], the bound the runtime is compared with: the runtime's messages with its
 //!   batching limits. The leader queues every `Request` it drains; after handling a wake-up's
@@ -32,6 +35,8 @@
 use crate::counters::Counters;
 use crate::stats::{Clock, Completions};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use paxos_impl::driver::PARCEL_HELD_MAX;
+use paxos_impl::net::PARCEL_MAX;
 use paxos_impl::wait;
 use paxos_model::config::ServerConfig;
 use std::collections::VecDeque;
@@ -45,6 +50,8 @@ use std::time::{Duration, Instant};
 const STOP_POLL: Duration = Duration::from_millis(20);
 /// The record a voting replica appends (the size of a small log entry).
 const RECORD_BYTES: usize = 64;
+/// Limit: inboxes one `send_all` gathers parcels for (the runtime's `net::GATHERED_MAX`).
+const GATHERED_MAX: usize = 4;
 /// Replicas: a leader (0) and two followers.
 const REPLICAS: usize = 3;
 /// The runtime's default limits (`paxos-impl run --batch`, `--window`).
@@ -99,6 +106,51 @@ struct Envelope {
     msg: Msg,
 }
 
+/// What the bound's channels carry, as the runtime's (`paxos_impl::net::Parcel`): one message,
+/// or several for one inbox, in the order sent (at most `PARCEL_MAX`).
+enum Parcel {
+    One(Envelope),
+    Many(Vec<Envelope>),
+}
+
+impl Parcel {
+    fn len(&self) -> usize {
+        match self {
+            Parcel::One(_) => 1,
+            Parcel::Many(envelopes) => envelopes.len(),
+        }
+    }
+
+    /// Adds `envelope` after the others; a second message makes room for `room` in all.
+    fn push(&mut self, envelope: Envelope, room: usize) {
+        match self {
+            Parcel::Many(envelopes) => envelopes.push(envelope),
+            Parcel::One(_) => {
+                let mut envelopes = Vec::with_capacity(room.max(2));
+                let Parcel::One(first) = std::mem::replace(self, Parcel::Many(Vec::new())) else {
+                    unreachable!("matched One");
+                };
+                envelopes.push(first);
+                envelopes.push(envelope);
+                *self = Parcel::Many(envelopes);
+            }
+        }
+    }
+}
+
+impl IntoIterator for Parcel {
+    type Item = Envelope;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<Envelope>, std::vec::IntoIter<Envelope>>;
+
+    /// Its messages, in order (stepped from the parcel, not copied out).
+    fn into_iter(self) -> Self::IntoIter {
+        match self {
+            Parcel::One(envelope) => Some(envelope).into_iter().chain(Vec::new()),
+            Parcel::Many(envelopes) => None.into_iter().chain(envelopes),
+        }
+    }
+}
+
 /// What the bound measured: completions and fsyncs.
 #[derive(Default)]
 pub struct Measured {
@@ -121,10 +173,10 @@ pub fn run(
     clock: &Clock,
 ) -> Measured {
     let drivers = drivers.clamp(1, sessions.max(1));
-    let inboxes: Vec<(Sender<Envelope>, Receiver<Envelope>)> = (0..REPLICAS + drivers)
+    let inboxes: Vec<(Sender<Parcel>, Receiver<Parcel>)> = (0..REPLICAS + drivers)
         .map(|_| crossbeam_channel::bounded(paxos_impl::net::INBOX_MAX))
         .collect();
-    let senders: Vec<Sender<Envelope>> = inboxes.iter().map(|(tx, _)| tx.clone()).collect();
+    let senders: Vec<Sender<Parcel>> = inboxes.iter().map(|(tx, _)| tx.clone()).collect();
     let stop = AtomicBool::new(false);
     let syncs = AtomicU64::new(0);
     let msgs = AtomicU64::new(0);
@@ -183,19 +235,47 @@ pub fn run(
 
 /// What every thread of the bound shares.
 struct Shared<'a> {
-    senders: Vec<Sender<Envelope>>,
+    senders: Vec<Sender<Parcel>>,
     stop: &'a AtomicBool,
     syncs: &'a AtomicU64,
     msgs: &'a AtomicU64,
 }
 
 impl Shared<'_> {
-    /// Sends every message of `out` (emptied), and counts them.
+    /// Sends every message of `out` (emptied), and counts them: as the runtime's network on a
+    /// clean network (`Net::send_all`), one parcel per inbox (for up to `GATHERED_MAX` inboxes;
+    /// messages for more go one by one), a single message with no vector.
     fn send_all(&self, src: usize, out: &mut Vec<(usize, Msg)>) {
         self.msgs.fetch_add(out.len() as u64, Ordering::Relaxed);
-        for (dst, msg) in out.drain(..) {
-            let _ = self.senders[dst].try_send(Envelope { src, dst, msg });
+        if out.len() == 1 {
+            let (dst, msg) = out.pop().expect("one message");
+            self.send(dst, Parcel::One(Envelope { src, dst, msg }));
+            return;
         }
+        let room = out.len().clamp(1, PARCEL_MAX);
+        let mut parcels: [Option<(usize, Parcel)>; GATHERED_MAX] = [const { None }; GATHERED_MAX];
+        for (dst, msg) in out.drain(..) {
+            let envelope = Envelope { src, dst, msg };
+            match parcels
+                .iter_mut()
+                .find(|p| p.as_ref().is_none_or(|(to, _)| *to == dst))
+            {
+                Some(Some((_, parcel))) if parcel.len() == PARCEL_MAX => {
+                    let full = std::mem::replace(parcel, Parcel::One(envelope));
+                    self.send(dst, full);
+                }
+                Some(Some((_, parcel))) => parcel.push(envelope, room),
+                Some(empty) => *empty = Some((dst, Parcel::One(envelope))),
+                None => self.send(dst, Parcel::One(envelope)),
+            }
+        }
+        for (dst, parcel) in parcels.iter_mut().filter_map(Option::take) {
+            self.send(dst, parcel);
+        }
+    }
+
+    fn send(&self, dst: usize, parcel: Parcel) {
+        let _ = self.senders[dst].try_send(parcel);
     }
 }
 
@@ -205,36 +285,46 @@ fn client(
     driver: usize,
     drivers: usize,
     sessions: usize,
-    inbox: &Receiver<Envelope>,
+    inbox: &Receiver<Parcel>,
     shared: &Shared,
     clock: &Clock,
 ) -> Completions {
     let me = REPLICAS + driver;
+    let mine = (driver..sessions).step_by(drivers).count();
+    // As the runtime's driver: the requests for the leader leave as one parcel after each
+    // wake-up, or as soon as half of what the sessions may have outstanding is held.
+    let held_max = (mine / 2).clamp(1, PARCEL_HELD_MAX);
+    let mut held: Vec<(usize, Msg)> = Vec::with_capacity(held_max);
     let mut started = vec![Instant::now(); sessions];
     let mut seq = vec![0u64; sessions];
     let mut completions = Completions::default();
-    let mut out = Vec::with_capacity(sessions);
     for session in (driver..sessions).step_by(drivers) {
         started[session] = Instant::now();
         let request = Msg::Request {
             session: session as u32,
             seq: 0,
         };
-        out.push((0, request));
+        held.push((0, request));
+        if held.len() >= held_max {
+            shared.send_all(me, &mut held);
+        }
     }
-    shared.send_all(me, &mut out);
+    shared.send_all(me, &mut held);
     loop {
         let first = match wait::recv_deadline(inbox, Instant::now() + STOP_POLL) {
-            Ok(e) => e,
+            Ok(p) => p,
             Err(_) if clock.over(Instant::now()) => return completions,
             Err(_) => continue,
         };
-        for envelope in std::iter::once(first).chain(inbox.try_iter()) {
+        // One look at the clock per wake-up, as the runtime's driving loop does per poll (a
+        // reply here takes no work to step): every reply counts as completed then, and every
+        // request it starts as started then.
+        let now = Instant::now();
+        for envelope in std::iter::once(first).chain(inbox.try_iter()).flatten() {
             let Msg::Reply { session } = envelope.msg else {
                 continue;
             };
             let s = session as usize;
-            let now = Instant::now();
             clock.completed(now);
             completions.push(clock, now, now - started[s]);
             seq[s] += 1;
@@ -243,11 +333,13 @@ fn client(
                 session,
                 seq: seq[s],
             };
-            // One send per reply, as the runtime's driver submits each as it completes.
-            out.push((0, request));
-            shared.send_all(me, &mut out);
+            held.push((0, request));
+            if held.len() >= held_max {
+                shared.send_all(me, &mut held);
+            }
         }
-        if clock.over(Instant::now()) {
+        shared.send_all(me, &mut held);
+        if clock.over(now) {
             return completions;
         }
     }
@@ -268,7 +360,7 @@ fn replica(
     me: usize,
     sessions: usize,
     drivers: usize,
-    inbox: Receiver<Envelope>,
+    inbox: Receiver<Parcel>,
     shared: Shared,
     mut file: Option<File>,
 ) {
@@ -278,19 +370,28 @@ fn replica(
     let mut batch = Vec::with_capacity(paxos_impl::replica::BATCH_MAX);
     let record = [0x5au8; RECORD_BYTES];
     loop {
+        // As the runtime's replica: parcels until `BATCH_MAX` messages were taken (the last
+        // one whole), each message stepped from its parcel.
+        let mut taken = 0;
         match wait::recv_deadline(&inbox, Instant::now() + STOP_POLL) {
-            Ok(e) => batch.push(e),
+            Ok(p) => {
+                taken += p.len();
+                batch.push(p);
+            }
             Err(RecvTimeoutError::Timeout) if !shared.stop.load(Ordering::Relaxed) => continue,
             Err(_) => return,
         }
-        while batch.len() < paxos_impl::replica::BATCH_MAX {
+        while taken < paxos_impl::replica::BATCH_MAX {
             match inbox.try_recv() {
-                Ok(e) => batch.push(e),
+                Ok(p) => {
+                    taken += p.len();
+                    batch.push(p);
+                }
                 Err(_) => break,
             }
         }
         let mut voted = false;
-        for Envelope { dst, msg, .. } in batch.drain(..) {
+        for Envelope { dst, msg, .. } in batch.drain(..).flatten() {
             debug_assert_eq!(dst, me);
             match (kind, msg) {
                 (Kind::PerCommand, Msg::Request { session, seq }) => {
