@@ -89,8 +89,8 @@ fn op(point: Point, session: usize, k: u64) -> Op {
     }
 }
 
-/// Driver `driver` of `drivers`, served by this thread: its share of the sessions (session `s`
-/// of the point where `s mod drivers == driver`); each resubmits as soon as it completes.
+/// Driver `me` of `drivers`, served by this thread: its share of the sessions (session `s` of
+/// the point where `s mod drivers == me`); each resubmits as soon as it completes.
 fn drive(cluster: &Cluster, point: Point, me: usize, drivers: usize, clock: &Clock) -> Completions {
     let sessions = (me..point.sessions).step_by(drivers).count();
     // The session's number in the point, which makes its written values its own.
