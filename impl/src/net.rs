@@ -114,25 +114,31 @@ pub struct Envelope<M: StateMachine = Register> {
 }
 
 /// What an inbox carries: one message, or messages one thread handed over together
-/// ([`Net::send_all`]: a replica's batch of sends, a [`crate::ClientDriver`]'s round of
+/// (`Net::send_all`: a replica's batch of sends, a [`crate::ClientDriver`]'s round of
 /// requests). One channel operation per parcel, not per message: the channel's slots and
 /// indexes are cache lines the two threads' cores pass back and forth at every operation. A
 /// parcel is only a way to carry messages: each is still a delivery of its own, stepped (or
 /// dropped) one by one, in the order sent.
+///
+/// A [`Bundle`] of envelopes: the bench's bound (`impl/benches/runtime/bound.rs`) carries its
+/// own messages in the same container.
+pub type Parcel<M = Register> = Bundle<Envelope<M>>;
+
+/// One item, or several in order, with no vector for one: what a [`Parcel`] is made of.
 #[derive(Debug)]
-pub enum Parcel<M: StateMachine = Register> {
+pub enum Bundle<T> {
     /// One message.
-    One(Envelope<M>),
+    One(T),
     /// Messages for one inbox, in the order sent (at most [`PARCEL_MAX`]).
-    Many(Vec<Envelope<M>>),
+    Many(Vec<T>),
 }
 
-impl<M: StateMachine> Parcel<M> {
+impl<T> Bundle<T> {
     /// How many messages it holds.
     pub fn len(&self) -> usize {
         match self {
-            Parcel::One(_) => 1,
-            Parcel::Many(envelopes) => envelopes.len(),
+            Bundle::One(_) => 1,
+            Bundle::Many(items) => items.len(),
         }
     }
 
@@ -141,53 +147,53 @@ impl<M: StateMachine> Parcel<M> {
         self.len() == 0
     }
 
-    /// Adds `envelope` after the others; a second message makes room for `room` in all (a
+    /// Adds `item` after the others; a second message makes room for `room` in all (a
     /// single message needs no vector).
-    pub(crate) fn push(&mut self, envelope: Envelope<M>, room: usize) {
+    pub fn push(&mut self, item: T, room: usize) {
         match self {
-            Parcel::Many(envelopes) => envelopes.push(envelope),
-            Parcel::One(_) => {
-                let mut envelopes = Vec::with_capacity(room.max(2));
-                let Parcel::One(first) = std::mem::replace(self, Parcel::Many(Vec::new())) else {
+            Bundle::Many(items) => items.push(item),
+            Bundle::One(_) => {
+                let mut items = Vec::with_capacity(room.max(2));
+                let Bundle::One(first) = std::mem::replace(self, Bundle::Many(Vec::new())) else {
                     unreachable!("matched One");
                 };
-                envelopes.push(first);
-                envelopes.push(envelope);
-                *self = Parcel::Many(envelopes);
+                items.push(first);
+                items.push(item);
+                *self = Bundle::Many(items);
             }
         }
     }
 }
 
-impl<M: StateMachine> IntoIterator for Parcel<M> {
-    type Item = Envelope<M>;
-    type IntoIter = Envelopes<M>;
+impl<T> IntoIterator for Bundle<T> {
+    type Item = T;
+    type IntoIter = Items<T>;
 
-    /// The parcel's messages, in the order sent.
-    fn into_iter(self) -> Envelopes<M> {
+    /// The messages, in the order sent.
+    fn into_iter(self) -> Items<T> {
         match self {
-            Parcel::One(envelope) => Envelopes::One(Some(envelope)),
-            Parcel::Many(envelopes) => Envelopes::Many(envelopes.into_iter()),
+            Bundle::One(item) => Items::One(Some(item)),
+            Bundle::Many(items) => Items::Many(items.into_iter()),
         }
     }
 }
 
-/// The messages of a [`Parcel`], in the order sent.
+/// The messages of a [`Bundle`], in the order sent.
 #[derive(Debug)]
-pub enum Envelopes<M: StateMachine = Register> {
-    /// Of a [`Parcel::One`].
-    One(Option<Envelope<M>>),
-    /// Of a [`Parcel::Many`].
-    Many(std::vec::IntoIter<Envelope<M>>),
+pub enum Items<T> {
+    /// Of a [`Bundle::One`].
+    One(Option<T>),
+    /// Of a [`Bundle::Many`].
+    Many(std::vec::IntoIter<T>),
 }
 
-impl<M: StateMachine> Iterator for Envelopes<M> {
-    type Item = Envelope<M>;
+impl<T> Iterator for Items<T> {
+    type Item = T;
 
-    fn next(&mut self) -> Option<Envelope<M>> {
+    fn next(&mut self) -> Option<T> {
         match self {
-            Envelopes::One(envelope) => envelope.take(),
-            Envelopes::Many(envelopes) => envelopes.next(),
+            Items::One(item) => item.take(),
+            Items::Many(items) => items.next(),
         }
     }
 }

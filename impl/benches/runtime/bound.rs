@@ -36,7 +36,7 @@ use crate::counters::Counters;
 use crate::stats::{Clock, Completions};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use paxos_impl::driver::PARCEL_HELD_MAX;
-use paxos_impl::net::PARCEL_MAX;
+use paxos_impl::net::{Bundle, PARCEL_MAX};
 use paxos_impl::wait;
 use paxos_model::config::ServerConfig;
 use std::collections::VecDeque;
@@ -106,50 +106,9 @@ struct Envelope {
     msg: Msg,
 }
 
-/// What the bound's channels carry, as the runtime's (`paxos_impl::net::Parcel`): one message,
-/// or several for one inbox, in the order sent (at most `PARCEL_MAX`).
-enum Parcel {
-    One(Envelope),
-    Many(Vec<Envelope>),
-}
-
-impl Parcel {
-    fn len(&self) -> usize {
-        match self {
-            Parcel::One(_) => 1,
-            Parcel::Many(envelopes) => envelopes.len(),
-        }
-    }
-
-    /// Adds `envelope` after the others; a second message makes room for `room` in all.
-    fn push(&mut self, envelope: Envelope, room: usize) {
-        match self {
-            Parcel::Many(envelopes) => envelopes.push(envelope),
-            Parcel::One(_) => {
-                let mut envelopes = Vec::with_capacity(room.max(2));
-                let Parcel::One(first) = std::mem::replace(self, Parcel::Many(Vec::new())) else {
-                    unreachable!("matched One");
-                };
-                envelopes.push(first);
-                envelopes.push(envelope);
-                *self = Parcel::Many(envelopes);
-            }
-        }
-    }
-}
-
-impl IntoIterator for Parcel {
-    type Item = Envelope;
-    type IntoIter = std::iter::Chain<std::option::IntoIter<Envelope>, std::vec::IntoIter<Envelope>>;
-
-    /// Its messages, in order (stepped from the parcel, not copied out).
-    fn into_iter(self) -> Self::IntoIter {
-        match self {
-            Parcel::One(envelope) => Some(envelope).into_iter().chain(Vec::new()),
-            Parcel::Many(envelopes) => None.into_iter().chain(envelopes),
-        }
-    }
-}
+/// What the bound's channels carry: the runtime's parcels (`paxos_impl::net::Bundle`, of which
+/// the runtime's `Parcel` is made), of the bound's own envelopes.
+type Parcel = Bundle<Envelope>;
 
 /// What the bound measured: completions and fsyncs.
 #[derive(Default)]
