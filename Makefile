@@ -61,10 +61,12 @@ bench-cluster:
 bench-checker:
 	$(CARGO) bench -p paxos-model --bench checker
 
-## lint: formatting and clippy, as required before every commit
+## lint: formatting, clippy and the API docs (no broken or private intra-doc links), as required
+## before every commit
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 
 ## mutants: which one-line changes to the properties, the client and the server survive the fast
 ## model tests (cargo-mutants, not installed by us: cargo install cargo-mutants --locked).

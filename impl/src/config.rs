@@ -75,10 +75,10 @@ pub struct ClusterConfig {
     /// `ServerConfig::read_index`): on by default; off, reads go through the log like writes.
     pub read_index: bool,
     /// Limit: client commands the leader decides together in one slot (batching, the model's
-    /// `ServerConfig::batch_commands_max`); 1 to [`BATCH_COMMANDS_MAX`].
+    /// `ServerConfig::batch_commands_max`); 1 to `BATCH_COMMANDS_MAX`.
     pub batch_commands_max: usize,
     /// Limit: undecided slots the leader keeps in flight (the pipelining window, the model's
-    /// `ServerConfig::window_slots_max`); 1 to [`WINDOW_SLOTS_MAX`].
+    /// `ServerConfig::window_slots_max`); 1 to `WINDOW_SLOTS_MAX`.
     pub window_slots_max: usize,
     /// Limit: requests each client session keeps outstanding (pipelined sessions), which is
     /// also what the replicas' sessions keep (the model's `ClientConfig::window` and

@@ -14,7 +14,7 @@
 //! The sessions' messages do not leave one by one: they wait in an outbox, per replica, and
 //! leave as one parcel (one channel operation for many requests, `net.rs`) when a poll begins
 //! or after a wake-up's messages were stepped, or as soon as half of what the sessions may
-//! have outstanding is waiting for one replica ([`parcel_held_max`]), so that the replica
+//! have outstanding is waiting for one replica (`parcel_held_max`), so that the replica
 //! works on one parcel while the driver steps the replies to another. A parcel is only how
 //! the messages travel: on a network with faults each is still lost, duplicated or delayed
 //! on its own (`Net::send_parcel`), and each is a delivery step of its own.
@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 /// [`ClientDriver::poll`] after the first.
 pub const DRAIN_MAX: usize = 1024;
 /// Limit: requests (or other messages) for one replica the driver holds before it sends them
-/// as one parcel ([`parcel_held_max`]).
+/// as one parcel (`parcel_held_max`).
 pub const PARCEL_HELD_MAX: usize = 64;
 const _: () = assert!(PARCEL_HELD_MAX <= crate::net::PARCEL_MAX);
 /// Limit: sessions one driver serves.
@@ -194,7 +194,7 @@ impl ClientDriver {
 
     /// Submits `op` on `session` (its submit step); the reply comes out of [`Self::poll`].
     /// The request leaves in a parcel with the others for its replica: at the next poll, or
-    /// at once when it fills the parcel ([`parcel_held_max`]; with one session, every
+    /// at once when it fills the parcel (`parcel_held_max`; with one session, every
     /// request fills it). Refused ([`ClientError::Busy`]) while the session's window is full.
     /// The step runs at the driver's last look at the clock (its last poll): a caller that
     /// submits long after its last poll gets a retry timer that may fire at the next poll, and

@@ -2,7 +2,7 @@
 //!
 //! The very same replica thread as the in-process cluster ([`crate::replica`]: batch, save,
 //! then send), with a [`TcpTransport`] where the cluster has its channel network, and a
-//! [`DiskStorage`] opened for exactly this replica (`DiskStorage::open_replica`: a missing,
+//! `DiskStorage` opened for exactly this replica (`DiskStorage::open_replica`: a missing,
 //! foreign or locked data directory is refused before anything starts). Clients are
 //! [`Client::over_tcp`] handles in other processes: they connect to the replicas' client
 //! addresses and get their replies on the same connections.

@@ -1,7 +1,7 @@
 //! TCP between processes: the [`Transport`] of `paxos-impl serve`.
 //!
 //! Each process runs one replica (`me`) and listens on one or more addresses; every other
-//! replica, and every client, connects to it. A connection carries [`Frame`]s one way:
+//! replica, and every client, connects to it. A connection carries `Frame`s one way:
 //!
 //! ```text
 //! frame: body length: u32 LE | body (a `Wire`, bincode 1.x)

@@ -2,9 +2,9 @@
 //!
 //! A replica hands each message of a batch to a [`Transport`] after the batch's save returned
 //! (persist before send, `replica.rs`), and takes what arrives from one inbox, a channel of
-//! [`Envelope`]s, whoever fills it. Two implementations:
+//! `Envelope`s, whoever fills it. Two implementations:
 //!
-//! - [`crate::net::Net`]: crossbeam channels inside one process, with seeded fault injection
+//! - `crate::net::Net`: crossbeam channels inside one process, with seeded fault injection
 //!   (loss, duplication, delay, partitions) and the recording of every drop;
 //! - [`crate::tcp::TcpTransport`]: length-prefixed frames over TCP between processes, one
 //!   bounded send queue per peer, reconnecting with backoff.

@@ -2,7 +2,7 @@
 //!
 //! A step function never performs I/O. It returns an [`Output`], and the driver (the model
 //! checker's adapter, the threaded runtime, a replay) executes the effects **front to back**.
-//! The order is fixed by construction ([`Outbox::finish`]), so that a driver which executes
+//! The order is fixed by construction (`Outbox::finish`), so that a driver which executes
 //! them in order can never let a message leave before the state it depends on is durable
 //! (`specs/multipaxos.md`, "Durable state"):
 //!

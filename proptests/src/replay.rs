@@ -14,7 +14,7 @@
 //!   ([`Output::of`] of each effect), in order.
 //!
 //! A crash inside a batch's save (`CrashPoint::MidSave`) says how many of the replica's last
-//! steps lost their save ([`unsaved_steps`]). Those steps are replayed like any other, but their
+//! steps lost their save (`unsaved_steps`). Those steps are replayed like any other, but their
 //! saves do not count (the restart must begin from the save before them) and their messages
 //! were never sent: a delivery of one is a message that left before the state it reports was
 //! durable ([`Kind::SentBeforeSaved`]).

@@ -1,12 +1,12 @@
 //! A Multi-Paxos server: proposer, acceptor and learner in one actor.
 //!
-//! The handlers are split by role, one file each: [`acceptor`] (Phase 1b and 2b),
-//! [`proposer`] (elections, takeover and Phase 2), [`learner`] (deciding, applying, compacting
-//! and catching up) and [`requests`] (client commands). Each handler opens with guards that drop
+//! The handlers are split by role, one file each: `acceptor` (Phase 1b and 2b),
+//! `proposer` (elections, takeover and Phase 2), `learner` (deciding, applying, compacting
+//! and catching up) and `requests` (client commands). Each handler opens with guards that drop
 //! stale or irrelevant input quietly (normal in an asynchronous network), then changes the state.
 //!
-//! Handlers read the state through [`ServerStep::s`] and only take a mutable copy
-//! ([`ServerStep::s_mut`]) when they change it: a step that changes nothing and sends nothing is
+//! Handlers read the state through `ServerStep::s` and only take a mutable copy
+//! (`ServerStep::s_mut`) when they change it: a step that changes nothing and sends nothing is
 //! a no-op, which the model checker prunes.
 
 mod acceptor;
